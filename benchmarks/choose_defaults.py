@@ -1,0 +1,110 @@
+"""Measure candidate default training settings on the Real World Worry Dataset.
+
+Fits the default encoder (MiniLM-L6) with each candidate learning rate on the paper's
+62.5/12.5/25 split, next to a TF-IDF baseline fitted on the same split, and writes
+``benchmarks/results/defaults_<outcomes>.md``. Two targets:
+
+* regression: ``text_long`` -> ``anxiety`` (Pearson r)
+* classification: ``text_short`` -> ``chosen_emotion`` (8 unbalanced classes, macro F1)
+
+Run: ``python benchmarks/choose_defaults.py [--outcomes anxiety] [--lrs 5e-5 1e-4] [--limit N]``
+(needs ../shared/data/rwwd and scikit-learn; CPU takes about an hour).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import f1_score
+
+from pytext_psych import bootstrap_metrics, fit_text_model
+from pytext_psych.data import prepare, split_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
+TASKS = [("text_long", "anxiety", "pearson_r"), ("text_short", "chosen_emotion", "f1_macro")]
+
+
+def tfidf_baseline(df: pd.DataFrame, text: str, outcome: str, seed: int) -> tuple[pd.DataFrame, float]:
+    """TF-IDF (word 1-2 grams) + ridge / logistic regression, penalty chosen on dev."""
+    prep = prepare(df, text, outcome)
+    split = split_rows(prep.y, prep.task, seed=seed)
+    texts = np.asarray(prep.texts, dtype=object)
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    x_train = vec.fit_transform(texts[split == "train"])
+    x_dev, x_test = vec.transform(texts[split == "dev"]), vec.transform(texts[split == "test"])
+    y_train, y_dev, y_test = (prep.y[split == s] for s in ("train", "dev", "test"))
+    started = time.perf_counter()
+    best = None
+    for penalty in [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100]:
+        if prep.task == "regression":
+            model = Ridge(alpha=penalty).fit(x_train, y_train)
+            score = np.corrcoef(model.predict(x_dev), y_dev)[0, 1]
+        else:
+            model = LogisticRegression(C=1 / penalty, max_iter=2000).fit(x_train, y_train)
+            pred = model.predict(x_dev)
+            score = f1_score(y_dev, pred, average="macro")
+        if best is None or score > best[0]:
+            best = (score, model)
+    pred = best[1].predict(x_test)
+    if prep.task == "classification":
+        labels = np.asarray(prep.labels, dtype=object)
+        metrics = bootstrap_metrics(labels[y_test], labels[pred], "classification", labels=prep.labels)
+    else:
+        metrics = bootstrap_metrics(y_test, pred, "regression")
+    return metrics, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lrs", type=float, nargs="+", default=[5e-5, 1e-4])
+    parser.add_argument("--limit", type=int, default=None, help="use the first N rows only")
+    parser.add_argument("--outcomes", nargs="+", default=[t[1] for t in TASKS])
+    args = parser.parse_args()
+    df = pd.read_csv(RWWD)
+    if args.limit:
+        df = df.head(args.limit)
+    lines = [
+        "# Choosing the default training settings (RWWD)",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.system()}; CPU only. Data: `{RWWD.name}`, n = {len(df)}, split 62.5/12.5/25 "
+        "(seed 42), default encoder MiniLM-L6, batch 16, max_length 256, epochs <= 10, patience 2.",
+        "",
+        "| target | model | test metric | estimate | 95% CI | epochs run (best) | train s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for text, outcome, headline in (t for t in TASKS if t[1] in args.outcomes):
+        metrics, seconds = tfidf_baseline(df, text, outcome, seed=42)
+        row = metrics.set_index("metric").loc[headline]
+        lines.append(f"| {outcome} | TF-IDF baseline | {headline} | {row.estimate:.3f} | "
+                     f"[{row.conf_low:.3f}, {row.conf_high:.3f}] | - | {seconds:.0f} |")
+        print(lines[-1], flush=True)
+        for lr in args.lrs:
+            with tempfile.TemporaryDirectory() as tmp:
+                started = time.perf_counter()
+                fit = fit_text_model(df, text=text, outcome=outcome, learning_rate=lr,
+                                     output_dir=Path(tmp) / "m", progress=False)
+                seconds = time.perf_counter() - started
+            row = fit.metrics.set_index("metric").loc[headline]
+            dev = ", ".join(f"{v:.3f}" for v in fit.history["dev_metric"])
+            lines.append(f"| {outcome} | MiniLM lr {lr:g} | {headline} | {row.estimate:.3f} | "
+                         f"[{row.conf_low:.3f}, {row.conf_high:.3f}] | {len(fit.history)} "
+                         f"({fit.best_epoch}); dev: {dev} | {seconds:.0f} |")
+            print(lines[-1], flush=True)
+    out = ROOT / "benchmarks" / "results" / f"defaults_{'_'.join(args.outcomes)}.md"
+    out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

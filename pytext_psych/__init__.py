@@ -1,0 +1,33 @@
+"""pytext-psych: fine-tune language models on labelled survey text, score new text fast.
+
+The public API is flat. Importing the package does not import torch: the training
+entry points load it on first use, and scoring never needs it.
+
+>>> from pytext_psych import fit_text_model, predict_scores, load_model  # doctest: +SKIP
+"""
+
+from importlib import metadata as _metadata
+
+from .bundle import BundleError
+from .data import read_data
+from .examples import example_data
+from .fit import TextModelFit, fit_text_model
+from .infer import TextModel, load_model, predict_scores
+from .stats import bootstrap_metrics
+
+try:
+    __version__ = _metadata.version("pytext-psych")
+except _metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "BundleError",
+    "TextModel",
+    "TextModelFit",
+    "bootstrap_metrics",
+    "example_data",
+    "fit_text_model",
+    "load_model",
+    "predict_scores",
+    "read_data",
+]

@@ -1,0 +1,113 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from pytext_psych import fit_text_model, read_data
+from pytext_psych.data import infer_task, prepare, split_rows
+
+
+@pytest.fixture
+def df():
+    return pd.DataFrame({
+        "text": ["good day", "bad day", "fine", "awful", "great", "terrible"] * 4,
+        "label": ["pos", "neg"] * 12,
+        "score": np.arange(24, dtype=float),
+    })
+
+
+@pytest.mark.parametrize("suffix, writer", [
+    (".csv", lambda d, p: d.to_csv(p, index=False)),
+    (".tsv", lambda d, p: d.to_csv(p, sep="\t", index=False)),
+    (".parquet", lambda d, p: d.to_parquet(p)),
+])
+def test_read_data_reads_files(df, tmp_path, suffix, writer):
+    path = tmp_path / f"data{suffix}"
+    writer(df, path)
+    pd.testing.assert_frame_equal(read_data(path), df)
+    pd.testing.assert_frame_equal(read_data(str(path)), df)
+
+
+def test_read_data_errors(tmp_path):
+    with pytest.raises(ValueError, match="expected a .csv, .tsv or .parquet"):
+        read_data(tmp_path / "data.xlsx")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_data(tmp_path / "missing.csv")
+    with pytest.raises(TypeError, match="DataFrame or a path"):
+        read_data([1, 2])
+
+
+def test_infer_task_rule():
+    assert infer_task(pd.Series(["a", "b"])) == "classification"
+    assert infer_task(pd.Series([True, False])) == "classification"
+    assert infer_task(pd.Series(["a", "b"], dtype="category")) == "classification"
+    assert infer_task(pd.Series([1, 2, 3])) == "regression"
+    assert infer_task(pd.Series([1.5, 2.0])) == "regression"
+    assert infer_task(pd.Series([1, 2, 3]), "classification") == "classification"
+    with pytest.raises(ValueError, match="task must be one of"):
+        infer_task(pd.Series([1]), "clustering")
+
+
+def test_prepare_encodes_classes(df):
+    prep = prepare(df, "text", "label")
+    assert prep.task == "classification" and prep.labels == ["neg", "pos"]
+    assert list(prep.y[:2]) == [1, 0]
+    boolean = prepare(df.assign(flag=df.label == "pos"), "text", "flag")
+    assert boolean.labels == ["False", "True"]
+
+
+# --- bad input: a clear ValueError before any training starts, nothing written ---------
+BAD_INPUT = [
+    (lambda d: d, dict(text="answer"), r"column\(s\) 'answer' not found.*available columns: 'text', 'label', 'score'"),
+    (lambda d: d.iloc[:0], {}, "data has no rows"),
+    (lambda d: d.assign(text=[None, ""] + list(d.text[2:])), {}, r"1 missing and 1 empty text\(s\) \(rows 0, 1\)"),
+    (lambda d: d.assign(text=["  "] + list(d.text[1:])), {}, r"0 missing and 1 empty"),
+    (lambda d: d.assign(label=[np.nan] + list(d.label[1:])), {}, r"'label' has 1 missing value\(s\) \(rows 0\)"),
+    (lambda d: d.assign(label="pos"), {}, "only one class"),
+    (lambda d: d.assign(label=["rare"] + list(d.label[1:])), {}, r"'rare' of 'label' have fewer than 2 examples"),
+    (lambda d: d, dict(task="regression"), r"task='regression' needs a numeric outcome.*'pos'"),
+    (lambda d: d, dict(outcome="score", split=(0.5, 0.5, 0.5)), "three non-negative fractions"),
+    (lambda d: d, dict(epochs=0), r"invalid training setting\(s\): epochs=0"),
+    (lambda d: d, dict(learning_rate=-1.0), "learning_rate=-1.0"),
+]
+
+
+@pytest.mark.parametrize("edit, kwargs, message", BAD_INPUT)
+def test_bad_input_is_refused_before_training(df, tmp_path, edit, kwargs, message):
+    data = edit(df.copy())
+    before = data.copy()
+    args = dict(text="text", outcome="label", output_dir=tmp_path / "out", progress=False)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        fit_text_model(data, **args)
+    assert not (tmp_path / "out").exists()
+    pd.testing.assert_frame_equal(data, before)  # the caller's data is untouched
+
+
+def test_constant_regression_outcome_is_refused(df):
+    with pytest.raises(ValueError, match="constant"):
+        prepare(df.assign(score=1.0), "text", "score")
+
+
+def test_existing_output_dir_is_refused_before_training(df, tmp_path):
+    (tmp_path / "keep.txt").write_text("precious")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        fit_text_model(df, text="text", outcome="label", output_dir=tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "precious"
+
+
+def test_split_is_stratified_and_reproducible():
+    y = np.repeat(np.arange(4), [80, 40, 16, 8])
+    s = split_rows(y, "classification", seed=3)
+    for k in range(4):
+        n = (y == k).sum()
+        got = [(s[y == k] == part).sum() for part in ("train", "dev", "test")]
+        assert got == [n - round(n * 0.25) - round(n * 0.125), round(n * 0.125), round(n * 0.25)]
+    assert (split_rows(y, "classification", seed=3) == s).all()
+    assert not (split_rows(y, "classification", seed=4) == s).all()
+
+
+def test_split_regression_proportions_and_small_classes():
+    s = split_rows(np.arange(800.0), "regression")
+    assert [(s == p).sum() for p in ("train", "dev", "test")] == [500, 100, 200]
+    tiny = split_rows(np.array([0, 0, 1, 1, 1, 1]), "classification")
+    assert (tiny[:2] == "train").any()  # a 2-example class keeps a training example
