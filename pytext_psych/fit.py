@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import bundle
+from .config import TrainConfig
 from .data import DataLike, prepare, read_data, split_rows
 from .infer import TextModel, outputs_to_frame
 from .stats import bootstrap_metrics
@@ -164,8 +165,6 @@ def fit_text_model(
     >>> fit.metrics                                                 # doctest: +SKIP
     >>> predict_scores(fit, ["My manager keeps adding deadlines"])   # doctest: +SKIP
     """
-    from .train import TrainConfig  # validation first; torch loads with it, models later
-
     started = time.perf_counter()
     df = read_data(data)
     prep = prepare(df, text, outcome, task)

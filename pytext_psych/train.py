@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -26,44 +26,10 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
+from .config import TrainConfig
 from .stats import REGISTRY
 
 DEFAULT_MODEL = "default"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training settings, validated once; every field is recorded in the bundle.
-
-    The user-facing defaults live in :func:`pytext_psych.fit_text_model`'s signature,
-    with the measurements behind them.
-    """
-
-    epochs: int
-    learning_rate: float
-    batch_size: int
-    max_length: int
-    patience: int
-    seed: int
-    warmup_ratio: float = 0.1  # BERT's recipe
-    weight_decay: float = 0.01
-
-    def __post_init__(self) -> None:
-        checks = {
-            "epochs": self.epochs >= 1,
-            "learning_rate": self.learning_rate > 0,
-            "batch_size": self.batch_size >= 1,
-            "max_length": 8 <= self.max_length <= 4096,
-            "patience": self.patience >= 1,
-            "warmup_ratio": 0 <= self.warmup_ratio < 1,
-            "weight_decay": self.weight_decay >= 0,
-        }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid training setting(s): {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def resolve_model(model: str | Path) -> str:

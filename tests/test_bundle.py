@@ -1,0 +1,98 @@
+"""Bundles: atomic writes, sha256 verification, refusal of tampered or corrupt bundles."""
+
+import json
+import shutil
+
+import pytest
+
+from pytext_psych import BundleError, load_model
+from pytext_psych.bundle import BUNDLE_JSON, read_bundle, seal, staged_bundle
+
+
+def _write(path, payload="weights", overwrite=False):
+    with staged_bundle(path, overwrite=overwrite) as stage:
+        (stage / "model.onnx").write_text(payload)
+        (stage / "sub").mkdir()
+        (stage / "sub" / "vocab.txt").write_text("a\nb\n")
+        seal(stage, {"task": "regression", "max_length": 16})
+
+
+def test_round_trip_and_manifest(tmp_path):
+    _write(tmp_path / "b")
+    meta = read_bundle(tmp_path / "b")
+    assert set(meta["files"]) == {"model.onnx", "sub/vocab.txt"}
+    assert meta["format_version"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no staging leftovers
+
+
+def test_failed_write_leaves_nothing_and_keeps_old_bundle(tmp_path):
+    _write(tmp_path / "b", payload="old")
+    with pytest.raises(RuntimeError):
+        with staged_bundle(tmp_path / "b", overwrite=True) as stage:
+            (stage / "model.onnx").write_text("half-written")
+            raise RuntimeError("disk full")
+    assert (tmp_path / "b" / "model.onnx").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]
+    read_bundle(tmp_path / "b")
+
+
+def test_existing_bundle_needs_overwrite(tmp_path):
+    _write(tmp_path / "b", payload="old")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        _write(tmp_path / "b", payload="new")
+    _write(tmp_path / "b", payload="new", overwrite=True)
+    assert (tmp_path / "b" / "model.onnx").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]
+
+
+def test_no_pickles_in_bundles(tmp_path):
+    with pytest.raises(BundleError, match="no pickles"):
+        with staged_bundle(tmp_path / "b") as stage:
+            (stage / "head.pkl").write_bytes(b"\x80\x04")
+            seal(stage, {"task": "regression", "max_length": 16})
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (lambda b: (b / "model.onnx").write_text("evil"), "modified: model.onnx"),
+    (lambda b: (b / "sub" / "vocab.txt").unlink(), "missing: sub/vocab.txt"),
+    (lambda b: (b / "extra.py").write_text("import os"), "unexpected: extra.py"),
+])
+def test_tampered_files_are_refused(tmp_path, tamper, message):
+    _write(tmp_path / "b")
+    tamper(tmp_path / "b")
+    with pytest.raises(BundleError, match=message):
+        read_bundle(tmp_path / "b")
+
+
+def test_edited_or_corrupt_bundle_json_is_refused(tmp_path):
+    _write(tmp_path / "b")
+    path = tmp_path / "b" / BUNDLE_JSON
+    meta = json.loads(path.read_text())
+    path.write_text(json.dumps(dict(meta, task="classification")))
+    with pytest.raises(BundleError, match="modified after the bundle was written"):
+        read_bundle(tmp_path / "b")
+    path.write_text(json.dumps(dict(meta, format_version=99)))
+    with pytest.raises(BundleError, match="format 99 is not supported"):
+        read_bundle(tmp_path / "b")
+    path.write_text("{not json")
+    with pytest.raises(BundleError, match="corrupt"):
+        read_bundle(tmp_path / "b")
+    path.write_text(json.dumps({"task": "regression"}))
+    with pytest.raises(BundleError, match="'format_version' is missing"):
+        read_bundle(tmp_path / "b")
+    with pytest.raises(BundleError, match="not a model bundle"):
+        read_bundle(tmp_path / "nowhere")
+
+
+def test_real_bundle_tampered_onnx_is_refused(topic_fit, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(topic_fit.bundle_path, copy)
+    load_model(copy)
+    with open(copy / "model.onnx", "r+b") as fh:
+        fh.seek(1000)
+        byte = fh.read(1)
+        fh.seek(1000)
+        fh.write(bytes([byte[0] ^ 1]))
+    with pytest.raises(BundleError, match="modified: model.onnx"):
+        load_model(copy)

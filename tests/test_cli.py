@@ -1,0 +1,52 @@
+"""The command line, run as a user runs it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pytext_psych import predict_scores
+from pytext_psych.cli import main
+
+
+SCRIPT = Path(sys.executable).parent / "pytext-psych"  # the installed entry point
+
+
+def run(*args):
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True)
+
+
+def test_info(topic_fit):
+    res = run("info", str(topic_fit.bundle_path))
+    assert res.returncode == 0, res.stderr
+    assert "files verified" in res.stdout and "f1_macro" in res.stdout
+    assert "ONNX vs PyTorch max abs diff" in res.stdout
+
+
+def test_predict_writes_csv(topic_fit, examples, tmp_path):
+    examples.head(20).to_csv(tmp_path / "new.csv", index=False)
+    res = run("predict", str(topic_fit.bundle_path), str(tmp_path / "new.csv"), "--text",
+              "answer", "--out", str(tmp_path / "scores.csv"))
+    assert res.returncode == 0, res.stderr
+    got = pd.read_csv(tmp_path / "scores.csv")
+    want = predict_scores(topic_fit, examples.head(20), text="answer")
+    assert list(got.predicted) == list(want.predicted)
+
+
+def test_fit_and_errors(tmp_path, capsys):
+    df = pd.DataFrame({"t": ["warm sun", "cold rain", "sunny sky", "wet storm"] * 6,
+                       "y": ["happy", "sad"] * 12})
+    df.to_csv(tmp_path / "d.csv", index=False)
+    code = main(["fit", str(tmp_path / "d.csv"), "--text", "t", "--outcome", "y", "--out",
+                 str(tmp_path / "m"), "--epochs", "1", "--max-length", "16", "--quiet"])
+    assert code == 0
+    assert "<TextModelFit: classification of 'y'" in capsys.readouterr().out
+    assert (tmp_path / "m" / "bundle.json").is_file()
+    res = run("fit", str(tmp_path / "d.csv"), "--text", "nope", "--outcome", "y")
+    assert res.returncode == 2
+    assert "column(s) 'nope' not found in data; available columns: 't', 'y'" in res.stderr
+    assert "Traceback" not in res.stderr
+    res = run("info", str(tmp_path))
+    assert res.returncode == 2 and "not a model bundle" in res.stderr
