@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--lrs", type=float, nargs="+", default=[5e-5, 1e-4])
     parser.add_argument("--limit", type=int, default=None, help="use the first N rows only")
     parser.add_argument("--outcomes", nargs="+", default=[t[1] for t in TASKS])
+    parser.add_argument("--patience", type=int, default=3)
     args = parser.parse_args()
     df = pd.read_csv(RWWD)
     if args.limit:
@@ -78,7 +79,7 @@ def main() -> None:
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"{platform.system()}; CPU only. Data: `{RWWD.name}`, n = {len(df)}, split 62.5/12.5/25 "
-        "(seed 42), default encoder MiniLM-L6, batch 16, max_length 256, epochs <= 10, patience 2.",
+        "(seed 42), default encoder MiniLM-L6, batch 16, max_length 256, epochs <= 10.",
         "",
         "| target | model | test metric | estimate | 95% CI | epochs run (best) | train s |",
         "|---|---|---|---|---|---|---|",
@@ -93,11 +94,12 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 started = time.perf_counter()
                 fit = fit_text_model(df, text=text, outcome=outcome, learning_rate=lr,
+                                     patience=args.patience, export="fp32",
                                      output_dir=Path(tmp) / "m", progress=False)
                 seconds = time.perf_counter() - started
             row = fit.metrics.set_index("metric").loc[headline]
             dev = ", ".join(f"{v:.3f}" for v in fit.history["dev_metric"])
-            lines.append(f"| {outcome} | MiniLM lr {lr:g} | {headline} | {row.estimate:.3f} | "
+            lines.append(f"| {outcome} | MiniLM lr {lr:g}, patience {args.patience} | {headline} | {row.estimate:.3f} | "
                          f"[{row.conf_low:.3f}, {row.conf_high:.3f}] | {len(fit.history)} "
                          f"({fit.best_epoch}); dev: {dev} | {seconds:.0f} |")
             print(lines[-1], flush=True)

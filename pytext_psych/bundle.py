@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 FORMAT_VERSION = 1
 BUNDLE_JSON = "bundle.json"
-ONNX_MODEL = "model.onnx"
+ONNX_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 WEIGHTS = "model.safetensors"
 TOKENIZER_JSON = "tokenizer.json"
 _FORBIDDEN_SUFFIXES = (".pkl", ".pickle", ".bin", ".pt", ".pth", ".joblib", ".py")
@@ -32,6 +32,7 @@ _REQUIRED_KEYS = {
     "task": str,
     "max_length": int,
     "files": dict,
+    "onnx": dict,
     "manifest_sha256": str,
 }
 

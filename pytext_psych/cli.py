@@ -10,7 +10,6 @@ from typing import Sequence
 import pandas as pd
 
 from .bundle import BundleError
-from .data import read_data
 from .fit import fit_text_model
 
 _DEFAULTS = {k: p.default for k, p in inspect.signature(fit_text_model).parameters.items()}
@@ -27,17 +26,28 @@ def _fit(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from .infer import load_model, predict_scores
+    from .infer import predict_scores
 
-    model = load_model(args.model)
-    df = read_data(args.data)
-    scores = predict_scores(model, df, text=args.text, batch_size=args.batch_size)
-    result = pd.concat([df.drop(columns=[args.text]), scores], axis=1) if args.keep_columns else scores
+    result = predict_scores(args.model, args.data, text=args.text, batch_size=args.batch_size,
+                            precision=args.precision, out=args.out, progress=not args.quiet)
     if args.out:
-        result.to_csv(args.out, index=False)
-        print(f"wrote {len(result)} rows to {args.out}")
+        print(f"wrote {args.out}")
     else:
         result.to_csv(sys.stdout, index=False)
+
+
+def parity_table(meta: dict) -> pd.DataFrame:
+    """The bundle's parity report (each ONNX precision vs PyTorch fp32) as a table."""
+    parity = meta["parity"]
+    rows = []
+    for precision in meta["onnx"]["files"]:
+        entry = parity[precision]
+        agreement = entry.get("agreement", entry.get("score_correlation"))
+        rows.append({"precision": precision, "max_abs_diff": entry["max_abs_diff"],
+                     "agreement" if meta["task"] == "classification" else "score_r": agreement,
+                     "metric": entry["metric"], "delta_vs_pytorch": entry["delta_metric"],
+                     "recommended": entry["recommended"]})
+    return pd.DataFrame(rows)
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -51,7 +61,12 @@ def _info(args: argparse.Namespace) -> None:
     t = meta["training"]
     print(f"  training: lr {t['learning_rate']}, batch {t['batch_size']}, "
           f"epochs {len(t['history'])}/{t['epochs']} (best {t['best_epoch']}), seed {t['seed']}")
-    print(f"  ONNX vs PyTorch max abs diff: {meta['onnx']['max_abs_diff_vs_pytorch']:.2e}")
+    parity = meta["parity"]
+    print(f"\nONNX parity vs PyTorch fp32 on the {parity['split']} split (n = {parity['n']}; "
+          f"PyTorch {'macro F1' if model.task == 'classification' else 'r'} = "
+          f"{parity['metric_pytorch']:.4f}; threshold {parity['threshold']}):")
+    print(parity_table(meta).to_string(index=False))
+    print(f"\nTest metrics (scored with {meta['metrics_precision']}):")
     print(pd.DataFrame(meta["metrics"]).to_string(index=False))
 
 
@@ -83,10 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model", help="model bundle folder")
     predict.add_argument("data", help="CSV, TSV or Parquet file with texts")
     predict.add_argument("--text", required=True, help="text column")
-    predict.add_argument("--out", help="CSV file to write (default: standard output)")
+    predict.add_argument("--out", help=".csv or .parquet file to write (default: standard output)")
     predict.add_argument("--batch-size", type=int, default=64)
-    predict.add_argument("--keep-columns", action="store_true",
-                         help="copy the input's other columns into the output")
+    predict.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.set_defaults(run=_predict)
 
     info = sub.add_parser("info", help="verify a model bundle and describe it")

@@ -133,6 +133,17 @@ REGISTRY: dict[str, Metric] = {
 HEADLINE = {"classification": "f1_macro", "regression": "pearson_r"}
 
 
+def headline_score(task: str, outputs: np.ndarray, targets: np.ndarray) -> float:
+    """Macro F1 (classification, from logits) or Pearson r (regression) of raw model outputs.
+
+    Used to pick the best epoch on dev and to compare ONNX precisions with PyTorch.
+    """
+    if task == "classification":
+        k = outputs.shape[1]
+        return float(_f1_macro(_confusion(targets[None, :], outputs.argmax(1)[None, :], k))[0])
+    return float(_pearson(targets[None, :], outputs[None, :, 0])[0])
+
+
 def _class_f1(k: int) -> Callable[[np.ndarray], np.ndarray]:
     return lambda cm: _per_class(cm)[2][:, k]
 

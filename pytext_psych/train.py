@@ -27,7 +27,7 @@ from transformers import (
 )
 
 from .config import TrainConfig
-from .stats import REGISTRY
+from .stats import headline_score
 
 DEFAULT_MODEL = "default"
 
@@ -115,15 +115,6 @@ def predict_texts(tokenizer, net, texts: Sequence[str], max_length: int,
     return predict_torch(net, _encode(tokenizer, texts, max_length), collate, batch_size)
 
 
-def _dev_score(task: str, outputs: np.ndarray, targets: np.ndarray) -> float:
-    if task == "classification":
-        pred = outputs.argmax(1)
-        k = outputs.shape[1]
-        cm = np.bincount(targets * k + pred, minlength=k * k).reshape(1, k, k)
-        return float(REGISTRY["f1_macro"].fn(cm)[0])
-    return float(REGISTRY["pearson_r"].fn(targets[None, :], outputs[None, :, 0])[0])
-
-
 def fine_tune(
     texts: Sequence[str],
     targets: np.ndarray,
@@ -184,7 +175,7 @@ def fine_tune(
             record = {"epoch": epoch, "train_loss": float(np.mean(losses))}
             if len(dev_rows):
                 dev_out = predict_torch(net, [encoded[i] for i in dev_rows], _to(collate, device))
-                record["dev_metric"] = _dev_score(task, dev_out, y[dev_rows])
+                record["dev_metric"] = headline_score(task, dev_out, y[dev_rows])
             record["seconds"] = time.perf_counter() - started
             history.append(record)
             score = record.get("dev_metric", float(epoch))  # no dev split: keep the last epoch

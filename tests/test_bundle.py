@@ -9,12 +9,15 @@ from pytext_psych import BundleError, load_model
 from pytext_psych.bundle import BUNDLE_JSON, read_bundle, seal, staged_bundle
 
 
+META = {"task": "regression", "max_length": 16, "onnx": {"files": {"fp32": "model.onnx"}}}
+
+
 def _write(path, payload="weights", overwrite=False):
     with staged_bundle(path, overwrite=overwrite) as stage:
         (stage / "model.onnx").write_text(payload)
         (stage / "sub").mkdir()
         (stage / "sub" / "vocab.txt").write_text("a\nb\n")
-        seal(stage, {"task": "regression", "max_length": 16})
+        seal(stage, META)
 
 
 def test_round_trip_and_manifest(tmp_path):
@@ -49,7 +52,7 @@ def test_no_pickles_in_bundles(tmp_path):
     with pytest.raises(BundleError, match="no pickles"):
         with staged_bundle(tmp_path / "b") as stage:
             (stage / "head.pkl").write_bytes(b"\x80\x04")
-            seal(stage, {"task": "regression", "max_length": 16})
+            seal(stage, META)
     assert not (tmp_path / "b").exists()
 
 

@@ -22,7 +22,8 @@ def test_info(topic_fit):
     res = run("info", str(topic_fit.bundle_path))
     assert res.returncode == 0, res.stderr
     assert "files verified" in res.stdout and "f1_macro" in res.stdout
-    assert "ONNX vs PyTorch max abs diff" in res.stdout
+    assert "ONNX parity vs PyTorch fp32 on the dev split (n = 50" in res.stdout
+    assert "int8" in res.stdout and "recommended" in res.stdout
 
 
 def test_predict_writes_csv(topic_fit, examples, tmp_path):
@@ -33,6 +34,7 @@ def test_predict_writes_csv(topic_fit, examples, tmp_path):
     got = pd.read_csv(tmp_path / "scores.csv")
     want = predict_scores(topic_fit, examples.head(20), text="answer")
     assert list(got.predicted) == list(want.predicted)
+    assert list(got.id) == list(examples.id[:20])  # the input's other columns come along
 
 
 def test_fit_and_errors(tmp_path, capsys):

@@ -44,7 +44,7 @@ def test_regression_result(stress_fit, examples):
 
 def test_bundle_contents(topic_fit):
     files = {p.name for p in Path(topic_fit.bundle_path).rglob("*") if p.is_file()}
-    assert {"bundle.json", "model.onnx", "model.safetensors", "config.json",
+    assert {"bundle.json", "model.onnx", "model_int8.onnx", "model.safetensors", "config.json",
             "tokenizer.json"} <= files
     assert not any(f.endswith((".pkl", ".bin", ".pt", ".pickle")) for f in files)
     meta = json.loads((topic_fit.bundle_path / "bundle.json").read_text())

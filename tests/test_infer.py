@@ -20,21 +20,46 @@ TEXTS = [
 
 @pytest.mark.parametrize("name", ["topic_fit", "stress_fit"])
 def test_onnx_matches_pytorch(name, request):
-    """The exported graph reproduces the fine-tuned PyTorch model (tokenised separately)."""
+    """The optimised fp32 graph reproduces the fine-tuned PyTorch model (tokenised
+    separately, by transformers); int8 stays close and its parity report is filled in."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     fit = request.getfixturevalue(name)
     model = load_model(fit.bundle_path)
-    onnx_out = model.raw_outputs(TEXTS)
     tok = AutoTokenizer.from_pretrained(fit.bundle_path)
     net = AutoModelForSequenceClassification.from_pretrained(fit.bundle_path).eval()
     with torch.no_grad():
         enc = tok(TEXTS, padding=True, truncation=True, max_length=model.meta["max_length"],
                   return_tensors="pt")
         torch_out = net(**enc).logits.numpy()
-    assert np.abs(onnx_out - torch_out).max() < 1e-4
-    assert model.meta["onnx"]["max_abs_diff_vs_pytorch"] < 1e-4
+    assert np.abs(model.raw_outputs(TEXTS, precision="fp32") - torch_out).max() < 1e-4
+    int8 = model.raw_outputs(TEXTS, precision="int8")
+    assert np.abs(int8 - torch_out).max() < 0.5
+    parity = model.meta["parity"]
+    assert parity["split"] == "dev" and parity["n"] == 50 and parity["threshold"] == 0.01
+    assert parity["fp32"]["max_abs_diff"] < 1e-4 and parity["fp32"]["recommended"]
+    assert parity["int8"]["max_abs_diff"] > parity["fp32"]["max_abs_diff"]
+    key = "agreement" if fit.task == "classification" else "score_correlation"
+    assert parity["int8"][key] > 0.9
+    assert parity["int8"]["delta_metric"] == pytest.approx(
+        parity["int8"]["metric"] - parity["metric_pytorch"])
+
+
+def _meta_with(files, int8_recommended):
+    return {"onnx": {"files": files}, "parity": {"int8": {"recommended": int8_recommended}}}
+
+
+def test_precision_auto_follows_parity_report():
+    both = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
+    assert TextModel(".", _meta_with(both, True)).resolve_precision() == "int8"
+    assert TextModel(".", _meta_with(both, False)).resolve_precision() == "fp32"
+    assert TextModel(".", _meta_with({"int8": "m"}, False)).resolve_precision() == "int8"
+    assert TextModel(".", _meta_with(both, False)).resolve_precision("int8") == "int8"
+    with pytest.raises(ValueError, match=r"no int8 model; it has \['fp32'\]"):
+        TextModel(".", _meta_with({"fp32": "m"}, True)).resolve_precision("int8")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        TextModel(".", _meta_with(both, True)).resolve_precision("fp16")
 
 
 def test_classification_frame(topic_fit):
@@ -57,22 +82,68 @@ def test_regression_frame_on_original_scale(stress_fit, examples):
     assert 1.5 < out.predicted.std() < 3
 
 
-def test_input_kinds_agree_and_order_is_kept(topic_fit):
+@pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-5), ("int8", 0.02)])
+def test_input_kinds_agree_and_order_is_kept(topic_fit, precision, tolerance):
+    """fp32 scores do not depend on batching; int8 ones only a little, since dynamic
+    quantisation scales activations per batch."""
     model = load_model(topic_fit.bundle_path)
-    as_list = predict_scores(model, TEXTS)
-    as_tuple = predict_scores(str(topic_fit.bundle_path), tuple(TEXTS))
-    one_by_one = predict_scores(model, TEXTS, batch_size=1)
-    reversed_ = predict_scores(model, TEXTS[::-1]).iloc[::-1].reset_index(drop=True)
+    kw = dict(precision=precision)
+    as_list = predict_scores(model, TEXTS, **kw)
+    as_tuple = predict_scores(str(topic_fit.bundle_path), tuple(TEXTS), **kw)
+    one_by_one = predict_scores(model, TEXTS, batch_size=1, **kw)
+    reversed_ = predict_scores(model, TEXTS[::-1], **kw).iloc[::-1].reset_index(drop=True)
     for other in (as_tuple, one_by_one, reversed_):
-        pd.testing.assert_frame_equal(as_list, other, atol=1e-5)
+        pd.testing.assert_frame_equal(as_list, other, atol=tolerance)
 
 
-def test_session_is_cached(topic_fit):
+def test_sessions_and_models_are_cached(topic_fit):
     model = load_model(topic_fit.bundle_path)
     predict_scores(model, TEXTS[:1])
-    session = model.session
+    session = model.session()
     predict_scores(model, TEXTS[1:])
-    assert model.session is session
+    assert model.session() is session
+    from pytext_psych.infer import _as_model
+
+    assert _as_model(str(topic_fit.bundle_path)) is _as_model(topic_fit)  # loaded once
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_files_are_streamed_in_chunks(topic_fit, examples, tmp_path, suffix):
+    data = examples.head(45)
+    path = tmp_path / f"in{suffix}"
+    data.to_csv(path, index=False) if suffix == ".csv" else data.to_parquet(path)
+    fp32 = dict(precision="fp32")  # batch-independent, so chunked == in-memory exactly
+    want = predict_scores(topic_fit, data, text="answer", **fp32)
+    got = predict_scores(topic_fit, path, text="answer", chunk_size=7, progress=False, **fp32)
+    assert list(got.columns) == ["id", "topic", "stress"] + list(want.columns)
+    assert list(got.index) == list(range(45))
+    pd.testing.assert_frame_equal(got[want.columns], want, atol=1e-6)
+    for out in (tmp_path / "out.csv", tmp_path / "out.parquet"):
+        assert predict_scores(topic_fit, path, text="answer", chunk_size=7, out=out, **fp32) == out
+        written = pd.read_csv(out) if out.suffix == ".csv" else pd.read_parquet(out)
+        pd.testing.assert_frame_equal(written[want.columns], want.reset_index(drop=True), atol=1e-6)
+
+
+def test_failed_stream_leaves_no_output(topic_fit, examples, tmp_path):
+    data = examples.head(30).copy()
+    data.loc[23, "answer"] = None
+    data.to_csv(tmp_path / "in.csv", index=False)
+    with pytest.raises(ValueError, match=r"1 missing and 0 empty text\(s\) \(rows 23\)"):
+        predict_scores(topic_fit, tmp_path / "in.csv", text="answer", chunk_size=10,
+                       out=tmp_path / "out.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.skipif(
+    "CUDAExecutionProvider" not in __import__("onnxruntime").get_available_providers(),
+    reason="no CUDA execution provider (install onnxruntime-gpu on a machine with a GPU)",
+)
+def test_cuda_provider_is_used(topic_fit):
+    model = load_model(topic_fit.bundle_path)
+    cpu = predict_scores(topic_fit, TEXTS)
+    assert model.session().get_providers()[0] == "CUDAExecutionProvider"
+    gpu = predict_scores(model, TEXTS)
+    np.testing.assert_allclose(gpu.filter(like="prob_"), cpu.filter(like="prob_"), atol=1e-3)
 
 
 def test_bad_scoring_input(topic_fit):
@@ -85,6 +156,8 @@ def test_bad_scoring_input(topic_fit):
         predict_scores(model, pd.DataFrame({"answer": ["x"]}), text="text")
     with pytest.raises(TypeError, match="single string"):
         predict_scores(model, "just one text")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        predict_scores(model, "missing.csv", text="answer")
     with pytest.raises(TypeError, match="bundle path, a TextModel or a TextModelFit"):
         predict_scores(42, TEXTS)
 
@@ -92,6 +165,7 @@ def test_bad_scoring_input(topic_fit):
 def test_repr(topic_fit):
     text = repr(load_model(topic_fit.bundle_path))
     assert text.startswith("<TextModel: classification into 5 classes")
+    assert "ONNX fp32, int8" in text
     assert "f1_macro" in text and str(topic_fit.bundle_path) in text
     assert isinstance(load_model(topic_fit.bundle_path), TextModel)
 

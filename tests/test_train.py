@@ -41,7 +41,8 @@ def tiny():
 
 def _tiny_fit(df, tmp_path, name, **kw):
     return fit_text_model(df, text="text", outcome="mood", epochs=1, max_length=16,
-                          output_dir=tmp_path / name, progress=False, n_resamples=50, **kw)
+                          output_dir=tmp_path / name, progress=False, n_resamples=50,
+                          export="fp32", **kw)
 
 
 def test_seed_reproduces_and_leaves_global_rng_alone(tiny, tmp_path):
@@ -54,6 +55,7 @@ def test_seed_reproduces_and_leaves_global_rng_alone(tiny, tmp_path):
     probs = [f.predictions.filter(like="prob_").to_numpy() for f in (a, b, c)]
     np.testing.assert_allclose(probs[0], probs[1], atol=1e-6)
     assert np.abs(probs[0] - probs[2]).max() > 1e-4
+    assert not (a.bundle_path / "model_int8.onnx").exists()  # export="fp32"
 
 
 def test_patience_stops_early(tiny, tmp_path):
