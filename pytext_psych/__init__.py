@@ -13,7 +13,7 @@ from .data import read_data
 from .examples import example_data
 from .fit import TextModelFit, fit_text_model
 from .infer import TextModel, load_model, predict_scores
-from .stats import bootstrap_metrics
+from .stats import bootstrap_metrics, correlation_test
 
 try:
     __version__ = _metadata.version("pytext-psych")
@@ -25,6 +25,7 @@ __all__ = [
     "TextModel",
     "TextModelFit",
     "bootstrap_metrics",
+    "correlation_test",
     "example_data",
     "fit_text_model",
     "load_model",

@@ -28,7 +28,8 @@ _READERS = {
 
 
 def read_data(data: DataLike) -> pd.DataFrame:
-    """Return ``data`` as a DataFrame; paths to CSV, TSV or Parquet files are read.
+    """Return ``data`` as a DataFrame; paths to CSV, TSV or Parquet files are read, and an
+    R data.frame (an rpy2 object) is converted.
 
     Examples
     --------
@@ -37,6 +38,10 @@ def read_data(data: DataLike) -> pd.DataFrame:
     """
     if isinstance(data, pd.DataFrame):
         return data
+    from .rinterop import from_r, is_r_object
+
+    if is_r_object(data):  # an R data.frame through rpy2
+        return from_r(data)
     if isinstance(data, (str, Path)):
         path = Path(data)
         reader = _READERS.get(path.suffix.lower())

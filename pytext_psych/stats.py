@@ -144,6 +144,32 @@ def headline_score(task: str, outputs: np.ndarray, targets: np.ndarray) -> float
     return float(_pearson(targets[None, :], outputs[None, :, 0])[0])
 
 
+def correlation_test(x: Sequence[float], y: Sequence[float], *, ci_level: float = 0.95) -> pd.DataFrame:
+    """Pearson's r with its t test and Fisher-z confidence interval (as R's ``cor.test``).
+
+    The parametric companion of the bootstrap interval for APA-style reporting
+    ("r(df) = .62, p < .001, 95% CI [.57, .66]"). Returns the tidy columns plus
+    ``statistic`` (t), ``df`` and ``p_value``.
+
+    Examples
+    --------
+    >>> t = correlation_test([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])
+    >>> round(float(t.estimate[0]), 2), int(t.df[0])
+    (0.8, 3)
+    """
+    from scipy.stats import pearsonr
+
+    result = pearsonr(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    ci = result.confidence_interval(confidence_level=ci_level)
+    n = len(x)
+    r = float(result.statistic)
+    return pd.DataFrame([{
+        "metric": "pearson_r", "estimate": r, "conf_low": float(ci.low), "conf_high": float(ci.high),
+        "ci_level": ci_level, "n": n, "method": "fisher z", "statistic": r * np.sqrt((n - 2) / (1 - r**2)),
+        "df": n - 2, "p_value": float(result.pvalue),
+    }])
+
+
 def _class_f1(k: int) -> Callable[[np.ndarray], np.ndarray]:
     return lambda cm: _per_class(cm)[2][:, k]
 
@@ -194,6 +220,7 @@ def bootstrap_metrics(
     ci_level: float = 0.95,
     method: str = "bca",
     seed: int = 42,
+    indices: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Metrics on the test cases with bootstrap confidence intervals, one row per metric.
 
@@ -215,6 +242,9 @@ def bootstrap_metrics(
         percentile interval and says so in ``method``.
     seed : int
         Seed of the resampling; the same seed gives the same intervals.
+    indices : array of shape (n_resamples, n), optional
+        Resample index matrix (0-based) to use instead of drawing one, e.g. R's
+        ``boot.array(b, indices = TRUE) - 1``, to check results against other software.
 
     Returns
     -------
@@ -258,7 +288,12 @@ def bootstrap_metrics(
     k = len(labels) if task == "classification" else 0
     fns = _metric_fns(task, labels)
     estimates = _evaluate(task, fns, y, p, np.arange(n)[None, :], k)[:, 0]
-    idx = np.random.default_rng(seed).integers(0, n, (n_resamples, n))
+    if indices is None:
+        idx = np.random.default_rng(seed).integers(0, n, (n_resamples, n))
+    else:
+        idx = np.asarray(indices, dtype=np.int64)
+        if idx.ndim != 2 or idx.shape[1] != n or idx.min() < 0 or idx.max() >= n:
+            raise ValueError(f"indices must be a (resamples, {n}) matrix of 0-based case indices")
     boot = _evaluate(task, fns, y, p, idx, k)
     jack = _evaluate(task, fns, y, p, _jackknife_index(n), k) if method == "bca" else None
     alpha = (1 - ci_level) / 2

@@ -1,0 +1,142 @@
+#' Fine-tune a language model on labelled texts
+#'
+#' Fine-tunes a pretrained encoder (by default MiniLM-L6, shipped offline with the
+#' Python package) on the texts in \code{data}, picks the best epoch on a dev split,
+#' exports the model as an ONNX bundle, and reports test-set metrics with bootstrap
+#' confidence intervals. Mirrors the Python function of the same name; see its
+#' documentation for the reasoning behind the defaults.
+#'
+#' @param data A data.frame or tibble.
+#' @param text,outcome Names of the text column and of the outcome column.
+#' @param task \code{"auto"} (character, factor and logical outcomes are
+#'   classification, numeric ones regression), \code{"classification"} or
+#'   \code{"regression"}.
+#' @param model \code{"default"}, a Hugging Face model name, or a local model folder.
+#' @param epochs Upper bound on training epochs (early stopping on the dev split).
+#' @param learning_rate,batch_size,max_length,patience Training settings.
+#' @param split Train / dev / test fractions (stratified by class).
+#' @param seed Random seed for the split and training.
+#' @param output_dir Folder for the model bundle (\code{NULL}: a new folder in the
+#'   working directory).
+#' @param overwrite Replace an existing \code{output_dir}.
+#' @param export ONNX precisions: \code{"both"}, \code{"fp32"} or \code{"int8"}.
+#' @param progress Show a progress bar.
+#' @param n_resamples,ci_level Bootstrap resamples and confidence level.
+#' @return An object of class \code{pytextpsych_fit}: a list with \code{metrics}
+#'   (columns \code{metric, estimate, conf.low, conf.high, ci_level, n, method}),
+#'   \code{predictions} (one row per input row: \code{row}, \code{split},
+#'   \code{observed}, \code{predicted}, and \code{prob_<class>} for classification),
+#'   \code{history} (per epoch), \code{bundle_path}, \code{task}, \code{labels}.
+#' @examples
+#' \dontrun{
+#' fit <- fit_text_model(answers, text = "answer", outcome = "stress")
+#' fit
+#' fit$metrics
+#' }
+#' @export
+fit_text_model <- function(data, text, outcome, task = "auto", model = "default",
+                           epochs = 10L, learning_rate = 5e-05, batch_size = 16L,
+                           max_length = 256L, patience = 3L,
+                           split = c(0.625, 0.125, 0.25), seed = 42L,
+                           output_dir = NULL, overwrite = FALSE, export = "both",
+                           progress = TRUE, n_resamples = 2000L, ci_level = 0.95) {
+  py <- python_module()
+  df <- to_pandas(data)
+  fit <- py_call(
+    py$api$fit_text_model, df, text = text, outcome = outcome, task = task,
+    model = model, epochs = as.integer(epochs), learning_rate = learning_rate,
+    batch_size = as.integer(batch_size), max_length = as.integer(max_length),
+    patience = as.integer(patience), split = reticulate::tuple(as.list(split)),
+    seed = as.integer(seed), output_dir = output_dir, overwrite = overwrite,
+    export = export, progress = progress, n_resamples = as.integer(n_resamples),
+    ci_level = ci_level
+  )
+  predictions <- to_r_frame(fit$predictions)  # row: R's row numbers (see to_pandas)
+  structure(list(
+    metrics = to_r_frame(fit$metrics, broom = TRUE),
+    predictions = predictions,
+    history = to_r_frame(fit$history),
+    bundle_path = reticulate::py_str(fit$bundle_path),
+    task = reticulate::py_to_r(fit$task),
+    labels = unlist(reticulate::py_to_r(fit$labels)),
+    text = text, outcome = outcome,
+    best_epoch = reticulate::py_to_r(fit$best_epoch)
+  ), class = "pytextpsych_fit")
+}
+
+#' Score new texts with a fitted model
+#'
+#' Runs the exported ONNX model (onnxruntime; no PyTorch needed) on new texts.
+#'
+#' @param model A \code{pytextpsych_fit} or the path of a model bundle folder.
+#' @param data A data.frame (with \code{text} naming its text column) or a character
+#'   vector of texts.
+#' @param text Text column of \code{data} when it is a data.frame.
+#' @param batch_size Texts per onnxruntime call.
+#' @param precision \code{"auto"} (int8 when the bundle's parity check allows it),
+#'   \code{"fp32"} or \code{"int8"}.
+#' @return A data.frame with one row per input text, in input order:
+#'   \code{predicted} and, for classification, \code{prob_<class>} columns.
+#' @examples
+#' \dontrun{
+#' predict_scores(fit, c("I cannot sleep for worrying", "All is well"))
+#' }
+#' @export
+predict_scores <- function(model, data, text = NULL, batch_size = 64L,
+                           precision = "auto") {
+  py <- python_module()
+  path <- if (inherits(model, "pytextpsych_fit")) model$bundle_path else model
+  if (!is.character(path) || length(path) != 1) {
+    stop("model must be a pytextpsych_fit or the path of a model bundle", call. = FALSE)
+  }
+  if (is.character(data) && !is.data.frame(data)) {
+    data <- data.frame(text = data, stringsAsFactors = FALSE)
+    text <- "text"
+  }
+  scores <- py_call(py$api$predict_scores, path, to_pandas(data), text = text,
+                    batch_size = as.integer(batch_size), precision = precision)
+  to_r_frame(scores)
+}
+
+#' @export
+print.pytextpsych_fit <- function(x, ...) {
+  what <- if (x$task == "classification") {
+    sprintf("classification of '%s' (%d classes)", x$outcome, length(x$labels))
+  } else {
+    sprintf("regression of '%s'", x$outcome)
+  }
+  n <- table(factor(x$predictions$split, levels = c("train", "dev", "test")))
+  cat(sprintf("<pytextpsych fit: %s from '%s'>\n", what, x$text))
+  cat(sprintf("  n train/dev/test = %d/%d/%d; epochs run %d (best dev epoch %d)\n",
+              n[["train"]], n[["dev"]], n[["test"]], nrow(x$history), x$best_epoch))
+  cat(sprintf("  test metrics, %s%% CIs:\n", format(100 * x$metrics$ci_level[1])))
+  shown <- x$metrics[, c("metric", "estimate", "conf.low", "conf.high")]
+  shown[-1] <- lapply(shown[-1], round, 3)
+  print(shown, row.names = FALSE)
+  cat(sprintf("  bundle: %s\n", x$bundle_path))
+  invisible(x)
+}
+
+#' @export
+summary.pytextpsych_fit <- function(object, ...) {
+  structure(list(
+    metrics = object$metrics, history = object$history,
+    n = table(factor(object$predictions$split, levels = c("train", "dev", "test"))),
+    fit = object
+  ), class = "summary.pytextpsych_fit")
+}
+
+#' @export
+print.summary.pytextpsych_fit <- function(x, ...) {
+  print(x$fit)
+  cat("\nTraining history:\n")
+  print(x$history, row.names = FALSE)
+  cat("\nTest metrics:\n")
+  print(x$metrics, row.names = FALSE)
+  invisible(x)
+}
+
+#' @export
+as.data.frame.pytextpsych_fit <- function(x, ...) {
+  x$metrics
+}

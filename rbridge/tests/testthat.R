@@ -1,0 +1,4 @@
+library(testthat)
+library(pytextpsych)
+
+test_check("pytextpsych")

@@ -1,0 +1,24 @@
+# The tests need the Python side. CI sets PYTEXTPSYCH_REQUIRE_PYTHON=1, so a missing
+# Python package fails the tests there instead of skipping them.
+skip_without_python <- function() {
+  if (nzchar(Sys.getenv("PYTEXTPSYCH_REQUIRE_PYTHON"))) return(invisible())
+  skip_if_not(reticulate::py_module_available("pytext_psych"),
+              "Python package pytext-psych not available")
+}
+
+toy_data <- function() {
+  data.frame(
+    answer = rep(c("the sun is warm and bright", "cold rain and a grey storm",
+                   "a sunny happy day", "wet gloomy weather again"), 8),
+    mood = factor(rep(c("happy", "sad"), 16), levels = c("sad", "happy")),
+    rating = rep(c(8, 2, 9, 3), 8),
+    stringsAsFactors = FALSE
+  )
+}
+
+tiny_fit <- function(outcome = "mood", ...) {
+  fit_text_model(toy_data(), text = "answer", outcome = outcome, epochs = 3L,
+                 max_length = 16L, learning_rate = 1e-4, progress = FALSE,
+                 n_resamples = 200L, export = "fp32",
+                 output_dir = tempfile("bundle"), ...)
+}

@@ -1,0 +1,73 @@
+test_that("a fit from an R data.frame comes back as R objects", {
+  skip_without_python()
+  fit <- tiny_fit()
+  expect_s3_class(fit, "pytextpsych_fit")
+  expect_identical(names(fit$metrics),
+                   c("metric", "estimate", "conf.low", "conf.high", "ci_level", "n", "method"))
+  expect_true(is.numeric(fit$metrics$estimate) && is.character(fit$metrics$metric))
+  expect_identical(fit$labels, c("sad", "happy"))  # the factor's level order
+  expect_identical(names(fit$predictions),
+                   c("row", "split", "observed", "predicted", "prob_sad", "prob_happy"))
+  expect_identical(fit$predictions$row, 1:32)
+  expect_identical(fit$predictions$observed, as.character(toy_data()$mood))
+  expect_equal(sort(unique(fit$predictions$split)), c("dev", "test", "train"))
+  expect_true(file.exists(file.path(fit$bundle_path, "bundle.json")))
+  expect_equal(nrow(fit$history), length(unique(fit$history$epoch)))
+  expect_identical(as.data.frame(fit), fit$metrics)
+  f1 <- fit$metrics$estimate[fit$metrics$metric == "f1_macro"]
+  expect_gt(f1, 0.9)  # an easy task: learning happened
+  expect_output(print(fit), "classification of 'mood' \\(2 classes\\) from 'answer'")
+  expect_output(print(summary(fit)), "Training history")
+})
+
+test_that("regression and scoring keep rows in input order", {
+  skip_without_python()
+  fit <- tiny_fit("rating")
+  expect_identical(fit$task, "regression")
+  expect_null(fit$labels)
+  texts <- c("cold rain and a grey storm", "the sun is warm and bright", "grey rain")
+  scores <- predict_scores(fit, texts)
+  expect_s3_class(scores, "data.frame")
+  expect_identical(names(scores), "predicted")
+  expect_equal(nrow(scores), 3)
+  expect_lt(scores$predicted[1], scores$predicted[2])
+  from_path <- predict_scores(fit$bundle_path, data.frame(id = 1:3, t = texts), text = "t")
+  expect_equal(from_path$predicted, scores$predicted, tolerance = 1e-6)
+})
+
+test_that("Python's input errors surface as R errors with the same message", {
+  skip_without_python()
+  expect_error(fit_text_model(toy_data(), text = "nope", outcome = "mood"),
+               "column(s) 'nope' not found in data; available columns: 'answer', 'mood', 'rating'",
+               fixed = TRUE)
+  bad <- toy_data()
+  bad$answer[c(2, 5)] <- NA
+  expect_error(fit_text_model(bad, text = "answer", outcome = "mood"),
+               "2 missing and 0 empty text(s) (rows 2, 5)", fixed = TRUE)
+  expect_error(fit_text_model(toy_data(), text = "answer", outcome = "mood",
+                              task = "regression"),
+               "task='regression' needs a numeric outcome", fixed = TRUE)
+  expect_error(predict_scores(tempdir(), c("a text")), "is not a model bundle", fixed = TRUE)
+  expect_error(fit_text_model(list(a = 1), text = "a", outcome = "a"),
+               "data must be a data.frame")
+})
+
+test_that("NA values cross the bridge as missing, not as strings or TRUE", {
+  skip_without_python()
+  df <- data.frame(s = c("a", NA), i = c(1L, NA), l = c(TRUE, NA), d = c(1.5, NA),
+                   f = factor(c(NA, "x")), stringsAsFactors = FALSE)
+  back <- to_r_frame(to_pandas(df))
+  expect_identical(is.na(back), is.na(df))
+  expect_identical(back$s[1], "a")
+  expect_identical(back$d[1], 1.5)
+  expect_identical(back$l[1], TRUE)
+})
+
+test_that("a missing Python package gives an actionable message", {
+  skip_without_python()
+  err <- tryCatch(python_module("pytext_psych_not_installed"), error = conditionMessage)
+  expect_match(err, "install_python_deps()", fixed = TRUE)
+  expect_match(err, "RETICULATE_PYTHON", fixed = TRUE)
+  expect_identical(clean_python_error("ValueError: data has no rows\n\nDetailed traceback"),
+                   "data has no rows")
+})

@@ -1,0 +1,36 @@
+"""The R package in rbridge/: R CMD build and R CMD check against real R and this Python.
+
+R CMD check runs the package's testthat tests, which fit and score through reticulate
+with the Python that runs this test (RETICULATE_PYTHON); PYTEXTPSYCH_REQUIRE_PYTHON makes
+them fail rather than skip if that Python lacks pytext-psych.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(shutil.which("R") is None, reason="R is not installed")
+def test_r_cmd_check(tmp_path):
+    env = dict(os.environ, RETICULATE_PYTHON=sys.executable, PYTEXTPSYCH_REQUIRE_PYTHON="1",
+               _R_CHECK_CRAN_INCOMING_="false")
+    subprocess.run(["R", "CMD", "build", str(ROOT / "rbridge")], cwd=tmp_path, env=env,
+                   check=True, capture_output=True)
+    tarball = next(tmp_path.glob("pytextpsych_*.tar.gz"))
+    res = subprocess.run(["R", "CMD", "check", "--no-manual", tarball.name], cwd=tmp_path,
+                         env=env, capture_output=True, text=True)
+    log = res.stdout + res.stderr
+    tests_out = tmp_path / "pytextpsych.Rcheck" / "tests" / "testthat.Rout"
+    counts = re.findall(r"\[ FAIL \d+ \| WARN \d+ \| SKIP \d+ \| PASS \d+ \]",
+                        tests_out.read_text() if tests_out.exists() else "")
+    print("\n" + log.strip().splitlines()[-1], counts)
+    assert res.returncode == 0, log[-4000:]
+    assert "Status: OK" in log, log[-4000:]
+    assert counts and counts[-1].startswith("[ FAIL 0 | WARN 0 | SKIP 0 |"), counts
