@@ -82,9 +82,8 @@ def load_base(model: str | Path, task: str, labels: Sequence[str] | None):
 
 @dataclass
 class TrainResult:
-    model: Any  # the fine-tuned transformers model, best dev epoch's weights
-    history: list[dict[str, Any]]
-    best_epoch: int
+    history: list[dict[str, Any]]  # per epoch: epoch, train_loss, dev_metric, seconds
+    best_epoch: int  # whose weights the returned model holds
 
 
 def _batches(encoded: list[dict], targets: np.ndarray, rows: np.ndarray, size: int, collate):
@@ -190,7 +189,7 @@ def fine_tune(
         if best_state is not None:
             net.load_state_dict(best_state)
         net.to("cpu").eval()
-    return tokenizer, net, TrainResult(net, history, best_epoch or len(history))
+    return tokenizer, net, TrainResult(history, best_epoch or len(history))
 
 
 def _encode(tokenizer, texts: Sequence[str], max_length: int) -> list[dict]:
