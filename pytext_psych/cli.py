@@ -11,6 +11,7 @@ import pandas as pd
 
 from .bundle import BundleError
 from .fit import fit_text_model
+from .infer import SCORING_BATCH
 
 _DEFAULTS = {k: p.default for k, p in inspect.signature(fit_text_model).parameters.items()}
 
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", help="CSV, TSV or Parquet file with texts")
     predict.add_argument("--text", required=True, help="text column")
     predict.add_argument("--out", help=".csv or .parquet file to write (default: standard output)")
-    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument("--batch-size", type=int, default=SCORING_BATCH)
     predict.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.set_defaults(run=_predict)

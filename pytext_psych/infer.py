@@ -27,6 +27,9 @@ from .data import _READERS, clean_texts, require_columns
 
 PRECISIONS = ("auto", "fp32", "int8")
 WINDOW = 4096  # texts tokenised and length-sorted together; bounds memory
+# Texts per onnxruntime call. Measured on RWWD long answers (2 cores, int8): 32 -> 65.5
+# texts/s, 64 -> 55.1, 16 -> 60.0; 32 also halves the attention buffers of 64.
+SCORING_BATCH = 32
 
 
 def _providers() -> list[str]:
@@ -114,7 +117,7 @@ class TextModel:
             )
         return self._sessions[precision]
 
-    def raw_outputs(self, texts: Sequence[str], batch_size: int = 64,
+    def raw_outputs(self, texts: Sequence[str], batch_size: int = SCORING_BATCH,
                     precision: str = "auto") -> np.ndarray:
         """Model outputs (logits, or standardised scores) for ``texts``, in input order."""
         if batch_size < 1:
@@ -269,7 +272,7 @@ def predict_scores(
     data: Any,
     text: str | None = None,
     *,
-    batch_size: int = 64,
+    batch_size: int = SCORING_BATCH,
     precision: str = "auto",
     out: str | Path | None = None,
     chunk_size: int = 10_000,

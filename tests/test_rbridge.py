@@ -34,3 +34,37 @@ def test_r_cmd_check(tmp_path):
     assert res.returncode == 0, log[-4000:]
     assert "Status: OK" in log, log[-4000:]
     assert counts and counts[-1].startswith("[ FAIL 0 | WARN 0 | SKIP 0 |"), counts
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+@pytest.mark.parametrize("name", ["fit_text_model", "predict_scores"])
+def test_r_functions_mirror_python_names_and_defaults(name):
+    import inspect
+    import json
+
+    import pytext_psych
+
+    code = (f'e <- new.env(); sys.source("{ROOT / "rbridge" / "R" / "fit.R"}", e); '
+            f'f <- formals(e${name}); '
+            'cat(paste0("{", paste(sprintf("\\"%s\\": %s", names(f), '
+            'vapply(f, function(v) if (is.symbol(v) && !nzchar(as.character(v))) "null" else '
+            'if (is.null(v)) "\\"NULL\\"" else if (is.call(v)) sprintf("[%s]", '
+            'paste(vapply(as.list(v)[-1], format, ""), collapse = ", ")) else if '
+            '(is.character(v)) sprintf("\\"%s\\"", v) else if (is.logical(v)) tolower(v) else '
+            'format(v, digits = 15), "")), collapse = ", "), "}"))')
+    res = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=True)
+    r_defaults = json.loads(res.stdout)
+    py = {k: p.default for k, p in inspect.signature(getattr(pytext_psych, name)).parameters.items()}
+    shared = [k for k in py if k in r_defaults]
+    assert list(r_defaults)[:len(shared)] == shared  # same names, same order
+    for key in shared:
+        want = py[key]
+        got = r_defaults[key]
+        if want is inspect.Parameter.empty:
+            assert got is None, key
+        elif want is None:
+            assert got == "NULL", key
+        elif isinstance(want, tuple):
+            assert got == list(want), key
+        else:
+            assert got == want, key

@@ -82,7 +82,7 @@ fit_text_model <- function(data, text, outcome, task = "auto", model = "default"
 #' predict_scores(fit, c("I cannot sleep for worrying", "All is well"))
 #' }
 #' @export
-predict_scores <- function(model, data, text = NULL, batch_size = 64L,
+predict_scores <- function(model, data, text = NULL, batch_size = 32L,
                            precision = "auto") {
   py <- python_module()
   path <- if (inherits(model, "pytextpsych_fit")) model$bundle_path else model
