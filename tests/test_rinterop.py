@@ -68,3 +68,18 @@ def test_correlation_test_matches_r_cor_test():
     np.testing.assert_allclose(
         [ours.estimate, ours.conf_low, ours.conf_high, ours.statistic, ours.df, ours.p_value],
         np.array(r), rtol=1e-9)
+
+
+def test_icc_matches_r_psych():
+    """ICC(2,1) against psych::ICC (row ICC2: single random raters, absolute agreement)."""
+    from rpy2.robjects import packages as rpackages
+
+    from pytext_psych.stats import agreement
+
+    if not rpackages.isinstalled("psych"):
+        pytest.skip("R package psych is not installed (apt: r-cran-psych)")
+    ro.r("set.seed(3); a <- rnorm(90, 5, 2); b <- 0.7 * a + 2 + rnorm(90)")
+    a, b = np.array(ro.r("a")), np.array(ro.r("b"))
+    expected = ro.r('psych::ICC(cbind(a, b), lmer = FALSE)$results["Single_random_raters", "ICC"]')[0]
+    ours = agreement(a, b, "interval", n_resamples=100).set_index("metric").loc["icc_2_1", "estimate"]
+    assert ours == pytest.approx(expected, abs=1e-10)

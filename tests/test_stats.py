@@ -5,7 +5,15 @@ import pytest
 from scipy import stats as sps
 from sklearn import metrics as skm
 
-from pytext_psych.stats import COLUMNS, bootstrap_metrics
+from pytext_psych.stats import (
+    COLUMNS,
+    COMPARISON_COLUMNS,
+    agreement,
+    bootstrap_metrics,
+    compare_predictions,
+    conformal_threshold,
+    conformity_scores,
+)
 
 
 @pytest.fixture
@@ -27,11 +35,12 @@ def class_data():
 def test_tidy_shape(regression_data, class_data):
     reg = bootstrap_metrics(*regression_data, "regression", n_resamples=200)
     assert list(reg.columns) == COLUMNS
-    assert list(reg.metric) == ["pearson_r", "spearman_rho", "rmse", "mae", "r_squared"]
+    assert list(reg.metric) == ["pearson_r", "spearman_rho", "rmse", "mae", "r_squared",
+                                "icc_2_1"]
     cls = bootstrap_metrics(*class_data, "classification", n_resamples=200)
     assert list(cls.columns) == COLUMNS
     assert list(cls.metric) == ["accuracy", "f1_macro", "f1_weighted", "precision_macro",
-                                "recall_macro", "f1_anger", "f1_fear", "f1_joy", "f1_sadness"]
+                                "recall_macro", "cohen_kappa", "f1_anger", "f1_fear", "f1_joy", "f1_sadness"]
     for table in (reg, cls):
         assert (table.conf_low <= table.estimate).all() and (table.estimate <= table.conf_high).all()
         assert (table.n > 0).all() and (table.ci_level == 0.95).all()
@@ -137,3 +146,123 @@ def test_bad_arguments():
         bootstrap_metrics(["a", "b"], ["a", "z"], "classification", labels=["a", "b"])
     with pytest.raises(ValueError, match="at least 2 cases"):
         bootstrap_metrics([1], [1], "regression")
+
+
+def test_spearman_with_tied_ratings_matches_scipy_bootstrap():
+    """Ratings (many ties) against continuous predictions, as on a 1-9 scale."""
+    rng = np.random.default_rng(4)
+    y = rng.integers(1, 10, 200).astype(float)
+    p = y * 0.4 + rng.normal(0, 1.5, 200)
+    ours = bootstrap_metrics(y, p, "regression", n_resamples=500, seed=2).set_index("metric")
+    def rho(i, axis=-1):
+        return np.array([sps.spearmanr(y[r], p[r]).statistic for r in np.atleast_2d(i)]).squeeze()
+
+    ref = sps.bootstrap((np.arange(len(y)),), rho, paired=True, vectorized=True,
+                        n_resamples=500, method="bca", rng=np.random.default_rng(2))
+    assert ours.loc["spearman_rho", "estimate"] == pytest.approx(sps.spearmanr(y, p).statistic, abs=1e-12)
+    assert ours.loc["spearman_rho", "conf_low"] == pytest.approx(ref.confidence_interval.low, abs=1e-9)
+    assert ours.loc["spearman_rho", "conf_high"] == pytest.approx(ref.confidence_interval.high, abs=1e-9)
+
+
+def test_kappa_matches_sklearn(class_data):
+    y, p = class_data
+    est = bootstrap_metrics(y, p, "classification", n_resamples=10).set_index("metric").estimate
+    assert est["cohen_kappa"] == pytest.approx(skm.cohen_kappa_score(y, p), abs=1e-12)
+    rng = np.random.default_rng(8)
+    a = rng.integers(1, 6, 300)
+    b = np.clip(a + rng.integers(-1, 2, 300), 1, 5)
+    t = agreement(a, b, "ordinal", n_resamples=200).set_index("metric")
+    assert list(t.columns) == COLUMNS[1:]
+    for name, weights in [("cohen_kappa", None), ("kappa_linear", "linear"),
+                          ("kappa_quadratic", "quadratic")]:
+        assert t.loc[name, "estimate"] == pytest.approx(
+            skm.cohen_kappa_score(a, b, weights=weights), abs=1e-12)
+    # an unobserved middle category changes the linear distances, as in sklearn's labels=
+    t = agreement([1, 1, 3, 3, 5], [1, 3, 3, 5, 5], "ordinal", categories=[1, 2, 3, 4, 5],
+                  n_resamples=10).set_index("metric")
+    assert t.loc["kappa_linear", "estimate"] == pytest.approx(skm.cohen_kappa_score(
+        [1, 1, 3, 3, 5], [1, 3, 3, 5, 5], weights="linear", labels=[1, 2, 3, 4, 5]))
+
+
+def test_kappa_ci_matches_scipy_bootstrap(class_data):
+    y, p = class_data
+    ours = agreement(y, p, "nominal", n_resamples=300, seed=3).set_index("metric").loc["cohen_kappa"]
+
+    def kappa(i, axis=-1):
+        return np.array([skm.cohen_kappa_score(y[r], p[r]) for r in np.atleast_2d(i)]).squeeze()
+
+    ref = sps.bootstrap((np.arange(len(y)),), kappa, paired=True, vectorized=True,
+                        n_resamples=300, method="bca", rng=np.random.default_rng(3))
+    assert ours.conf_low == pytest.approx(ref.confidence_interval.low, abs=1e-9)
+    assert ours.conf_high == pytest.approx(ref.confidence_interval.high, abs=1e-9)
+
+
+def test_icc_agrees_with_anova_formula():
+    """ICC(2,1) from the two-way ANOVA table (Shrout & Fleiss), computed independently."""
+    rng = np.random.default_rng(6)
+    a = rng.normal(5, 2, 80)
+    b = 0.8 * a + 1.5 + rng.normal(0, 1, 80)
+    x = np.column_stack([a, b])
+    n, k = x.shape
+    grand = x.mean()
+    msr = k * ((x.mean(1) - grand) ** 2).sum() / (n - 1)
+    msc = n * ((x.mean(0) - grand) ** 2).sum() / (k - 1)
+    mse = ((x - x.mean(1, keepdims=True) - x.mean(0) + grand) ** 2).sum() / ((n - 1) * (k - 1))
+    expected = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
+    t = agreement(a, b, "interval", n_resamples=200).set_index("metric")
+    assert t.loc["icc_2_1", "estimate"] == pytest.approx(expected, abs=1e-12)
+    # a shift lowers absolute agreement but not the correlation
+    shifted = agreement(a, b + 3, "interval", n_resamples=10).set_index("metric")
+    assert shifted.loc["icc_2_1", "estimate"] < expected - 0.1
+
+
+def test_paired_comparison_uses_the_same_resamples(regression_data):
+    y, p = regression_data
+    worse = p + np.random.default_rng(1).normal(0, 2, len(p))
+    t = compare_predictions(y, p, worse, "regression", n_resamples=999, method="percentile",
+                            seed=4).set_index("metric")
+    assert list(t.reset_index().columns) == COMPARISON_COLUMNS
+    idx = np.random.default_rng(4).integers(0, len(y), (999, len(y)))
+    diffs = np.array([sps.pearsonr(y[i], p[i]).statistic - sps.pearsonr(y[i], worse[i]).statistic
+                      for i in idx])
+    row = t.loc["pearson_r"]
+    assert row.estimate == pytest.approx(sps.pearsonr(y, p).statistic - sps.pearsonr(y, worse).statistic)
+    assert row.conf_low == pytest.approx(np.percentile(diffs, 2.5), abs=1e-9)
+    assert row.conf_high == pytest.approx(np.percentile(diffs, 97.5), abs=1e-9)
+    assert row.p_value == pytest.approx(2 * ((diffs <= 0).sum() + 1) / 1000)
+    assert row.conf_low > 0 and row.p_value < 0.05
+    assert t.loc["rmse", "estimate"] < 0  # lower is better: a negative difference favours a
+    same = compare_predictions(y, p, p, "regression", n_resamples=200).set_index("metric")
+    assert (same.estimate == 0).all() and (same.p_value == 1).all()
+
+
+def test_paired_comparison_classification(class_data):
+    y, p = class_data
+    t = compare_predictions(y, p, y, "classification", n_resamples=300).set_index("metric")
+    assert "f1_anger" not in t.index
+    assert t.loc["accuracy", "estimate"] == pytest.approx(skm.accuracy_score(y, p) - 1)
+    assert t.loc["accuracy", "conf_high"] < 0
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_split_conformal_coverage(task):
+    """Marginal coverage (averaged over 40 calibration sets of 300) is the target level."""
+    rng = np.random.default_rng(12)
+    n_cal, n_new, level = 300, 5_000, 0.9
+    coverage = []
+    for _ in range(40):
+        if task == "regression":
+            x = rng.normal(size=n_cal + n_new)
+            y = x + rng.standard_t(4, n_cal + n_new)  # heavy tails: no normal-theory shortcut
+            outputs = x[:, None]
+        else:
+            y = rng.integers(0, 4, n_cal + n_new)
+            outputs = rng.normal(size=(n_cal + n_new, 4)) + 1.5 * np.eye(4)[y]
+        scores = conformity_scores(task, outputs, y)
+        coverage.append((scores[n_cal:] <= conformal_threshold(scores[:n_cal], level)).mean())
+    assert np.mean(coverage) == pytest.approx(level, abs=0.01)
+
+
+def test_conformal_threshold_needs_enough_cases():
+    with pytest.raises(ValueError, match="at least 19 calibration"):
+        conformal_threshold(np.arange(10.0), 0.95)
