@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -26,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from pytext_psych.fit import hardware
 
 ROOT = Path(__file__).resolve().parents[1]
 RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
@@ -75,11 +75,9 @@ print(json.dumps({"seconds": time.perf_counter() - start,
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{cpu}; {len(os.sched_getaffinity(0))} cores available; {mem:.0f} GiB RAM; "
-            f"{platform.system()} {platform.machine()}; Python {platform.python_version()}")
+    h = hardware()
+    return (f"{h['cpu']}; {h['cores_available']} cores available; {h.get('memory_gib', '?')} GiB RAM; "
+            f"GPU: {h['gpu'] or 'none'}; {h['system']}; Python {h['python']}")
 
 
 def run_worker(script: str, *args: str) -> dict:

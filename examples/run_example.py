@@ -1,8 +1,9 @@
 """The whole flow on the shipped example data: fit, export, score new texts, report.
 
 Fits the default encoder twice (topic: classification; stress rating: regression),
-writes both model bundles under ./example_models/, scores three new answers with the
-ONNX bundles (no torch needed for that step) and prints the test metrics with 95% CIs.
+writes both model bundles under ./example_models/ (with an APA-style report and figures),
+scores three new answers with the ONNX bundles (no torch needed for that step), with
+90% conformal intervals / prediction sets, and prints the reports.
 
 Run: python examples/run_example.py
 """
@@ -27,12 +28,19 @@ def main() -> None:
                              overwrite=True)
         print(fit, "\n")
         print(fit.history.round(3).to_string(index=False), "\n")
+        report = fit.report()
+        print(report, "\n")
+        (OUT / f"{outcome}_report.md").write_text(report.to_markdown())
+        fit.plot(OUT / f"{outcome}_figures.png")
     topic, stress = load_model(OUT / "topic"), load_model(OUT / "stress")
-    scores = predict_scores(topic, NEW).round(3)
-    scores.insert(1, "stress", predict_scores(stress, NEW).predicted.round(1))
+    scores = predict_scores(topic, NEW, interval=0.9).round(3)
+    rated = predict_scores(stress, NEW, interval=0.9).round(1)
+    scores.insert(1, "stress", rated.predicted)
+    scores.insert(2, "stress 90% interval", [f"[{lo}, {hi}]" for lo, hi in zip(rated.lower, rated.upper)])
     scores.insert(0, "answer", [t[:45] + "..." for t in NEW])
     print("new answers, scored with the ONNX bundles:")
     print(scores.to_string(index=False))
+    print(f"\nreports and figures: {OUT}/*_report.md, {OUT}/*_figures.png")
 
 
 if __name__ == "__main__":

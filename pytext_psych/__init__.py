@@ -11,9 +11,9 @@ from importlib import metadata as _metadata
 from .bundle import BundleError
 from .data import read_data
 from .examples import example_data
-from .fit import TextModelFit, fit_text_model
+from .fit import TextModelFit, compare_models, fit_text_model
 from .infer import TextModel, load_model, predict_scores
-from .stats import bootstrap_metrics, correlation_test
+from .stats import agreement, bootstrap_metrics, compare_predictions, correlation_test
 
 try:
     __version__ = _metadata.version("pytext-psych")
@@ -24,7 +24,10 @@ __all__ = [
     "BundleError",
     "TextModel",
     "TextModelFit",
+    "agreement",
     "bootstrap_metrics",
+    "compare_models",
+    "compare_predictions",
     "correlation_test",
     "example_data",
     "fit_text_model",

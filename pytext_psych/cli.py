@@ -1,10 +1,11 @@
-"""Command line: ``pytext-psych fit | predict | info``, a thin layer over the public API."""
+"""Command line: ``pytext-psych fit | predict | info | report``, a thin layer over the public API."""
 
 from __future__ import annotations
 
 import argparse
 import inspect
 import sys
+from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
@@ -20,17 +21,21 @@ def _fit(args: argparse.Namespace) -> None:
     fit = fit_text_model(
         args.data, text=args.text, outcome=args.outcome, task=args.task, model=args.model,
         epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size,
-        max_length=args.max_length, patience=args.patience, seed=args.seed,
-        output_dir=args.out, overwrite=args.overwrite, progress=not args.quiet,
+        max_length=args.max_length, patience=args.patience, cv=args.cv, group=args.group,
+        baseline=not args.no_baseline, seed=args.seed, output_dir=args.out,
+        overwrite=args.overwrite, progress=not args.quiet,
     )
     print(fit)
+    print()
+    print(fit.report())
 
 
 def _predict(args: argparse.Namespace) -> None:
     from .infer import predict_scores
 
     result = predict_scores(args.model, args.data, text=args.text, batch_size=args.batch_size,
-                            precision=args.precision, out=args.out, progress=not args.quiet)
+                            precision=args.precision, out=args.out, progress=not args.quiet,
+                            interval=args.interval)
     if args.out:
         print(f"wrote {args.out}")
     else:
@@ -58,7 +63,7 @@ def _info(args: argparse.Namespace) -> None:
     meta = model.meta
     print(model)
     print(f"  files verified: {len(meta['files'])} (sha256)")
-    print(f"  n train/dev/test: {meta['n']['train']}/{meta['n']['dev']}/{meta['n']['test']}")
+    print("  n: " + ", ".join(f"{k} {v}" for k, v in meta["n"].items()))
     t = meta["training"]
     print(f"  training: lr {t['learning_rate']}, batch {t['batch_size']}, "
           f"epochs {len(t['history'])}/{t['epochs']} (best {t['best_epoch']}), seed {t['seed']}")
@@ -69,6 +74,21 @@ def _info(args: argparse.Namespace) -> None:
     print(parity_table(meta).to_string(index=False))
     print(f"\nTest metrics (scored with {meta['metrics_precision']}):")
     print(pd.DataFrame(meta["metrics"]).to_string(index=False))
+
+
+def _report(args: argparse.Namespace) -> None:
+    from .fit import TextModelFit
+
+    fit = TextModelFit.from_bundle(args.model)
+    report = fit.report()
+    print(report)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.md").write_text(report.to_markdown())
+        (out / "report.html").write_text(report.to_html())
+        fit.plot(out / "figures.png")
+        print(f"\nwrote {out / 'report.md'}, {out / 'report.html'}, {out / 'figures.png'}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--max-length", type=int, default=_DEFAULTS["max_length"])
     fit.add_argument("--patience", type=int, default=_DEFAULTS["patience"])
     fit.add_argument("--seed", type=int, default=_DEFAULTS["seed"])
+    fit.add_argument("--cv", type=int, default=_DEFAULTS["cv"], help="k-fold cross-validation")
+    fit.add_argument("--group", default=_DEFAULTS["group"], help="column of group (participant) ids")
+    fit.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF baseline")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(run=_fit)
@@ -102,12 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", help=".csv or .parquet file to write (default: standard output)")
     predict.add_argument("--batch-size", type=int, default=SCORING_BATCH)
     predict.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
+    predict.add_argument("--interval", type=float, help="conformal coverage, e.g. 0.9")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.set_defaults(run=_predict)
 
     info = sub.add_parser("info", help="verify a model bundle and describe it")
     info.add_argument("model", help="model bundle folder")
     info.set_defaults(run=_info)
+
+    report = sub.add_parser("report", help="APA-style report and figures from a model bundle")
+    report.add_argument("model", help="model bundle folder")
+    report.add_argument("--out", help="folder for report.md, report.html and figures.png")
+    report.set_defaults(run=_report)
     return parser
 
 

@@ -176,17 +176,34 @@ def _class_labels(y: pd.Series) -> list[str]:
     return sorted(set(y.astype(str)))
 
 
+def group_ids(df: pd.DataFrame, group: str | None) -> np.ndarray | None:
+    """Integer codes of ``df[group]`` (e.g. participant ids), validated; None without groups."""
+    if group is None:
+        return None
+    require_columns(df, group)
+    missing = df[group].isna()
+    if missing.any():
+        raise ValueError(
+            f"group column {group!r} has {int(missing.sum())} missing value(s) "
+            f"(rows {_rows(df.index[missing.to_numpy()])}); every text needs its group"
+        )
+    return pd.factorize(df[group])[0]
+
+
 def split_rows(
     y: np.ndarray,
     task: str,
     split: Sequence[float] = (0.625, 0.125, 0.25),
     seed: int = 42,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """Assign each row to ``"train"``, ``"dev"`` or ``"test"``.
 
     Classification is stratified: every class is divided in the given proportions on its
     own (rounded, keeping at least one example in train), so rare classes appear in every
-    split where they can. Regression rows are shuffled and cut.
+    split where they can. Regression rows are shuffled and cut. With ``groups`` (e.g.
+    participant ids) whole groups are assigned, so no group straddles two splits; the
+    proportions then hold approximately, and classes are not stratified.
 
     Examples
     --------
@@ -201,10 +218,23 @@ def split_rows(
         raise ValueError("split must give the training set a non-zero share")
     rng = np.random.default_rng(seed)
     out = np.empty(len(y), dtype=object)
-    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if task == "classification" else [
+    if groups is not None:
+        units = rng.permutation(np.unique(groups))
+        sizes = np.bincount(groups)[units]
+        ends = np.cumsum(sizes)
+        targets = np.round(len(y) * np.cumsum(fractions[[2, 1]]))
+        which = np.where(ends - sizes < targets[0], "test",
+                         np.where(ends - sizes < targets[1], "dev", "train"))
+        if not (which == "train").any():
+            raise ValueError(f"too few groups ({len(units)}) for a train/dev/test split; "
+                             "use fewer splits or more groups")
+        assigned = np.empty(groups.max() + 1, dtype=object)
+        assigned[units] = which
+        return assigned[groups]
+    row_sets = [np.flatnonzero(y == c) for c in np.unique(y)] if task == "classification" else [
         np.arange(len(y))
     ]
-    for rows in groups:
+    for rows in row_sets:
         rows = rng.permutation(rows)
         n = len(rows)
         n_test = int(round(n * fractions[2]))
@@ -218,3 +248,30 @@ def split_rows(
         out[rows[n_test : n_test + n_dev]] = "dev"
         out[rows[n_test + n_dev :]] = "train"
     return out
+
+
+def fold_rows(y: np.ndarray, task: str, k: int, seed: int = 42,
+              groups: np.ndarray | None = None) -> np.ndarray:
+    """Fold number (0 .. k-1) of each row for k-fold cross-validation: stratified by class
+    for classification; with ``groups``, whole groups per fold (scikit-learn's splitters).
+    """
+    if not isinstance(k, (int, np.integer)) or k < 2:
+        raise ValueError(f"cv must be an integer of at least 2 (folds), not {k!r}")
+    from sklearn import model_selection as ms
+
+    if groups is not None and len(np.unique(groups)) < k:
+        raise ValueError(f"cv={k} needs at least {k} groups; the data has {len(np.unique(groups))}")
+    if task == "classification":
+        smallest = np.bincount(y).min()
+        if smallest < k:
+            raise ValueError(f"cv={k} needs at least {k} examples of every class; the rarest "
+                             f"class has {smallest} (merge classes or use fewer folds)")
+        splitter = (ms.StratifiedGroupKFold(k, shuffle=True, random_state=seed) if groups is not None
+                    else ms.StratifiedKFold(k, shuffle=True, random_state=seed))
+    else:
+        splitter = (ms.GroupKFold(k, shuffle=True, random_state=seed) if groups is not None
+                    else ms.KFold(k, shuffle=True, random_state=seed))
+    folds = np.empty(len(y), dtype=np.int64)
+    for i, (_, test) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
+        folds[test] = i
+    return folds

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, read_bundle
 from .data import _READERS, clean_texts, require_columns
+from .stats import conformal_threshold
 
 PRECISIONS = ("auto", "fp32", "int8")
 WINDOW = 4096  # texts tokenised and length-sorted together; bounds memory
@@ -91,6 +92,15 @@ class TextModel:
         if precision not in files:
             raise ValueError(f"this bundle has no {precision} model; it has {sorted(files)}")
         return precision
+
+    def conformal_threshold(self, interval: float) -> float:
+        """The split-conformal threshold for coverage ``interval``, from the calibration
+        scores stored in the bundle (dev split, or out-of-fold predictions with cv)."""
+        calibration = self.meta.get("calibration")
+        if calibration is None:
+            raise ValueError("this bundle has no calibration cases (it was fitted without a "
+                             "dev split), so it cannot give prediction intervals")
+        return conformal_threshold(calibration["scores"], interval)
 
     @property
     def tokenizer(self):
@@ -197,12 +207,18 @@ def _in_memory(data: Any, text: str | None) -> tuple[pd.DataFrame, str, str]:
     )
 
 
-def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index) -> pd.DataFrame:
-    """Turn raw model outputs into the user-facing frame (classes + probabilities, or scores)."""
+def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
+                     interval: float | None = None) -> pd.DataFrame:
+    """Turn raw model outputs into the user-facing frame (classes + probabilities, or
+    scores), with conformal intervals or prediction sets when ``interval`` is given."""
     meta = model.meta
+    threshold = model.conformal_threshold(interval) if interval is not None else None
     if meta["task"] == "regression":
         scores = outputs[:, 0].astype(float) * meta["target_sd"] + meta["target_mean"]
-        return pd.DataFrame({"predicted": scores}, index=index)
+        frame = pd.DataFrame({"predicted": scores}, index=index)
+        if threshold is not None:
+            frame["lower"], frame["upper"] = scores - threshold, scores + threshold
+        return frame
     shifted = outputs - outputs.max(axis=1, keepdims=True)
     probs = np.exp(shifted)
     probs /= probs.sum(axis=1, keepdims=True)
@@ -210,7 +226,12 @@ def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index) -> 
     frame = pd.DataFrame(
         {f"prob_{label}": probs[:, k].astype(float) for k, label in enumerate(labels)}, index=index
     )
-    frame.insert(0, "predicted", np.asarray(labels, dtype=object)[probs.argmax(axis=1)])
+    top = probs.argmax(axis=1)
+    frame.insert(0, "predicted", np.asarray(labels, dtype=object)[top])
+    if threshold is not None:
+        members = probs >= 1 - threshold
+        members[np.arange(len(top)), top] = True  # never an empty set
+        frame["prediction_set"] = ["; ".join(np.asarray(labels)[row]) for row in members]
     return frame
 
 
@@ -277,6 +298,7 @@ def predict_scores(
     out: str | Path | None = None,
     chunk_size: int = 10_000,
     progress: bool | None = None,
+    interval: float | None = None,
 ) -> pd.DataFrame | Path:
     """Score texts with a fitted model bundle (onnxruntime; CUDA when available, else CPU).
 
@@ -304,13 +326,21 @@ def predict_scores(
         a failed run leaves no partial file) and return its path instead of a DataFrame.
     progress : bool, optional
         Progress bar; by default shown for files only.
+    interval : float, optional
+        Coverage level (e.g. 0.9) of split-conformal predictions, calibrated on the fit's
+        dev split: regression adds ``lower`` and ``upper`` (the score +/- the calibrated
+        error quantile); classification adds ``prediction_set``, the classes (joined by
+        "; ") whose probability clears the calibrated threshold (LAC), always including
+        the predicted class. With exchangeable data, a new case's true value lies in its
+        interval / set with probability at least ``interval``.
 
     Returns
     -------
     pandas.DataFrame (or the ``out`` path)
         One row per input text, with the input's index (files: row numbers).
         Classification: ``predicted`` (the most probable class) and ``prob_<label>`` per
-        class. Regression: ``predicted`` on the outcome's original scale.
+        class. Regression: ``predicted`` on the outcome's original scale. With
+        ``interval``: ``lower``, ``upper`` or ``prediction_set``.
 
     Examples
     --------
@@ -320,6 +350,8 @@ def predict_scores(
     """
     model = _as_model(model)
     model.resolve_precision(precision)  # fail before reading any data
+    if interval is not None:
+        model.conformal_threshold(interval)
     from_file = isinstance(data, (str, Path))
     if from_file:
         if isinstance(data, str) and Path(data).suffix.lower() not in _READERS:
@@ -345,7 +377,7 @@ def predict_scores(
                     require_columns(chunk, text)
                 texts = clean_texts(chunk[text], what=what)
                 outputs = model.raw_outputs(texts, batch_size, precision)
-                scores = outputs_to_frame(model, outputs, chunk.index)
+                scores = outputs_to_frame(model, outputs, chunk.index, interval)
                 if from_file:
                     scores = pd.concat([chunk.drop(columns=[text]), scores], axis=1)
                 if writer:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-BROOM_NAMES = {"conf_low": "conf.low", "conf_high": "conf.high"}
+BROOM_NAMES = {"conf_low": "conf.low", "conf_high": "conf.high", "p_value": "p.value"}
 
 
 def _as_list(values: Any) -> list:
@@ -126,8 +126,9 @@ def save_rds(obj: Any, path: str | Path) -> Path:
     """Save a DataFrame, or a fit's metrics / predictions / history, as an R ``.rds`` file.
 
     A :class:`~pytext_psych.TextModelFit` becomes an R list with ``metrics``,
-    ``predictions``, ``history`` (data.frames) and ``bundle_path``; read it in R with
-    ``readRDS(path)``.
+    ``baseline_metrics``, ``comparison``, ``agreement``, ``predictions``, ``history``
+    (data.frames; broom column names), ``report`` (the APA text) and ``bundle_path``; read
+    it in R with ``readRDS(path)``.
 
     Examples
     --------
@@ -138,10 +139,11 @@ def save_rds(obj: Any, path: str | Path) -> Path:
     if isinstance(obj, pd.DataFrame):
         value = to_r(obj)
     elif hasattr(obj, "metrics") and hasattr(obj, "bundle_path"):
+        frames = {name: getattr(obj, name) for name in
+                  ("metrics", "baseline_metrics", "comparison", "agreement", "predictions", "history")}
         value = ro.ListVector({
-            "metrics": to_r(obj.metrics),
-            "predictions": to_r(obj.predictions),
-            "history": to_r(obj.history),
+            **{name: to_r(frame) for name, frame in frames.items() if frame is not None},
+            "report": ro.StrVector([obj.report().text]),
             "bundle_path": ro.StrVector([str(obj.bundle_path)]),
         })
     else:

@@ -383,30 +383,45 @@ def _evaluate(fns: dict, data: Sequence, weights: Iterator[np.ndarray]) -> list[
     return [np.concatenate(b, axis=1) for b in blocks]
 
 
-def _bca_levels(boot: np.ndarray, estimate: float, jack: np.ndarray, alpha: float) -> np.ndarray:
-    """BCa-adjusted percentile levels (as fractions) for the lower and upper limit."""
+def _bca_params(boot: np.ndarray, estimate: float, jack: np.ndarray | None) -> tuple[float, float]:
+    """BCa bias correction z0 and acceleration (both 0 for the percentile method)."""
+    if jack is None:
+        return 0.0, 0.0
     z0 = special.ndtri(((boot < estimate).sum() + (boot <= estimate).sum()) / (2 * len(boot)))
     d = jack.mean() - jack
     denom = 6.0 * (d**2).sum() ** 1.5
-    accel = (d**3).sum() / denom if denom > 0 else 0.0
-    z = special.ndtri(np.array([alpha, 1 - alpha]))
+    return float(z0), float((d**3).sum() / denom) if denom > 0 else 0.0
+
+
+def _adjusted(z: np.ndarray, z0: float, accel: float) -> np.ndarray:
+    """Percentile level that the BCa interval uses for the nominal normal quantile z."""
     return special.ndtr(z0 + (z0 + z) / (1 - accel * (z0 + z)))
 
 
 def _interval(boot: np.ndarray, estimate: float, jack: np.ndarray | None,
-              ci_level: float) -> tuple[float, float, str]:
-    """Percentile or BCa interval from one metric's resamples (non-finite ones dropped)."""
+              ci_level: float) -> tuple[float, float, str, float]:
+    """Percentile or BCa interval from one metric's resamples (non-finite ones dropped),
+    and the two-sided p value of 0 that matches it: twice the nominal tail level at which
+    the interval's limit reaches 0 (for a difference of two models)."""
     alpha = (1 - ci_level) / 2
     b = boot[np.isfinite(boot)]
-    levels, used = np.array([alpha, 1 - alpha]), "percentile"
-    if jack is not None and len(b):
-        bca = _bca_levels(b, estimate, jack[np.isfinite(jack)], alpha)
-        if np.isfinite(bca).all():
-            levels, used = bca, "bca"
-        else:
-            used = "percentile (bca undefined)"
-    low, high = np.percentile(b, 100 * levels) if len(b) else (np.nan, np.nan)
-    return float(low), float(high), f"bootstrap {used}"
+    if not len(b):
+        return np.nan, np.nan, "bootstrap percentile", np.nan
+    used, (z0, accel) = "percentile", (0.0, 0.0)
+    if jack is not None:
+        z0, accel = _bca_params(b, estimate, jack[np.isfinite(jack)])
+        used = "bca" if np.isfinite(z0) else "percentile (bca undefined)"
+        if not np.isfinite(z0):
+            z0, accel = 0.0, 0.0
+    levels = _adjusted(special.ndtri(np.array([alpha, 1 - alpha])), z0, accel)
+    low, high = np.percentile(b, 100 * levels)
+    # where 0 falls in the resamples (mid-rank for ties), kept off 0 and 1 ...
+    q0 = np.clip(((b < 0).sum() + (b <= 0).sum()) / (2 * len(b)), 1 / (len(b) + 1),
+                 len(b) / (len(b) + 1))
+    # ... and the nominal level whose adjusted level lands there (inverting _adjusted)
+    w = special.ndtri(q0) - z0
+    tail = special.ndtr(w / (1 + accel * w) - z0)
+    return float(low), float(high), f"bootstrap {used}", float(min(1.0, 2 * min(tail, 1 - tail)))
 
 
 def _check_options(method: str, ci_level: float, n_resamples: int) -> None:
@@ -433,7 +448,8 @@ def _table(fns: dict, data: list, n_resamples: int, ci_level: float, method: str
     (estimates,), (boot,), (jack,) = _run(fns, data, n_resamples, method, seed, indices)
     rows = []
     for i, name in enumerate(fns):
-        low, high, used = _interval(boot[i], estimates[i], None if jack is None else jack[i], ci_level)
+        low, high, used, _ = _interval(boot[i], estimates[i], None if jack is None else jack[i],
+                                       ci_level)
         rows.append((name, float(estimates[i]), low, high, ci_level, data[0].n, used))
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -511,10 +527,10 @@ def compare_predictions(
 
     Both sets of predictions are evaluated on the same resamples of the cases, so the
     interval of ``a - b`` reflects that the models saw the same (easy or hard) texts; it is
-    narrower than comparing two separate intervals. The two-sided ``p_value`` is the
-    bootstrap p of "no difference": twice the smaller share of resampled differences on
-    either side of 0 (with the +1 correction, so it is never 0), i.e. the smallest
-    1 - level at which the percentile interval excludes 0.
+    narrower than comparing two separate intervals. The two-sided ``p_value`` of "no
+    difference" is the one that agrees with the interval: the smallest 1 - level at which
+    the (BCa or percentile) interval excludes 0, so p < .05 exactly when the 95% interval
+    excludes 0. It is never below 2 / (n_resamples + 1).
 
     Returns
     -------
@@ -527,7 +543,7 @@ def compare_predictions(
     --------
     >>> y = [1, 2, 3, 4, 5, 6, 7, 8]
     >>> t = compare_predictions(y, [1, 2, 3, 4, 5, 6, 7, 9], [2, 1, 4, 3, 6, 5, 8, 7], "regression")
-    >>> t.set_index("metric").loc["pearson_r", "estimate"] > 0
+    >>> bool(t.set_index("metric").loc["pearson_r", "estimate"] > 0)
     True
     """
     _check_options(method, ci_level, n_resamples)
@@ -538,11 +554,8 @@ def compare_predictions(
     diff_jack = None if jack[0] is None else jack[0] - jack[1]
     rows = []
     for i, name in enumerate(fns):
-        low, high, used = _interval(diff_boot[i], diff_est[i],
-                                    None if diff_jack is None else diff_jack[i], ci_level)
-        d = diff_boot[i][np.isfinite(diff_boot[i])]
-        side = min((d <= 0).sum(), (d >= 0).sum())
-        p_value = min(1.0, 2 * (side + 1) / (len(d) + 1)) if len(d) else np.nan
+        low, high, used, p_value = _interval(diff_boot[i], diff_est[i],
+                                             None if diff_jack is None else diff_jack[i], ci_level)
         rows.append((name, float(diff_est[i]), low, high, p_value, float(estimates[0][i]),
                      float(estimates[1][i]), ci_level, data[0].n, f"paired {used}"))
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
@@ -666,7 +679,7 @@ def conformal_threshold(scores: Sequence[float], level: float) -> float:
     Examples
     --------
     >>> conformal_threshold(range(1, 20), 0.9)
-    18
+    18.0
     """
     if not 0 < level < 1:
         raise ValueError(f"interval must lie between 0 and 1, not {level}")

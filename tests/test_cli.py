@@ -52,3 +52,18 @@ def test_fit_and_errors(tmp_path, capsys):
     assert "Traceback" not in res.stderr
     res = run("info", str(tmp_path))
     assert res.returncode == 2 and "not a model bundle" in res.stderr
+
+
+def test_report_from_bundle(stress_fit, tmp_path):
+    res = run("report", str(stress_fit.bundle_path), "--out", str(tmp_path / "rep"))
+    assert res.returncode == 0, res.stderr
+    assert "TF-IDF baseline" in res.stdout
+    assert {p.name for p in (tmp_path / "rep").iterdir()} == {"report.md", "report.html", "figures.png"}
+
+
+def test_predict_with_interval(stress_fit, examples, tmp_path):
+    examples.head(5).to_csv(tmp_path / "new.csv", index=False)
+    res = run("predict", str(stress_fit.bundle_path), str(tmp_path / "new.csv"), "--text",
+              "answer", "--interval", "0.9", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[0].endswith("predicted,lower,upper")

@@ -111,3 +111,15 @@ def test_split_regression_proportions_and_small_classes():
     assert [(s == p).sum() for p in ("train", "dev", "test")] == [500, 100, 200]
     tiny = split_rows(np.array([0, 0, 1, 1, 1, 1]), "classification")
     assert (tiny[:2] == "train").any()  # a 2-example class keeps a training example
+
+
+def test_grouped_split_keeps_groups_whole():
+    groups = np.repeat(np.arange(50), 4)
+    y = np.random.default_rng(0).normal(size=200)
+    s = split_rows(y, "regression", seed=3, groups=groups)
+    per_group = pd.crosstab(groups, s).gt(0).sum(axis=1)
+    assert per_group.max() == 1
+    counts = pd.Series(s).value_counts()
+    assert abs(counts["test"] - 50) <= 4 and abs(counts["dev"] - 25) <= 4
+    with pytest.raises(ValueError, match="too few groups"):
+        split_rows(y[:4], "regression", split=(0.2, 0.4, 0.4), groups=np.array([0, 0, 1, 1]))

@@ -4,9 +4,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from pytext_psych import load_model, predict_scores
+from pytext_psych import TextModelFit, compare_models, fit_text_model, load_model, predict_scores
 from pytext_psych.stats import COLUMNS
 
 
@@ -16,7 +17,7 @@ def test_fit_result(topic_fit, examples):
     assert list(topic_fit.metrics.columns) == COLUMNS
     p = topic_fit.predictions
     assert list(p.columns) == ["row", "split", "observed", "predicted"] + [
-        f"prob_{c}" for c in topic_fit.labels]
+        f"prob_{c}" for c in topic_fit.labels] + ["baseline"]
     assert list(p.row) == list(examples.index)
     assert (p.observed == examples.topic).all()
     assert p.split.value_counts().to_dict() == {"train": 250, "test": 100, "dev": 50}
@@ -26,7 +27,7 @@ def test_fit_result(topic_fit, examples):
     assert topic_fit.metrics.n.unique().tolist() == [100]
     text = repr(topic_fit)
     assert "classification of 'topic' (5 classes) from 'answer'" in text
-    assert "f1_macro" in text and "n train/dev/test = 250/50/100" in text
+    assert "f1_macro" in text and "n train/dev/test = 250/50/100" in text and "baseline" in text
 
 
 def test_predictions_are_the_bundles_scores(topic_fit, examples):
@@ -38,7 +39,8 @@ def test_predictions_are_the_bundles_scores(topic_fit, examples):
 def test_regression_result(stress_fit, examples):
     assert stress_fit.task == "regression" and stress_fit.labels is None
     assert stress_fit.bundle_path.name.startswith("pytext_psych_model_")
-    assert list(stress_fit.predictions.columns) == ["row", "split", "observed", "predicted"]
+    assert list(stress_fit.predictions.columns) == ["row", "split", "observed", "predicted",
+                                                    "baseline"]
     assert (stress_fit.predictions.observed == examples.stress).all()
 
 
@@ -51,7 +53,14 @@ def test_bundle_contents(topic_fit):
     assert meta["format_version"] == 1 and meta["task"] == "classification"
     assert meta["labels"] == topic_fit.labels
     assert meta["max_length"] == 32 and meta["training"]["learning_rate"] == 1e-4
-    assert {"torch", "transformers", "onnxruntime", "numpy"} <= set(meta["versions"])
+    manifest = meta["manifest"]
+    assert {"torch", "transformers", "onnxruntime", "numpy"} <= set(manifest["versions"])
+    assert manifest["seed"] == 42 and manifest["hardware"]["cores"] >= 1
+    assert manifest["wall_seconds"] > 0 and manifest == topic_fit.manifest
+    p = topic_fit.predictions
+    for split in ("train", "dev", "test"):  # row ids, never texts
+        assert manifest["rows"][split] == p.row[p.split == split].tolist()
+    assert "answer" not in json.dumps(manifest["rows"])
     assert len(meta["metrics"]) == len(topic_fit.metrics)
     assert set(meta["files"]) == files - {"bundle.json"}
     assert all(len(h) == 64 for h in meta["files"].values())
@@ -63,3 +72,103 @@ def test_regression_bundle_records_scaling(stress_fit, examples):
     train = examples.stress[stress_fit.predictions.split.to_numpy() == "train"]
     assert meta["target_mean"] == pytest.approx(train.mean())
     assert meta["target_sd"] == pytest.approx(train.std(ddof=0))
+
+
+def test_baseline_and_comparison_on_the_same_cases(stress_fit):
+    test = stress_fit.evaluated
+    base = stress_fit.baseline_metrics.set_index("metric")
+    assert list(stress_fit.baseline_metrics.columns) == COLUMNS
+    assert base.loc["pearson_r", "estimate"] == pytest.approx(
+        np.corrcoef(test.observed, test.baseline)[0, 1])
+    comparison = stress_fit.comparison.set_index("metric")
+    model = stress_fit.metrics.set_index("metric")
+    assert comparison.loc["pearson_r", "estimate"] == pytest.approx(
+        model.loc["pearson_r", "estimate"] - base.loc["pearson_r", "estimate"])
+    assert compare_models(stress_fit).equals(stress_fit.comparison)
+    assert compare_models(stress_fit, stress_fit).estimate.eq(0).all()
+    # learning happened: the fine-tuned model is far above chance and near the baseline
+    assert model.loc["pearson_r", "estimate"] > 0.5
+
+
+def test_compare_models_refuses_different_cases(stress_fit, topic_fit):
+    with pytest.raises(ValueError, match="not evaluated on the same cases"):
+        compare_models(stress_fit, topic_fit)
+
+
+def test_agreement_tables(topic_fit, stress_fit):
+    assert topic_fit.agreement.metric.tolist() == ["cohen_kappa"]
+    kappa = topic_fit.agreement.estimate[0]
+    assert kappa == pytest.approx(topic_fit.metrics.set_index("metric").loc["cohen_kappa", "estimate"])
+    # stress is a 1-9 rating: ICC plus weighted kappa of the rounded predictions
+    assert stress_fit.agreement.metric.tolist() == ["icc_2_1", "kappa_linear", "kappa_quadratic"]
+
+
+@pytest.mark.parametrize("which", ["topic_fit", "stress_fit"])
+def test_conformal_coverage_on_held_out_texts(which, request, examples):
+    """Calibrated on dev (n = 50), checked on the 100 test texts the model never saw."""
+    fit = request.getfixturevalue(which)
+    test = fit.evaluated
+    scored = predict_scores(fit, examples.loc[test.row], text="answer", interval=0.8)
+    if fit.task == "regression":
+        covered = (scored.lower <= test.observed.to_numpy()) & (test.observed.to_numpy() <= scored.upper)
+    else:
+        covered = [o in s.split("; ") for o, s in zip(test.observed, scored.prediction_set)]
+    # 80% target; with 50 calibration and 100 test cases, binomial noise is about +/- .06 each
+    assert 0.65 <= np.mean(covered) <= 0.97
+    with pytest.raises(ValueError, match="at least 99 calibration"):
+        predict_scores(fit, ["a text"], interval=0.99)
+
+
+def test_from_bundle_report_and_plot(stress_fit, tmp_path):
+    again = TextModelFit.from_bundle(stress_fit.bundle_path)
+    pd.testing.assert_frame_equal(again.metrics, stress_fit.metrics)
+    pd.testing.assert_frame_equal(again.comparison, stress_fit.comparison)
+    report = stress_fit.report()
+    assert str(again.report()) == str(report)
+    r = stress_fit.metrics.set_index("metric").loc["pearson_r"]
+    assert f"r = {r.estimate:.2f}".replace("0.", ".") in report.text
+    assert "TF-IDF baseline" in report.text and "paired difference" in report.text
+    assert "| Metric" in report.to_markdown() and "<table" in report.to_html()
+    assert "\\begin{tabular}" in report.to_latex()
+    path = again.plot(tmp_path / "fig.png")
+    assert path.stat().st_size > 20_000
+
+
+def test_classification_plot(topic_fit, tmp_path):
+    assert topic_fit.plot(tmp_path / "topic.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_grouped_cross_validation(examples, tmp_path):
+    """cv=2 with participants of 2 texts each: folds keep participants whole, every text is
+    predicted out-of-fold, and the bundle holds a refit on all rows."""
+    df = examples.head(160).assign(participant=lambda d: d.id // 2)
+    fit = fit_text_model(df, text="answer", outcome="topic", cv=2, group="participant",
+                         max_length=32, epochs=2, learning_rate=1e-4, progress=False,
+                         n_resamples=200, export="fp32", output_dir=tmp_path / "cv")
+    p = fit.predictions
+    assert (p.split == "test").all() and set(p.fold) == {1, 2}
+    assert p.groupby(df.participant.to_numpy()).fold.nunique().max() == 1
+    assert fit.metrics.n.unique().tolist() == [160] and len(fit.baseline_metrics)
+    assert fit.history.run.unique().tolist() == ["fold 1", "fold 2", "final (all rows)"]
+    final = fit.history[fit.history.run == "final (all rows)"]
+    assert len(final) == fit.best_epoch and final.dev_metric.isna().all()
+    assert sorted(fit.manifest["rows"]) == ["fold_1", "fold_2"]
+    assert "2-fold cross-validation" in repr(fit)
+    assert "2-fold cross-validated" in fit.report().text
+    # out-of-fold accuracy well above chance (5 classes: .2), after two short epochs
+    assert fit.metrics.set_index("metric").loc["accuracy", "estimate"] > 0.4
+    scored = predict_scores(fit, ["My boss called a meeting about money"], interval=0.9)
+    assert "prediction_set" in scored
+    again = TextModelFit.from_bundle(fit.bundle_path)
+    assert again.predictions.fold.tolist() == p.fold.tolist()
+
+
+def test_cv_and_group_errors(examples):
+    with pytest.raises(ValueError, match="cv must be an integer of at least 2"):
+        fit_text_model(examples, text="answer", outcome="topic", cv=1)
+    with pytest.raises(ValueError, match="group column 'who' has 1 missing"):
+        fit_text_model(examples.assign(who=[None] + [1] * 399), text="answer", outcome="topic",
+                       group="who")
+    with pytest.raises(ValueError, match="cv=3 needs at least 3 groups"):
+        fit_text_model(examples.assign(who=examples.id % 2), text="answer", outcome="topic",
+                       cv=3, group="who")

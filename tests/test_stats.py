@@ -229,11 +229,28 @@ def test_paired_comparison_uses_the_same_resamples(regression_data):
     assert row.estimate == pytest.approx(sps.pearsonr(y, p).statistic - sps.pearsonr(y, worse).statistic)
     assert row.conf_low == pytest.approx(np.percentile(diffs, 2.5), abs=1e-9)
     assert row.conf_high == pytest.approx(np.percentile(diffs, 97.5), abs=1e-9)
-    assert row.p_value == pytest.approx(2 * ((diffs <= 0).sum() + 1) / 1000)
+    q0 = max(((diffs < 0).sum() + (diffs <= 0).sum()) / (2 * 999), 1 / 1000)
+    assert row.p_value == pytest.approx(2 * q0)
     assert row.conf_low > 0 and row.p_value < 0.05
     assert t.loc["rmse", "estimate"] < 0  # lower is better: a negative difference favours a
     same = compare_predictions(y, p, p, "regression", n_resamples=200).set_index("metric")
     assert (same.estimate == 0).all() and (same.p_value == 1).all()
+
+
+@pytest.mark.parametrize("method", ["bca", "percentile"])
+def test_paired_p_value_agrees_with_the_interval(regression_data, method):
+    """p < 1 - level exactly when the interval at that level excludes 0."""
+    y, p = regression_data
+    rng = np.random.default_rng(2)
+    for noise in (0.3, 0.6, 1.0, 1.5):
+        other = p + rng.normal(0, noise, len(p))
+        t = compare_predictions(y, p, other, "regression", n_resamples=999, method=method)
+        for level in (0.8, 0.9, 0.95):
+            t2 = compare_predictions(y, p, other, "regression", n_resamples=999, method=method,
+                                     ci_level=level)
+            excludes = (t2.conf_low > 0) | (t2.conf_high < 0)
+            decisive = (t.p_value - (1 - level)).abs() > 0.005  # not on the boundary
+            assert ((t.p_value < 1 - level) == excludes)[decisive].all()
 
 
 def test_paired_comparison_classification(class_data):

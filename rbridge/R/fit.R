@@ -15,6 +15,12 @@
 #' @param epochs Upper bound on training epochs (early stopping on the dev split).
 #' @param learning_rate,batch_size,max_length,patience Training settings.
 #' @param split Train / dev / test fractions (stratified by class).
+#' @param cv \code{NULL} or the number of folds for k-fold cross-validation (metrics
+#'   on every text's out-of-fold prediction; the bundle holds a refit on all rows).
+#' @param group \code{NULL} or the name of a column of group ids (e.g. participant):
+#'   a group's texts never straddle training and test data.
+#' @param baseline Also fit a TF-IDF + logistic / ridge regression baseline on the
+#'   same split and compare the two with a paired bootstrap.
 #' @param seed Random seed for the split and training.
 #' @param output_dir Folder for the model bundle (\code{NULL}: a new folder in the
 #'   working directory).
@@ -24,8 +30,12 @@
 #' @param n_resamples,ci_level Bootstrap resamples and confidence level.
 #' @return An object of class \code{pytextpsych_fit}: a list with \code{metrics}
 #'   (columns \code{metric, estimate, conf.low, conf.high, ci_level, n, method}),
+#'   \code{baseline_metrics} (the same for the baseline), \code{comparison} (model
+#'   minus baseline, paired bootstrap, with \code{p.value}), \code{agreement}
+#'   (kappa or ICC with the human coding), \code{report} (an APA-style paragraph),
 #'   \code{predictions} (one row per input row: \code{row}, \code{split},
-#'   \code{observed}, \code{predicted}, and \code{prob_<class>} for classification),
+#'   \code{observed}, \code{predicted}, \code{prob_<class>} for classification,
+#'   and \code{baseline}),
 #'   \code{history} (per epoch), \code{bundle_path}, \code{task}, \code{labels}.
 #' @examples
 #' \dontrun{
@@ -37,7 +47,8 @@
 fit_text_model <- function(data, text, outcome, task = "auto", model = "default",
                            epochs = 10L, learning_rate = 5e-05, batch_size = 16L,
                            max_length = 256L, patience = 3L,
-                           split = c(0.625, 0.125, 0.25), seed = 42L,
+                           split = c(0.625, 0.125, 0.25), cv = NULL, group = NULL,
+                           baseline = TRUE, seed = 42L,
                            output_dir = NULL, overwrite = FALSE, export = "both",
                            progress = TRUE, n_resamples = 2000L, ci_level = 0.95) {
   py <- python_module()
@@ -47,13 +58,22 @@ fit_text_model <- function(data, text, outcome, task = "auto", model = "default"
     model = model, epochs = as.integer(epochs), learning_rate = learning_rate,
     batch_size = as.integer(batch_size), max_length = as.integer(max_length),
     patience = as.integer(patience), split = reticulate::tuple(as.list(split)),
+    cv = if (is.null(cv)) NULL else as.integer(cv), group = group, baseline = baseline,
     seed = as.integer(seed), output_dir = output_dir, overwrite = overwrite,
     export = export, progress = progress, n_resamples = as.integer(n_resamples),
     ci_level = ci_level
   )
   predictions <- to_r_frame(fit$predictions)  # row: R's row numbers (see to_pandas)
+  optional <- function(df) {
+    if (inherits(df, "python.builtin.NoneType")) NULL
+    else to_r_frame(df, broom = TRUE)
+  }
   structure(list(
     metrics = to_r_frame(fit$metrics, broom = TRUE),
+    baseline_metrics = optional(fit$baseline_metrics),
+    comparison = optional(fit$comparison),
+    agreement = to_r_frame(fit$agreement, broom = TRUE),
+    report = reticulate::py_to_r(fit$report()$text),
     predictions = predictions,
     history = to_r_frame(fit$history),
     bundle_path = reticulate::py_str(fit$bundle_path),
@@ -75,6 +95,9 @@ fit_text_model <- function(data, text, outcome, task = "auto", model = "default"
 #' @param batch_size Texts per onnxruntime call.
 #' @param precision \code{"auto"} (int8 when the bundle's parity check allows it),
 #'   \code{"fp32"} or \code{"int8"}.
+#' @param interval \code{NULL} or a coverage level such as 0.9 for split-conformal
+#'   prediction intervals (regression: \code{lower}, \code{upper}) or prediction
+#'   sets (classification: \code{prediction_set}), calibrated on the fit's dev split.
 #' @return A data.frame with one row per input text, in input order:
 #'   \code{predicted} and, for classification, \code{prob_<class>} columns.
 #' @examples
@@ -83,7 +106,7 @@ fit_text_model <- function(data, text, outcome, task = "auto", model = "default"
 #' }
 #' @export
 predict_scores <- function(model, data, text = NULL, batch_size = 32L,
-                           precision = "auto") {
+                           precision = "auto", interval = NULL) {
   py <- python_module()
   path <- if (inherits(model, "pytextpsych_fit")) model$bundle_path else model
   if (!is.character(path) || length(path) != 1) {
@@ -94,7 +117,8 @@ predict_scores <- function(model, data, text = NULL, batch_size = 32L,
     text <- "text"
   }
   scores <- py_call(py$api$predict_scores, path, to_pandas(data), text = text,
-                    batch_size = as.integer(batch_size), precision = precision)
+                    batch_size = as.integer(batch_size), precision = precision,
+                    interval = interval)
   to_r_frame(scores)
 }
 
@@ -109,6 +133,7 @@ print.pytextpsych_fit <- function(x, ...) {
   cat(sprintf("<pytextpsych fit: %s from '%s'>\n", what, x$text))
   cat(sprintf("  n train/dev/test = %d/%d/%d; epochs run %d (best dev epoch %d)\n",
               n[["train"]], n[["dev"]], n[["test"]], nrow(x$history), x$best_epoch))
+  cat(strwrap(x$report, prefix = "  ", initial = "  "), sep = "\n")
   cat(sprintf("  test metrics, %s%% CIs:\n", format(100 * x$metrics$ci_level[1])))
   shown <- x$metrics[, c("metric", "estimate", "conf.low", "conf.high")]
   shown[-1] <- lapply(shown[-1], round, 3)

@@ -7,13 +7,17 @@ test_that("a fit from an R data.frame comes back as R objects", {
   expect_true(is.numeric(fit$metrics$estimate) && is.character(fit$metrics$metric))
   expect_identical(fit$labels, c("sad", "happy"))  # the factor's level order
   expect_identical(names(fit$predictions),
-                   c("row", "split", "observed", "predicted", "prob_sad", "prob_happy"))
+                   c("row", "split", "observed", "predicted", "prob_sad", "prob_happy", "baseline"))
   expect_identical(fit$predictions$row, 1:32)
   expect_identical(fit$predictions$observed, as.character(toy_data()$mood))
   expect_equal(sort(unique(fit$predictions$split)), c("dev", "test", "train"))
   expect_true(file.exists(file.path(fit$bundle_path, "bundle.json")))
   expect_equal(nrow(fit$history), length(unique(fit$history$epoch)))
   expect_identical(as.data.frame(fit), fit$metrics)
+  expect_identical(fit$baseline_metrics$metric, fit$metrics$metric)
+  expect_true(all(c("estimate", "conf.low", "conf.high", "p.value") %in% names(fit$comparison)))
+  expect_identical(fit$agreement$metric, "cohen_kappa")
+  expect_match(fit$report, "macro F1 = ")
   f1 <- fit$metrics$estimate[fit$metrics$metric == "f1_macro"]
   expect_gt(f1, 0.9)  # an easy task: learning happened
   expect_output(print(fit), "classification of 'mood' \\(2 classes\\) from 'answer'")
@@ -33,6 +37,9 @@ test_that("regression and scoring keep rows in input order", {
   expect_lt(scores$predicted[1], scores$predicted[2])
   from_path <- predict_scores(fit$bundle_path, data.frame(id = 1:3, t = texts), text = "t")
   expect_equal(from_path$predicted, scores$predicted, tolerance = 1e-6)
+  with_interval <- predict_scores(fit, texts, interval = 0.5)
+  expect_identical(names(with_interval), c("predicted", "lower", "upper"))
+  expect_true(all(with_interval$lower < with_interval$predicted))
 })
 
 test_that("Python's input errors surface as R errors with the same message", {

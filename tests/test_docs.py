@@ -1,0 +1,12 @@
+"""The examples in the docstrings run and give what they show."""
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("module", ["stats", "data", "baseline", "report"])
+def test_docstring_examples(module):
+    result = doctest.testmod(importlib.import_module(f"pytext_psych.{module}"))
+    assert result.failed == 0
