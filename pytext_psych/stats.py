@@ -55,9 +55,9 @@ class _Regression:
         # order) and aggregate over the tie groups of the other one.
         self.coarse, self.fine = sorted((_TieGroups(y), _TieGroups(p)), key=lambda g: g.m)
         self.coarse_group = self.coarse.group[self.fine.order]
-        self.coarse_onehot = (
-            np.eye(self.coarse.m)[self.coarse_group] if self.coarse.m <= _ONEHOT_MAX else None
-        )
+        few = self.coarse.m <= _ONEHOT_MAX  # e.g. ratings: aggregate by matrix products
+        self.coarse_onehot = np.eye(self.coarse.m)[self.coarse.group] if few else None
+        self.coarse_onehot_fine = self.coarse_onehot[self.fine.order] if few else None
         self.fine_group = None if self.fine.m == self.n else self.fine.group[self.fine.order]
 
     def rows(self, w: np.ndarray) -> "_RegressionRows":
@@ -86,7 +86,11 @@ class _TieGroups:
 def _doubled_midranks(counts: np.ndarray) -> np.ndarray:
     """Twice the rank of each tie group in a weighted sample (ties share their average
     rank); doubled so that integer weights give exact integer arithmetic."""
-    return 2 * np.cumsum(counts, axis=1) - counts + 1
+    ranks = np.cumsum(counts, axis=1)
+    ranks *= 2
+    ranks -= counts
+    ranks += 1
+    return ranks
 
 
 class _RegressionRows:
@@ -98,8 +102,12 @@ class _RegressionRows:
         return self.w.sum(1).astype(float)
 
     @cached_property
+    def wf(self) -> np.ndarray:
+        return self.w.astype(float)
+
+    @cached_property
     def sums(self) -> dict[str, np.ndarray]:
-        return dict(zip(_Regression._COLUMNS, (self.w.astype(float) @ self.data.columns).T))
+        return dict(zip(_Regression._COLUMNS, (self.wf @ self.data.columns).T))
 
     def centred(self, a: str, b: str) -> np.ndarray:
         """Weighted sum of cross-products about the weighted means."""
@@ -168,8 +176,8 @@ def _spearman(r: _RegressionRows) -> np.ndarray:
         rank_fine = np.take(rank_fine, d.fine_group, axis=1)
     v = w_fine * rank_fine
     if d.coarse_onehot is not None:  # few distinct values (ratings): matrix products
-        c_coarse = w_fine.astype(float) @ d.coarse_onehot
-        cross = ((v.astype(float) @ d.coarse_onehot) * _doubled_midranks(c_coarse)).sum(1)
+        c_coarse = r.wf @ d.coarse_onehot
+        cross = ((v.astype(float) @ d.coarse_onehot_fine) * _doubled_midranks(c_coarse)).sum(1)
     else:
         c_coarse = d.coarse.counts(np.take(r.w, d.coarse.order, axis=1))
         cross = np.einsum("ij,ij->i", v, np.take(_doubled_midranks(c_coarse), d.coarse_group, axis=1))
