@@ -9,6 +9,7 @@ entry points load it on first use, and scoring never needs it.
 from importlib import metadata as _metadata
 
 from .bundle import BundleError
+from .curve import LearningCurve, learning_curve
 from .data import read_data
 from .examples import example_data
 from .fit import TextModelFit, compare_models, fit_text_model
@@ -22,6 +23,7 @@ except _metadata.PackageNotFoundError:  # running from a source tree
 
 __all__ = [
     "BundleError",
+    "LearningCurve",
     "TextModel",
     "TextModelFit",
     "agreement",
@@ -31,6 +33,7 @@ __all__ = [
     "correlation_test",
     "example_data",
     "fit_text_model",
+    "learning_curve",
     "load_model",
     "predict_scores",
     "read_data",

@@ -1,4 +1,5 @@
-"""Command line: ``pytext-psych fit | predict | info | report``, a thin layer over the public API."""
+"""Command line: ``pytext-psych fit | predict | info | report | curve``, a thin layer over the
+public API."""
 
 from __future__ import annotations
 
@@ -91,6 +92,27 @@ def _report(args: argparse.Namespace) -> None:
         print(f"\nwrote {out / 'report.md'}, {out / 'report.html'}, {out / 'figures.png'}")
 
 
+def _curve(args: argparse.Namespace) -> None:
+    from .curve import learning_curve
+
+    sizes = [s if s == "full" else int(s) for s in args.sizes]
+    curve = learning_curve(
+        args.data, text=args.text, outcome=args.outcome, sizes=sizes, repeats=args.repeats,
+        test=args.test, epochs=args.epochs, max_length=args.max_length, seed=args.seed,
+        output_dir=args.out, progress=not args.quiet,
+    )
+    print(curve.summary().to_string(index=False))
+    if args.target is not None:
+        need = curve.n_needed(args.target)
+        print(f"\nlabelled texts needed for {need['metric']} = {args.target}: about "
+              f"{need['n_train']:.0f} ({need['ci_level']:.0%} CI {need['conf_low']:.0f} to "
+              f"{need['conf_high']:.0f}). {need['caveat']}".rstrip())
+    if args.out:
+        curve.plot(Path(args.out) / "learning_curve.png",
+                   targets=[args.target] if args.target is not None else [])
+        print(f"\nwrote {Path(args.out) / 'runs.jsonl'} and {Path(args.out) / 'learning_curve.png'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pytext-psych",
@@ -132,6 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="verify a model bundle and describe it")
     info.add_argument("model", help="model bundle folder")
     info.set_defaults(run=_info)
+
+    curve = sub.add_parser("curve", help="learning curve: metric by number of labelled texts")
+    curve.add_argument("data", help="CSV, TSV or Parquet file with texts and outcomes")
+    curve.add_argument("--text", required=True, help="text column")
+    curve.add_argument("--outcome", required=True, help="outcome column")
+    curve.add_argument("--sizes", nargs="+", default=["100", "250", "500", "1000"],
+                       help="training sizes; 'full' for all texts outside the test set")
+    curve.add_argument("--repeats", type=int, default=3)
+    curve.add_argument("--test", type=float, default=0.25, help="share held out as the test set")
+    curve.add_argument("--epochs", type=int, default=_DEFAULTS["epochs"])
+    curve.add_argument("--max-length", type=int, default=_DEFAULTS["max_length"])
+    curve.add_argument("--seed", type=int, default=_DEFAULTS["seed"])
+    curve.add_argument("--target", type=float, help="metric to reach, e.g. 0.6: how many texts?")
+    curve.add_argument("--out", help="folder for runs.jsonl (resumable) and learning_curve.png")
+    curve.add_argument("--quiet", action="store_true", help="no progress bar")
+    curve.set_defaults(run=_curve)
 
     report = sub.add_parser("report", help="APA-style report and figures from a model bundle")
     report.add_argument("model", help="model bundle folder")

@@ -192,10 +192,18 @@ def fine_tune(
     return tokenizer, net, TrainResult(history, best_epoch or len(history))
 
 
+_ENCODED: dict[tuple, list[dict]] = {}  # the last few tokenised text lists (learning curves reuse them)
+
+
 def _encode(tokenizer, texts: Sequence[str], max_length: int) -> list[dict]:
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length)
-    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
-    return [{k: enc[k][i] for k in keys} for i in range(len(texts))]
+    key = (tokenizer.name_or_path, max_length, len(texts), hash(tuple(texts)))
+    if key not in _ENCODED:
+        enc = tokenizer(list(texts), truncation=True, max_length=max_length)
+        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+        if len(_ENCODED) >= 4:
+            _ENCODED.clear()
+        _ENCODED[key] = [{k: enc[k][i] for k in keys} for i in range(len(texts))]
+    return _ENCODED[key]
 
 
 def _to(collate, device):

@@ -37,14 +37,14 @@ def test_r_cmd_check(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
-@pytest.mark.parametrize("name", ["fit_text_model", "predict_scores"])
+@pytest.mark.parametrize("name", ["fit_text_model", "predict_scores", "learning_curve"])
 def test_r_functions_mirror_python_names_and_defaults(name):
     import inspect
     import json
 
     import pytext_psych
 
-    code = (f'e <- new.env(); sys.source("{ROOT / "rbridge" / "R" / "fit.R"}", e); '
+    code = (f'e <- new.env(); for (f in Sys.glob("{ROOT / "rbridge" / "R"}/*.R")) sys.source(f, e); '
             f'f <- formals(e${name}); '
             'cat(paste0("{", paste(sprintf("\\"%s\\": %s", names(f), '
             'vapply(f, function(v) if (is.symbol(v) && !nzchar(as.character(v))) "null" else '
@@ -56,7 +56,9 @@ def test_r_functions_mirror_python_names_and_defaults(name):
     r_defaults = json.loads(res.stdout)
     py = {k: p.default for k, p in inspect.signature(getattr(pytext_psych, name)).parameters.items()}
     python_only = {"predict_scores": {"out", "chunk_size", "progress"}}.get(name, set())  # file streaming
+    r_only = {"learning_curve": {"target"}}.get(name, set())  # Python: curve.n_needed(target)
     assert set(py) - set(r_defaults) == python_only
+    assert set(r_defaults) - set(py) == r_only
     shared = [k for k in py if k in r_defaults]
     assert list(r_defaults)[:len(shared)] == shared  # same names, same order
     for key in shared:

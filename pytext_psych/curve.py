@@ -1,0 +1,349 @@
+"""Sample-size planning: how does accuracy grow with the number of labelled texts?
+
+``learning_curve`` fine-tunes the model on stratified subsamples of increasing size,
+evaluates every run on one fixed test set (with bootstrap CIs), fits the inverse power law
+``metric = a - b * n^(-c)`` (Figueroa et al., 2012, doi:10.1186/1472-6947-12-8) and says
+how many labelled texts a target metric would take, with a bootstrap band. Runs are
+appended to ``output_dir/runs.jsonl`` as they finish, so an interrupted grid resumes
+where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .config import TrainConfig
+from .data import DataLike, prepare, read_data, split_rows
+from .stats import COLUMNS, HEADLINE, bootstrap_metrics
+
+RUN_COLUMNS = ["n_train", "repeat", "model"] + COLUMNS
+FAR = 2.0  # extrapolating beyond this multiple of the largest size is flagged
+
+
+def power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    """The inverse power law ``a - b * n^(-c)``: ``a`` is the asymptote."""
+    return a - b * np.power(n, -c)
+
+
+def _fit_power_law(n: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """Least-squares ``(a, b, c)`` with ``a <= 1`` (F1 and r cannot pass 1), ``b >= 0`` and
+    ``0.01 <= c <= 3``. For a fixed ``c`` the model is linear in ``a`` and ``b``, so ``c``
+    is searched (grid, then Brent) with ``a`` and ``b`` solved exactly: robust, and fast
+    enough to bootstrap."""
+    from scipy.optimize import minimize_scalar
+
+    if len(np.unique(n)) < 3:
+        return None
+
+    def solve(c: float) -> tuple[float, np.ndarray]:
+        x = np.column_stack([np.ones_like(n), -np.power(n, -c)])
+        coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+        if coef[0] > 1:  # asymptote at the ceiling: fit b alone
+            coef = np.array([1.0, max(0.0, float(x[:, 1] @ (y - 1) / (x[:, 1] @ x[:, 1])))])
+        if coef[1] < 0:  # a curve that falls with n: the best monotone fit is flat
+            coef = np.array([min(y.mean(), 1.0), 0.0])
+        return float(((x @ coef - y) ** 2).sum()), coef
+
+    grid = np.geomspace(0.01, 3.0, 40)
+    best = int(np.argmin([solve(c)[0] for c in grid]))
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    c = float(minimize_scalar(lambda c: solve(c)[0], bounds=(lo, hi), method="bounded").x)
+    return np.array([*solve(c)[1], c])
+
+
+@dataclass
+class LearningCurve:
+    """Runs of :func:`learning_curve` and the inverse power law fitted to them.
+
+    Attributes
+    ----------
+    runs : DataFrame
+        One row per run, model and metric: ``n_train, repeat, model`` (``"fine-tuned"`` or
+        ``"baseline"``) and the tidy metric columns (estimates with bootstrap CIs on the
+        fixed test set).
+    metric : str
+        The metric the curve is fitted to (macro F1 or Pearson r).
+    n_test : int
+        Size of the fixed test set.
+    """
+
+    runs: pd.DataFrame
+    metric: str
+    n_test: int
+    n_boot: int = 300
+    seed: int = 42
+
+    def summary(self) -> pd.DataFrame:
+        """Mean, SD, min and max of ``metric`` across repeats, per size and model."""
+        t = self.runs[self.runs.metric == self.metric]
+        out = t.groupby(["model", "n_train"]).estimate.agg(["mean", "std", "min", "max", "count"])
+        return out.rename(columns={"std": "sd", "count": "runs"}).reset_index()
+
+    def _points(self) -> tuple[np.ndarray, np.ndarray]:
+        t = self.runs[(self.runs.metric == self.metric) & (self.runs.model == "fine-tuned")]
+        return t.n_train.to_numpy(float), t.estimate.to_numpy(float)
+
+    @cached_property
+    def _bootstrap_params(self) -> np.ndarray:
+        """Power-law parameters refitted on resampled runs (repeats resampled within each
+        size, so every size stays represented); computed once."""
+        n, y = self._points()
+        rng = np.random.default_rng(self.seed)
+        groups = [np.flatnonzero(n == s) for s in np.unique(n)]
+        params = []
+        for _ in range(self.n_boot):
+            rows = np.concatenate([rng.choice(g, len(g)) for g in groups])
+            p = _fit_power_law(n[rows], y[rows])
+            if p is not None:
+                params.append(p)
+        return np.array(params)
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The fitted asymptote ``a``, scale ``b`` and rate ``c``."""
+        p = _fit_power_law(*self._points())
+        if p is None:
+            raise ValueError("the power law could not be fitted to these runs (need 3+ sizes)")
+        return dict(zip("abc", map(float, p)))
+
+    def predict(self, sizes: Sequence[float], ci_level: float = 0.95) -> pd.DataFrame:
+        """The fitted curve at ``sizes`` with a bootstrap band (``conf_low, conf_high``) and
+        whether each size is an extrapolation far beyond the observed sizes."""
+        sizes = np.asarray(sizes, dtype=float)
+        p = self.params
+        boot = self._bootstrap_params
+        curves = np.array([power_law(sizes, *q) for q in boot])
+        alpha = (1 - ci_level) / 2
+        largest = self._points()[0].max()
+        return pd.DataFrame({
+            "n_train": sizes, "estimate": power_law(sizes, p["a"], p["b"], p["c"]),
+            "conf_low": np.quantile(curves, alpha, axis=0), "conf_high": np.quantile(curves, 1 - alpha, axis=0),
+            "ci_level": ci_level, "extrapolated": sizes > FAR * largest,
+        })
+
+    def n_needed(self, target: float, ci_level: float = 0.95) -> dict[str, Any]:
+        """Labelled texts needed to reach ``target`` (e.g. r = .60), as an estimate.
+
+        Returns the point estimate and a bootstrap interval (``inf`` where the fitted
+        asymptote stays below the target), and a caveat when the estimate lies beyond
+        ``FAR`` times the largest observed size.
+        """
+        def solve(a: float, b: float, c: float) -> float:
+            return float((b / (a - target)) ** (1 / c)) if a > target else np.inf
+
+        estimate = solve(**self.params)
+        boot = np.array([solve(*q) for q in self._bootstrap_params])
+        alpha = (1 - ci_level) / 2
+        largest = self._points()[0].max()
+        caveat = ""
+        if not np.isfinite(estimate):
+            caveat = (f"the fitted curve levels off at {self.params['a']:.3f}, below the target: "
+                      "more texts of this kind are not predicted to reach it")
+        elif estimate > FAR * largest:
+            caveat = (f"an extrapolation to {estimate / largest:.1f} times the largest size "
+                      f"observed ({largest:.0f}); treat it as a rough guide")
+        return {"metric": self.metric, "target": target, "n_train": estimate,
+                "conf_low": float(np.quantile(boot, alpha, method="inverted_cdf")),
+                "conf_high": float(np.quantile(boot, 1 - alpha, method="inverted_cdf")),
+                "ci_level": ci_level, "caveat": caveat}
+
+    def plot(self, path: str | Path, targets: Sequence[float] = ()) -> Path:
+        """Save the curve: per-run estimates with CIs, the fitted power law with its band
+        (extended to 4x the largest size), and the baseline's mean per size."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+        ax = fig.subplots()
+        t = self.runs[self.runs.metric == self.metric]
+        for model, color, marker in (("fine-tuned", "#2b6a99", "o"), ("baseline", "grey", "x")):
+            m = t[t.model == model]
+            if len(m):
+                ax.errorbar(m.n_train, m.estimate, yerr=[m.estimate - m.conf_low, m.conf_high - m.estimate],
+                            fmt=marker, color=color, alpha=0.6, capsize=2, label=f"{model} runs (95% CI)")
+        n, _ = self._points()
+        if len(np.unique(n)) >= 3:
+            grid = np.geomspace(n.min(), 4 * n.max(), 60)
+            band = self.predict(grid)
+            ax.plot(grid, band.estimate, color="#c0392b", label="inverse power law fit")
+            ax.fill_between(grid, band.conf_low, band.conf_high, color="#c0392b", alpha=0.15)
+        for target in targets:
+            ax.axhline(target, color="black", linestyle=":", linewidth=1)
+        ax.set_xscale("log")
+        name = {"pearson_r": "Pearson r", "f1_macro": "macro F1"}.get(self.metric, self.metric)
+        ax.set(xlabel="labelled texts (train + dev)", ylabel=f"test {name} (n = {self.n_test})",
+               title="learning curve")
+        ax.legend(frameon=False, fontsize=8)
+        fig.savefig(path, dpi=150)
+        return Path(path)
+
+
+def learning_curve(
+    data: DataLike,
+    text: str,
+    outcome: str,
+    *,
+    sizes: Sequence[int | str] = (100, 250, 500, 1000),
+    repeats: int = 3,
+    test: float = 0.25,
+    task: str = "auto",
+    model: str = "default",
+    epochs: int = 10,
+    learning_rate: float = 5e-5,
+    batch_size: int = 16,
+    max_length: int = 256,
+    patience: int = 3,
+    baseline: bool = True,
+    seed: int = 42,
+    output_dir: str | Path | None = None,
+    progress: bool = True,
+    n_resamples: int = 1000,
+    ci_level: float = 0.95,
+) -> LearningCurve:
+    """Fine-tune on ``repeats`` stratified subsamples of each size; evaluate on one test set.
+
+    Parameters
+    ----------
+    sizes : sequence of int or "full"
+        Numbers of labelled texts per run (training plus dev, split 5:1 as in
+        :func:`fit_text_model`). ``"full"`` is the whole pool (all rows not in the test
+        set). Sizes larger than the pool are refused.
+    repeats : int
+        Subsamples per size (each with its own seed); the full pool is run once.
+    test : float
+        Share of the data held out once, stratified, as the fixed test set of every run.
+    epochs, learning_rate, batch_size, max_length, patience, model, task
+        As in :func:`fit_text_model` (lower ``epochs`` / ``max_length`` to save time).
+    baseline : bool
+        Also fit the TF-IDF baseline on every subsample.
+    output_dir : path, optional
+        Folder for ``runs.jsonl``: finished runs are recorded there and skipped when the
+        call is repeated (resuming an interrupted grid). The settings are recorded too;
+        a folder made with other settings is refused.
+
+    Returns
+    -------
+    LearningCurve
+        ``.runs``, ``.summary()``, ``.predict(sizes)``, ``.n_needed(target)``, ``.plot(path)``.
+
+    Examples
+    --------
+    >>> curve = learning_curve(df, "text_long", "anxiety", sizes=(100, 250, 500, 1000),
+    ...                        output_dir="curve/")                          # doctest: +SKIP
+    >>> curve.summary()                                                      # doctest: +SKIP
+    >>> curve.n_needed(0.60)                                                 # doctest: +SKIP
+    """
+    df = read_data(data)
+    prep = prepare(df, text, outcome, task)
+    config = TrainConfig(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                         max_length=max_length, patience=patience, seed=seed)
+    if not 0 < test < 1:
+        raise ValueError(f"test must be a fraction between 0 and 1, not {test}")
+    if repeats < 1:
+        raise ValueError("repeats must be at least 1")
+    fixed = split_rows(prep.y, prep.task, (1 - test, 0.0, test), seed)
+    pool = np.flatnonzero(fixed == "train")
+    test_rows = np.flatnonzero(fixed == "test")
+    grid = sorted({len(pool) if s == "full" else int(s) for s in sizes})
+    too_big = [s for s in grid if s > len(pool)]
+    if too_big or grid[0] < 12:
+        raise ValueError(f"sizes must lie between 12 and the pool of {len(pool)} texts "
+                         f"(the data minus the test set); got {list(sizes)}")
+    settings = dict(config.to_dict(), text=text, outcome=outcome, test=test, baseline=baseline,
+                    model=str(model), n=len(prep.y), n_resamples=n_resamples, ci_level=ci_level)
+    store = _RunStore(output_dir, settings)
+    jobs = [(size, r) for size in grid for r in range(1 if size == len(pool) else repeats)]
+    from tqdm.auto import tqdm
+
+    from .baseline import fit_baseline
+    from .fit import _observed, _scaling, _targets
+    from .train import fine_tune, predict_texts
+
+    observed = _observed(prep)
+    labels = np.asarray(prep.labels, dtype=object) if prep.labels else None
+    with tqdm(total=len(jobs), disable=not progress, desc="learning curve", unit="run") as bar:
+        for size, repeat in jobs:
+            if store.done(size, repeat):
+                bar.update(1)
+                continue
+            started = time.perf_counter()
+            run_seed = seed + 1000 * repeat + size
+            rows = _subsample(prep.y[pool], prep.task, size, run_seed)
+            assigned = np.full(len(prep.y), "unused", dtype=object)
+            assigned[pool[rows]] = split_rows(prep.y[pool[rows]], prep.task, (5 / 6, 1 / 6, 0.0), run_seed)
+            scale = _scaling(prep, assigned == "train")
+            tokenizer, net, _ = fine_tune(prep.texts, _targets(prep, scale), assigned, prep.task,
+                                          prep.labels, model, TrainConfig(**{**config.to_dict(), "seed": run_seed}),
+                                          progress=False)
+            out = predict_texts(tokenizer, net, [prep.texts[i] for i in test_rows], max_length)
+            predicted = labels[out.argmax(1)] if labels is not None else out[:, 0] * scale[1] + scale[0]
+            boot = dict(labels=prep.labels, n_resamples=n_resamples, ci_level=ci_level, seed=seed)
+            tables = {"fine-tuned": bootstrap_metrics(observed[test_rows], predicted, prep.task, **boot)}
+            if baseline:
+                base = fit_baseline(prep.texts, prep.y, assigned, prep.task, len(prep.labels or [0]))
+                base_pred = base.predicted[test_rows]
+                tables["baseline"] = bootstrap_metrics(
+                    observed[test_rows], labels[base_pred] if labels is not None else base_pred,
+                    prep.task, **boot)
+            store.add(size, repeat, tables, time.perf_counter() - started)
+            bar.update(1)
+    return LearningCurve(store.frame(), HEADLINE[prep.task], len(test_rows), seed=seed)
+
+
+def _subsample(y: np.ndarray, task: str, size: int, seed: int) -> np.ndarray:
+    """``size`` row positions of ``y``, stratified by class (every class kept where it can be)."""
+    if size >= len(y):
+        return np.arange(len(y))
+    share = size / len(y)
+    chosen = split_rows(y, task, (share, 0.0, 1 - share), seed)
+    rows = np.flatnonzero(chosen == "train")
+    if len(rows) != size:  # per-class rounding: trim or top up at random
+        rng = np.random.default_rng(seed)
+        rest = np.setdiff1d(np.arange(len(y)), rows)
+        rows = (rng.choice(rows, size, replace=False) if len(rows) > size else
+                np.concatenate([rows, rng.choice(rest, size - len(rows), replace=False)]))
+    return np.sort(rows)
+
+
+class _RunStore:
+    """Finished runs, in memory and (with a folder) appended to ``runs.jsonl``."""
+
+    def __init__(self, folder: str | Path | None, settings: dict[str, Any]):
+        self.path = Path(folder) / "runs.jsonl" if folder is not None else None
+        self.records: list[dict[str, Any]] = []
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        header = {"settings": settings}
+        if self.path.exists():
+            lines = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+            if lines and lines[0] != json.loads(json.dumps(header)):
+                raise ValueError(f"'{self.path}' holds runs made with other settings "
+                                 f"({lines[0].get('settings')}); use another output_dir")
+            self.records = lines[1:]
+        else:
+            self.path.write_text(json.dumps(header) + "\n")
+
+    def done(self, size: int, repeat: int) -> bool:
+        return any(r["n_train"] == size and r["repeat"] == repeat for r in self.records)
+
+    def add(self, size: int, repeat: int, tables: dict[str, pd.DataFrame], seconds: float) -> None:
+        record = {"n_train": size, "repeat": repeat, "seconds": round(seconds, 1),
+                  "tables": {m: t.to_dict(orient="records") for m, t in tables.items()}}
+        self.records.append(record)
+        if self.path is not None:
+            with self.path.open("a") as f:  # one line per finished run: a crash loses at most one
+                f.write(json.dumps(record) + "\n")
+
+    def frame(self) -> pd.DataFrame:
+        rows = [dict(n_train=r["n_train"], repeat=r["repeat"], model=m, **row)
+                for r in self.records for m, t in r["tables"].items() for row in t]
+        return pd.DataFrame(rows, columns=RUN_COLUMNS).sort_values(["model", "n_train", "repeat"],
+                                                                   kind="stable", ignore_index=True)
