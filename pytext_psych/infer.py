@@ -332,7 +332,10 @@ def predict_scores(
         error quantile); classification adds ``prediction_set``, the classes (joined by
         "; ") whose probability clears the calibrated threshold (LAC), always including
         the predicted class. With exchangeable data, a new case's true value lies in its
-        interval / set with probability at least ``interval``.
+        interval / set with probability at least ``interval``. The dev split also chose
+        the epoch, which can make its errors a little optimistic (example data: 79%
+        coverage for a 90% interval on 100 test texts); bundles fitted with ``cv=`` are
+        calibrated on out-of-fold errors instead.
 
     Returns
     -------

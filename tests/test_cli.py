@@ -67,3 +67,14 @@ def test_predict_with_interval(stress_fit, examples, tmp_path):
               "answer", "--interval", "0.9", "--quiet")
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines()[0].endswith("predicted,lower,upper")
+
+
+def test_curve(examples, tmp_path, capsys):
+    examples.head(60).to_csv(tmp_path / "d.csv", index=False)
+    code = main(["curve", str(tmp_path / "d.csv"), "--text", "answer", "--outcome", "stress",
+                 "--sizes", "15", "30", "full", "--repeats", "1", "--epochs", "1",
+                 "--max-length", "16", "--target", "0.9", "--out", str(tmp_path / "c"), "--quiet"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "n_train" in out and "labelled texts needed for pearson_r = 0.9" in out
+    assert (tmp_path / "c" / "runs.jsonl").is_file() and (tmp_path / "c" / "learning_curve.png").is_file()
