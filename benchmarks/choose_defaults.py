@@ -8,7 +8,9 @@ Fits the default encoder (MiniLM-L6) with each candidate learning rate on the pa
 * classification: ``text_short`` -> ``chosen_emotion`` (8 unbalanced classes, macro F1)
 
 Run: ``python benchmarks/choose_defaults.py [--outcomes anxiety] [--lrs 5e-5 1e-4] [--limit N]``
-(needs ../shared/data/rwwd and scikit-learn; CPU takes about an hour).
+(needs ../shared/data/rwwd; CPU takes about an hour). The TF-IDF rows recorded in
+defaults.md were made before the baseline moved into the package (min_df 2, ridge penalty
+chosen by dev r rather than squared error); rerunning gives the package's baseline.
 """
 
 from __future__ import annotations
@@ -21,11 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import f1_score
 
 from pytext_psych import bootstrap_metrics, fit_text_model
+from pytext_psych.baseline import fit_baseline
 from pytext_psych.data import prepare, split_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,32 +35,18 @@ TASKS = [("text_long", "anxiety", "pearson_r"), ("text_short", "chosen_emotion",
 
 
 def tfidf_baseline(df: pd.DataFrame, text: str, outcome: str, seed: int) -> tuple[pd.DataFrame, float]:
-    """TF-IDF (word 1-2 grams) + ridge / logistic regression, penalty chosen on dev."""
+    """The package's TF-IDF baseline (pytext_psych.baseline) on the same split, test metrics."""
     prep = prepare(df, text, outcome)
     split = split_rows(prep.y, prep.task, seed=seed)
-    texts = np.asarray(prep.texts, dtype=object)
-    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    x_train = vec.fit_transform(texts[split == "train"])
-    x_dev, x_test = vec.transform(texts[split == "dev"]), vec.transform(texts[split == "test"])
-    y_train, y_dev, y_test = (prep.y[split == s] for s in ("train", "dev", "test"))
     started = time.perf_counter()
-    best = None
-    for penalty in [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100]:
-        if prep.task == "regression":
-            model = Ridge(alpha=penalty).fit(x_train, y_train)
-            score = np.corrcoef(model.predict(x_dev), y_dev)[0, 1]
-        else:
-            model = LogisticRegression(C=1 / penalty, max_iter=2000).fit(x_train, y_train)
-            pred = model.predict(x_dev)
-            score = f1_score(y_dev, pred, average="macro")
-        if best is None or score > best[0]:
-            best = (score, model)
-    pred = best[1].predict(x_test)
+    base = fit_baseline(prep.texts, prep.y, split, prep.task, len(prep.labels or [0]))
+    test = split == "test"
     if prep.task == "classification":
         labels = np.asarray(prep.labels, dtype=object)
-        metrics = bootstrap_metrics(labels[y_test], labels[pred], "classification", labels=prep.labels)
+        metrics = bootstrap_metrics(labels[prep.y[test]], labels[base.predicted[test]],
+                                    "classification", labels=prep.labels)
     else:
-        metrics = bootstrap_metrics(y_test, pred, "regression")
+        metrics = bootstrap_metrics(prep.y[test], base.predicted[test], "regression")
     return metrics, time.perf_counter() - started
 
 

@@ -190,6 +190,16 @@ def group_ids(df: pd.DataFrame, group: str | None) -> np.ndarray | None:
     return pd.factorize(df[group])[0]
 
 
+def check_split(split: Sequence[float]) -> np.ndarray:
+    """``split`` as three validated (train, dev, test) fractions."""
+    fractions = np.asarray(split, dtype=float)
+    if fractions.shape != (3,) or (fractions < 0).any() or not np.isclose(fractions.sum(), 1):
+        raise ValueError(f"split must be three non-negative fractions summing to 1, not {split}")
+    if fractions[0] == 0:
+        raise ValueError("split must give the training set a non-zero share")
+    return fractions
+
+
 def split_rows(
     y: np.ndarray,
     task: str,
@@ -211,11 +221,7 @@ def split_rows(
     >>> [int((s == k).sum()) for k in ("train", "dev", "test")]
     [10, 2, 4]
     """
-    fractions = np.asarray(split, dtype=float)
-    if fractions.shape != (3,) or (fractions < 0).any() or not np.isclose(fractions.sum(), 1):
-        raise ValueError(f"split must be three non-negative fractions summing to 1, not {split}")
-    if fractions[0] == 0:
-        raise ValueError("split must give the training set a non-zero share")
+    fractions = check_split(split)
     rng = np.random.default_rng(seed)
     out = np.empty(len(y), dtype=object)
     if groups is not None:

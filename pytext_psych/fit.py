@@ -20,7 +20,16 @@ import pandas as pd
 
 from . import bundle
 from .config import TrainConfig
-from .data import DataLike, Prepared, fold_rows, group_ids, prepare, read_data, split_rows
+from .data import (
+    DataLike,
+    Prepared,
+    check_split,
+    fold_rows,
+    group_ids,
+    prepare,
+    read_data,
+    split_rows,
+)
 from .infer import TextModel, outputs_to_frame
 from .stats import (
     COLUMNS,
@@ -414,7 +423,7 @@ def fit_text_model(
             raise ValueError(f"split {tuple(split)} leaves no test cases to evaluate on")
     else:
         folds = fold_rows(prep.y, prep.task, cv, seed, groups)
-        split_rows(prep.y, prep.task, split, seed)  # validates split
+        check_split(split)
         inner = (split[0] / (split[0] + split[1]), split[1] / (split[0] + split[1]), 0.0)
 
     from .baseline import fit_baseline
@@ -530,14 +539,13 @@ def fit_text_model(
                                              prep.task, labels=prep.labels, **boot)
         agree = _fit_agreement(prep, predicted, evaluated, **boot)
         records = lambda t: None if t is None else t.to_dict(orient="records")  # noqa: E731
-        cases = {"row": _ids(prep.index[evaluated]),
-                 "observed": [str(v) if prep.labels else float(v) for v in ev_obs],
-                 "predicted": [str(v) if prep.labels else float(v) for v in ev_pred]}
+        as_json = (lambda v: [str(x) for x in v]) if prep.labels else (lambda v: [float(x) for x in v])
+        cases = {"row": _ids(prep.index[evaluated]), "observed": as_json(ev_obs),
+                 "predicted": as_json(ev_pred)}
         if cv:
             cases = {"row": cases.pop("row"), "fold": [int(f) + 1 for f in folds], **cases}
         if baseline:
-            cases["baseline"] = [str(v) if prep.labels else float(v)
-                                 for v in baseline_values[evaluated]]
+            cases["baseline"] = as_json(baseline_values[evaluated])
         meta["metrics"] = records(metrics)
         meta["evaluation"] = {
             "metrics": records(metrics), "baseline_metrics": records(baseline_metrics),

@@ -98,8 +98,13 @@ class _RegressionRows:
         self.w, self.data = w, data  # w: integer case weights, one row per evaluation
 
     @cached_property
+    def counts(self) -> np.ndarray:
+        """Integer sample size of each row."""
+        return self.w.sum(1)
+
+    @cached_property
     def n(self) -> np.ndarray:
-        return self.w.sum(1).astype(float)
+        return self.counts.astype(float)
 
     @cached_property
     def wf(self) -> np.ndarray:
@@ -168,7 +173,7 @@ def _spearman(r: _RegressionRows) -> np.ndarray:
     tie sizes, (n^3 - sum of cubed tie sizes) / 12, so only the cross term needs a rank per
     case. Integer weights keep the rank arithmetic exact (and integer cumsums are fast)."""
     d = r.data
-    n = r.w.sum(1)  # integer sample sizes
+    n, nf = r.counts, r.n
     w_fine = np.take(r.w, d.fine.order, axis=1)
     c_fine = d.fine.counts(w_fine)
     rank_fine = _doubled_midranks(c_fine)
@@ -181,7 +186,6 @@ def _spearman(r: _RegressionRows) -> np.ndarray:
     else:
         c_coarse = d.coarse.counts(np.take(r.w, d.coarse.order, axis=1))
         cross = np.einsum("ij,ij->i", v, np.take(_doubled_midranks(c_coarse), d.coarse_group, axis=1))
-    nf = n.astype(float)
     cov = cross / 4 - nf * ((nf + 1) / 2) ** 2
     var_fine = (n**3 - np.einsum("ij,ij,ij->i", c_fine, c_fine, c_fine)).astype(float)
     var_coarse = nf**3 - (c_coarse.astype(float) ** 3).sum(1)
