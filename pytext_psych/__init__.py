@@ -12,9 +12,20 @@ from .bundle import BundleError
 from .curve import LearningCurve, learning_curve
 from .data import read_data
 from .examples import example_data
-from .fit import TextModelFit, compare_models, fit_text_model
+from .fit import TextModelFit, compare_models, fit_text_model, tune_text_model
 from .infer import TextModel, load_model, predict_scores
 from .stats import agreement, bootstrap_metrics, compare_predictions, correlation_test
+
+
+
+def __getattr__(name: str):
+    """``pretrain_domain`` lives with the training loop and needs torch: imported on first use."""
+    if name == "pretrain_domain":
+        from .train import pretrain_domain
+
+        return pretrain_domain
+    raise AttributeError(f"module 'pytext_psych' has no attribute {name!r}")
+
 
 try:
     __version__ = _metadata.version("pytext-psych")
@@ -36,5 +47,7 @@ __all__ = [
     "learning_curve",
     "load_model",
     "predict_scores",
+    "pretrain_domain",
     "read_data",
+    "tune_text_model",
 ]

@@ -29,16 +29,16 @@ class Baseline:
     penalty: float
     chosen_on: str  # "dev" or "default (no dev split)"
     dev_scores: dict[float, float]  # macro F1, or minus the mean squared error
-    model: str
+    model: str  # features + linear model
 
     def describe(self) -> str:
-        return f"TF-IDF (word 1-2 grams) + {self.model}, penalty {self.penalty:g} chosen on {self.chosen_on}"
+        return f"{self.model}, penalty {self.penalty:g} chosen on {self.chosen_on}"
 
 
 def fit_baseline(texts: Sequence[str], y: np.ndarray, split: np.ndarray, task: str,
                  num_classes: int | None = None) -> Baseline:
-    """Fit on the ``"train"`` rows, choose the penalty on the dev rows (macro F1 for
-    classes, squared error for ratings), and predict every row.
+    """TF-IDF (word 1-2 grams, sublinear tf) features of the train rows' vocabulary, then
+    :func:`fit_penalised`.
 
     Examples
     --------
@@ -49,21 +49,30 @@ def fit_baseline(texts: Sequence[str], y: np.ndarray, split: np.ndarray, task: s
     [1, 0, 1, 0]
     """
     texts = np.asarray(texts, dtype=object)
-    train, dev = split == "train", split == "dev"
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
-    x_train = vectorizer.fit_transform(texts[train])
+    vectorizer.fit(texts[split == "train"])
+    return fit_penalised(vectorizer.transform(texts), y, split, task, num_classes,
+                         "TF-IDF (word 1-2 grams)")
+
+
+def fit_penalised(x, y: np.ndarray, split: np.ndarray, task: str, num_classes: int | None = None,
+                  features: str = "features") -> Baseline:
+    """Ridge (ratings) or logistic regression (classes) on feature rows ``x``: fitted on the
+    ``"train"`` rows, penalty chosen on the dev rows (macro F1 for classes, squared error
+    for ratings), predictions for every row. Also used for frozen-embedding baselines.
+    """
+    train, dev = split == "train", split == "dev"
 
     def model(penalty: float):
         if task == "regression":
-            return Ridge(alpha=penalty).fit(x_train, y[train])
-        return LogisticRegression(C=1 / penalty, max_iter=2000).fit(x_train, y[train])
+            return Ridge(alpha=penalty).fit(x[train], y[train])
+        return LogisticRegression(C=1 / penalty, max_iter=2000).fit(x[train], y[train])
 
     def outputs(fitted, rows: np.ndarray) -> np.ndarray:
-        x = vectorizer.transform(texts[rows])
         if task == "regression":
-            return fitted.predict(x)[:, None]
-        out = np.full((x.shape[0], num_classes), -np.inf)
-        out[:, fitted.classes_] = fitted.predict_log_proba(x)
+            return fitted.predict(x[rows])[:, None]
+        out = np.full((int(rows.sum()), num_classes), -np.inf)
+        out[:, fitted.classes_] = fitted.predict_log_proba(x[rows])
         return out
 
     scores: dict[float, float] = {}
@@ -78,7 +87,7 @@ def fit_baseline(texts: Sequence[str], y: np.ndarray, split: np.ndarray, task: s
         chosen_on = "dev"
     else:
         penalty, chosen_on = DEFAULT_PENALTY, "default (no dev split)"
-    all_out = outputs(model(penalty), np.ones(len(texts), dtype=bool))
+    all_out = outputs(model(penalty), np.ones(x.shape[0], dtype=bool))
     predicted = all_out[:, 0] if task == "regression" else all_out.argmax(1)
-    return Baseline(predicted, penalty, chosen_on, scores,
-                    "ridge regression" if task == "regression" else "logistic regression")
+    linear = "ridge regression" if task == "regression" else "logistic regression"
+    return Baseline(predicted, penalty, chosen_on, scores, f"{features} + {linear}")

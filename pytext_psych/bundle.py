@@ -64,12 +64,11 @@ def _files(folder: Path) -> list[str]:
 
 
 @contextmanager
-def staged_bundle(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a staging folder; on clean exit, seal it (bundle.json) and move it to ``path``.
+def staged_folder(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield an empty staging folder next to ``path``; on clean exit move it to ``path``.
 
-    The caller writes model files into the staging folder and then calls :func:`seal`.
-    If anything fails, the staging folder is removed and ``path`` is untouched: an
-    existing bundle is never half-replaced.
+    If anything fails, the staging folder is removed and ``path`` is untouched: an existing
+    folder is never half-replaced.
     """
     target = Path(path).resolve()
     if target.exists() and not overwrite:
@@ -80,8 +79,6 @@ def staged_bundle(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         yield stage
-        if not (stage / BUNDLE_JSON).is_file():
-            raise BundleError("internal error: bundle was not sealed before it was published")
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
             target.rename(old)
@@ -92,6 +89,16 @@ def staged_bundle(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     finally:
         if stage.exists():
             shutil.rmtree(stage)
+
+
+@contextmanager
+def staged_bundle(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """:func:`staged_folder` for a model bundle: the caller writes model files into the
+    staging folder and must :func:`seal` it before the block ends."""
+    with staged_folder(path, overwrite=overwrite) as stage:
+        yield stage
+        if not (stage / BUNDLE_JSON).is_file():
+            raise BundleError("internal error: bundle was not sealed before it was published")
 
 
 def seal(stage: Path, meta: dict[str, Any]) -> dict[str, Any]:

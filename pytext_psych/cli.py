@@ -12,6 +12,7 @@ from typing import Sequence
 import pandas as pd
 
 from .bundle import BundleError
+from .config import STRATEGIES
 from .fit import fit_text_model
 from .infer import SCORING_BATCH
 
@@ -22,7 +23,10 @@ def _fit(args: argparse.Namespace) -> None:
     fit = fit_text_model(
         args.data, text=args.text, outcome=args.outcome, task=args.task, model=args.model,
         epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size,
-        max_length=args.max_length, patience=args.patience, cv=args.cv, group=args.group,
+        max_length=args.max_length, patience=args.patience, strategy=args.strategy,
+        freeze_layers=args.freeze_layers, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
+        class_weights=args.class_weights, grad_accumulation=args.grad_accumulation,
+        domain_texts=args.domain_texts, cv=args.cv, group=args.group,
         baseline=not args.no_baseline, seed=args.seed, output_dir=args.out,
         overwrite=args.overwrite, progress=not args.quiet,
     )
@@ -66,7 +70,7 @@ def _info(args: argparse.Namespace) -> None:
     print(f"  files verified: {len(meta['files'])} (sha256)")
     print("  n: " + ", ".join(f"{k} {v}" for k, v in meta["n"].items()))
     t = meta["training"]
-    print(f"  training: lr {t['learning_rate']}, batch {t['batch_size']}, "
+    print(f"  training: {t.get('strategy', 'full')}, lr {t['learning_rate']}, batch {t['batch_size']}, "
           f"epochs {len(t['history'])}/{t['epochs']} (best {t['best_epoch']}), seed {t['seed']}")
     parity = meta["parity"]
     print(f"\nONNX parity vs PyTorch fp32 on the {parity['split']} split (n = {parity['n']}; "
@@ -132,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--batch-size", type=int, default=_DEFAULTS["batch_size"])
     fit.add_argument("--max-length", type=int, default=_DEFAULTS["max_length"])
     fit.add_argument("--patience", type=int, default=_DEFAULTS["patience"])
+    fit.add_argument("--strategy", default=_DEFAULTS["strategy"], choices=list(STRATEGIES))
+    fit.add_argument("--freeze-layers", type=lambda v: v if v == "all" else int(v),
+                     default=_DEFAULTS["freeze_layers"], help="a number of layers, or 'all'")
+    fit.add_argument("--lora-r", type=int, default=_DEFAULTS["lora_r"])
+    fit.add_argument("--lora-alpha", type=int, default=_DEFAULTS["lora_alpha"])
+    fit.add_argument("--class-weights", action="store_true", help="inverse-frequency class weights")
+    fit.add_argument("--grad-accumulation", type=int, default=_DEFAULTS["grad_accumulation"])
+    fit.add_argument("--domain-texts", help="column or text file of unlabelled texts for "
+                     "domain-adaptive pretraining")
     fit.add_argument("--seed", type=int, default=_DEFAULTS["seed"])
     fit.add_argument("--cv", type=int, default=_DEFAULTS["cv"], help="k-fold cross-validation")
     fit.add_argument("--group", default=_DEFAULTS["group"], help="column of group (participant) ids")

@@ -93,6 +93,35 @@ def clean_texts(values: pd.Series, what: str = "text") -> list[str]:
     return [str(t) for t in values.tolist()]
 
 
+def domain_corpus(df: pd.DataFrame, source: str | Path | Sequence[str],
+                  keep: np.ndarray | None = None) -> list[str]:
+    """Unlabelled texts for domain pretraining: a column of ``df`` (only the rows in
+    ``keep``; ``None`` means cross-validation, where every row is some fold's test text,
+    so a column is refused), a text file (one text per line), or a list of texts.
+    Blank and missing texts are dropped.
+
+    >>> domain_corpus(pd.DataFrame({"t": ["a", None, " ", "b"]}), ["x", "", "y"])
+    ['x', 'y']
+    """
+    if isinstance(source, (str, Path)) and str(source) in df.columns:
+        if keep is None:
+            raise ValueError(
+                f"domain_texts='{source}' is a column, but with cv every row is a test text of "
+                "some fold; pass separate unlabelled texts (a list or a file) instead")
+        values = df[str(source)][keep]
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise ValueError(f"domain_texts '{source}' is neither a column of the data nor a text file")
+        values = pd.Series(path.read_text(encoding="utf-8").splitlines())
+    else:
+        values = pd.Series(list(source), dtype=object)
+    texts = [str(t).strip() for t in values.dropna() if str(t).strip()]
+    if not texts:
+        raise ValueError("domain_texts holds no non-empty texts")
+    return texts
+
+
 def infer_task(outcome: pd.Series, task: str = "auto") -> str:
     """Decide between ``"classification"`` and ``"regression"``.
 

@@ -1,15 +1,21 @@
 """Fine-tuning a pretrained encoder with a fresh classification / regression head.
 
-A plain, readable loop: AdamW with linear warmup and decay, dynamic padding per batch,
-evaluation on the dev split after every epoch, the best epoch's weights kept (early
-stopping with patience). All randomness (head initialisation, dropout, shuffling) comes
+A plain, readable loop: AdamW with linear warmup and decay, length-grouped batches with
+padding per batch, gradient accumulation, mixed precision on a GPU, evaluation on the dev
+split after every epoch, the best epoch's weights kept (early stopping with patience).
+Strategies from the field (full, freeze, gradual unfreezing, LoRA) only change which
+parameters train; :func:`pretrain_domain` continues masked-LM pretraining on unlabelled
+texts first. All randomness (head initialisation, dropout, shuffling) comes
 from ``seed`` inside a forked RNG, so a fit is reproducible and the caller's global torch
 RNG is left as it was.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +36,7 @@ from .config import TrainConfig
 from .stats import headline_score
 
 DEFAULT_MODEL = "default"
+DOMAIN_JSON = "domain_pretraining.json"  # written by pretrain_domain into its model folder
 
 
 def resolve_model(model: str | Path) -> str:
@@ -82,16 +89,32 @@ def load_base(model: str | Path, task: str, labels: Sequence[str] | None):
 
 @dataclass
 class TrainResult:
-    history: list[dict[str, Any]]  # per epoch: epoch, train_loss, dev_metric, seconds
+    history: list[dict[str, Any]]  # per epoch: epoch, train_loss, dev_metric, seconds, ...
     best_epoch: int  # whose weights the returned model holds
 
 
-def _batches(encoded: list[dict], targets: np.ndarray, rows: np.ndarray, size: int, collate):
-    for start in range(0, len(rows), size):
-        chunk = rows[start : start + size]
-        batch = collate([encoded[i] for i in chunk])
-        batch["labels"] = torch.as_tensor(targets[chunk])
-        yield batch
+def length_grouped(rows: np.ndarray, lengths: np.ndarray, batch_size: int,
+                   rng: np.random.Generator, group: bool = True) -> list[np.ndarray]:
+    """Shuffled batches of ``rows``; with ``group``, texts of similar length share a batch.
+
+    Grouping sorts by length within shuffled windows of 50 batches, then shuffles the
+    batch order (the scheme of transformers' ``group_by_length``): batches stay random,
+    but per-batch padding wastes far fewer tokens.
+
+    >>> rng = np.random.default_rng(0)
+    >>> batches = length_grouped(np.arange(6), np.array([1, 9, 2, 8, 3, 7]), 2, rng)
+    >>> sorted(sorted(b.tolist()) for b in batches)
+    [[0, 2], [1, 3], [4, 5]]
+    """
+    rows = rng.permutation(rows)
+    if group:
+        window = 50 * batch_size
+        rows = np.concatenate([
+            chunk[np.argsort(-lengths[chunk], kind="stable")]
+            for chunk in np.array_split(rows, range(window, len(rows), window))
+        ]) if len(rows) else rows
+    batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))] if group else batches
 
 
 def predict_torch(net, encoded: list[dict], collate, batch_size: int = 64) -> np.ndarray:
@@ -114,6 +137,144 @@ def predict_texts(tokenizer, net, texts: Sequence[str], max_length: int,
     return predict_torch(net, _encode(tokenizer, texts, max_length), collate, batch_size)
 
 
+@contextmanager
+def _threads():
+    """Use every core this process may run on (torch defaults to physical cores, which
+    in containers can exceed the CPUs actually allotted)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity")
+                          else before)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class _Optimiser:
+    """AdamW with linear warmup and decay, gradient clipping at 1, gradient accumulation,
+    and mixed precision on a GPU (bf16 where supported, else fp16 with loss scaling).
+
+    One code path for CPU and GPU: on CPU autocast and the scaler are disabled.
+    Parameters without gradients (frozen) are skipped by AdamW, weight decay included.
+    """
+
+    def __init__(self, net, config: TrainConfig, batches_per_epoch: int, epochs: int, device):
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+        named = list(net.named_parameters())
+        groups = [
+            {"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
+            {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
+        ]
+        self.net, self.accumulate = net, config.grad_accumulation
+        self.optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+        self.updates_per_epoch = -(-batches_per_epoch // self.accumulate)
+        total = self.updates_per_epoch * epochs
+        self.schedule = get_linear_schedule_with_warmup(self.optimizer, int(config.warmup_ratio * total), total)
+        gpu = device.type == "cuda"
+        self.dtype = torch.bfloat16 if gpu and torch.cuda.is_bf16_supported() else torch.float16
+        self.device_type, self.amp = device.type, gpu
+        self.scaler = torch.amp.GradScaler(device.type, enabled=gpu and self.dtype == torch.float16)
+
+    def autocast(self):
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.amp)
+
+    def epoch(self, batches: list, loss_of, bar) -> float:
+        """One pass over ``batches``; ``loss_of(batch)`` returns the mean loss of a batch.
+        Returns the mean training loss."""
+        losses = []
+        for start in range(0, len(batches), self.accumulate):
+            group = batches[start : start + self.accumulate]
+            for batch in group:
+                with self.autocast():
+                    loss = loss_of(batch)
+                self.scaler.scale(loss / len(group)).backward()
+                losses.append(loss.item())
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.schedule.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        return float(np.mean(losses))
+
+
+def _encoder_layers(net) -> list:
+    """The encoder's transformer blocks, bottom to top (BERT, RoBERTa, DistilBERT, ...)."""
+    n = net.config.num_hidden_layers
+    for module in net.base_model.modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == n:
+            return list(module)
+    raise ValueError(f"cannot find the {n} encoder layers of this model; "
+                     "use strategy='full' or 'lora'")
+
+
+def layer_groups(net) -> list[list[torch.nn.Parameter]]:
+    """Parameters grouped top-down for freezing: head (classifier and pooler), each encoder
+    layer from the top, then the embeddings."""
+    layers = _encoder_layers(net)
+    embeddings = getattr(net.base_model, "embeddings", None) or net.get_input_embeddings()
+    body = {id(p) for m in [*layers, embeddings] for p in m.parameters()}
+    head = [p for p in net.parameters() if id(p) not in body]
+    return [head, *[list(m.parameters()) for m in reversed(layers)], list(embeddings.parameters())]
+
+
+def _trainable(groups: list[list], count: int) -> None:
+    """Train the top ``count`` groups, freeze the rest."""
+    for i, params in enumerate(groups):
+        for p in params:
+            p.requires_grad_(i < count)
+
+
+def apply_strategy(net, config: TrainConfig):
+    """Prepare ``net`` for ``config.strategy``; returns the model to train and a hook
+    ``on_epoch(epoch)`` (gradual unfreezing opens one more group per epoch).
+
+    full: everything trains. freeze: embeddings and the lowest ``freeze_layers`` encoder
+    layers are frozen ("all": only the head trains). gradual: epoch 1 trains the head, each
+    later epoch also the next encoder layer down, the embeddings last (ULMFiT). lora: peft
+    low-rank adapters on the attention projections; head and pooler train in full.
+    """
+    if config.strategy == "lora":
+        from peft import LoraConfig, TaskType, get_peft_model
+
+        pooler = ["pooler"] if getattr(net.base_model, "pooler", None) is not None else []
+        lora = LoraConfig(task_type=TaskType.SEQ_CLS, r=config.lora_r, lora_alpha=config.lora_alpha,
+                          lora_dropout=0.1, modules_to_save=pooler or None)
+        with warnings.catch_warnings():  # a transformers deprecation raised inside peft
+            warnings.simplefilter("ignore", FutureWarning)
+            return get_peft_model(net, lora), lambda epoch: None
+    if config.strategy == "full":
+        return net, lambda epoch: None
+    groups = layer_groups(net)
+    n_layers = len(groups) - 2
+    if config.strategy == "freeze":
+        frozen = n_layers if config.freeze_layers == "all" else config.freeze_layers
+        if frozen > n_layers:
+            raise ValueError(f"freeze_layers={frozen}, but the model has only {n_layers} layers")
+        _trainable(groups, 1 + n_layers - frozen)
+        return net, lambda epoch: None
+    return net, lambda epoch: _trainable(groups, epoch)  # gradual
+
+
+def _loss_function(task: str, weights: np.ndarray | None, device):
+    if task == "regression":
+        return lambda logits, y: torch.nn.functional.mse_loss(logits.squeeze(-1).float(), y)
+    w = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=device)
+    return lambda logits, y: torch.nn.functional.cross_entropy(logits.float(), y, weight=w)
+
+
+def class_weights(y: np.ndarray, num_classes: int) -> np.ndarray:
+    """"Balanced" weights n / (k * n_class), as scikit-learn's ``class_weight="balanced"``.
+
+    >>> class_weights(np.array([0, 0, 0, 1]), 2).tolist()
+    [0.6666666666666666, 2.0]
+    """
+    counts = np.bincount(y, minlength=num_classes).astype(float)
+    return np.where(counts > 0, len(y) / (num_classes * np.maximum(counts, 1)), 0.0)
+
+
 def fine_tune(
     texts: Sequence[str],
     targets: np.ndarray,
@@ -128,53 +289,48 @@ def fine_tune(
 
     ``targets`` are class codes (classification) or standardised scores (regression).
     The dev metric is macro F1 (classification) or Pearson r (regression).
-    Returns the tokenizer, the model (best epoch) and the training history.
+    Returns the tokenizer, the model (best epoch; LoRA merged into the weights, so it
+    exports like any other) and the training history.
     """
+    kept = _KEPT.pop(_key(config, split, targets), None)
+    if kept is not None:
+        return kept
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), _threads():
         torch.manual_seed(config.seed)
         tokenizer, net = load_base(model, task, labels)
+        net, on_epoch = apply_strategy(net, config)
         net.to(device)
         encoded = _encode(tokenizer, texts, config.max_length)
-        collate = DataCollatorWithPadding(tokenizer, return_tensors="pt")
-        y = targets.astype(np.int64 if task == "classification" else np.float32)
+        lengths = np.array([len(e["input_ids"]) for e in encoded])
+        collate = _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device)
+        y = torch.as_tensor(targets.astype(np.int64 if task == "classification" else np.float32))
         train_rows = np.flatnonzero(split == "train")
         dev_rows = np.flatnonzero(split == "dev")
-        steps_per_epoch = -(-len(train_rows) // config.batch_size)
-        total = steps_per_epoch * config.epochs
-        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
-        groups = [
-            {"params": [p for n, p in net.named_parameters() if not n.endswith(no_decay)],
-             "weight_decay": config.weight_decay},
-            {"params": [p for n, p in net.named_parameters() if n.endswith(no_decay)],
-             "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
-        schedule = get_linear_schedule_with_warmup(
-            optimizer, int(config.warmup_ratio * total), total
-        )
+        weights = (class_weights(targets[train_rows].astype(np.int64), len(labels))
+                   if config.class_weights and task == "classification" else None)
+        loss_fn = _loss_function(task, weights, device)
+
+        def loss_of(rows: np.ndarray):
+            return loss_fn(net(**collate([encoded[i] for i in rows])).logits, y[rows].to(device))
+
+        batches_per_epoch = -(-len(train_rows) // config.batch_size)
+        optimiser = _Optimiser(net, config, batches_per_epoch, config.epochs, device)
         shuffler = np.random.default_rng(config.seed)
         history: list[dict[str, Any]] = []
         best_score, best_epoch, best_state, waited = -np.inf, 0, None, 0
-        bar = tqdm(total=total, disable=not progress, desc="fine-tuning", unit="step")
+        bar = tqdm(total=optimiser.updates_per_epoch * config.epochs, disable=not progress,
+                   desc="fine-tuning", unit="step")
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
+            on_epoch(epoch)
             net.train()
-            losses = []
-            for batch in _batches(encoded, y, shuffler.permutation(train_rows), config.batch_size, collate):
-                loss = net(**{k: v.to(device) for k, v in batch.items()}).loss
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(loss.item())
-                bar.update(1)
-                bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-20:]):.3f}")
-            record = {"epoch": epoch, "train_loss": float(np.mean(losses))}
+            batches = length_grouped(train_rows, lengths, config.batch_size, shuffler, config.group_by_length)
+            record = {"epoch": epoch, "train_loss": optimiser.epoch(batches, loss_of, bar)}
             if len(dev_rows):
-                dev_out = predict_torch(net, [encoded[i] for i in dev_rows], _to(collate, device))
-                record["dev_metric"] = headline_score(task, dev_out, y[dev_rows])
+                dev_out = predict_torch(net, [encoded[i] for i in dev_rows], collate)
+                record["dev_metric"] = headline_score(task, dev_out, targets[dev_rows])
+            record["trainable"] = sum(p.numel() for p in net.parameters() if p.requires_grad)
             record["seconds"] = time.perf_counter() - started
             history.append(record)
             score = record.get("dev_metric", float(epoch))  # no dev split: keep the last epoch
@@ -188,8 +344,122 @@ def fine_tune(
         bar.close()
         if best_state is not None:
             net.load_state_dict(best_state)
+        if config.strategy == "lora":
+            net = net.merge_and_unload()
+        for p in net.parameters():
+            p.requires_grad_(True)
         net.to("cpu").eval()
     return tokenizer, net, TrainResult(history, best_epoch or len(history))
+
+
+_KEPT: dict[tuple, tuple] = {}
+
+
+def _key(config: TrainConfig, split: np.ndarray, targets: np.ndarray) -> tuple:
+    return config, split.astype(str).tobytes(), np.asarray(targets, dtype=float).tobytes()
+
+
+@contextmanager
+def reuse(trained: tuple, config: TrainConfig, split: np.ndarray, targets: np.ndarray):
+    """Within the block, the next :func:`fine_tune` call with these settings and data
+    returns ``trained`` (its own earlier result: training is deterministic) instead of
+    training again. ``tune_text_model`` uses this to finish its winning trial."""
+    _KEPT[_key(config, split, targets)] = trained
+    try:
+        yield
+    finally:
+        _KEPT.clear()
+
+
+def pretrain_domain(
+    texts: Sequence[str],
+    model: str | Path = DEFAULT_MODEL,
+    output_dir: str | Path | None = None,
+    *,
+    epochs: int = 3,
+    learning_rate: float = 5e-5,
+    batch_size: int = 16,
+    max_length: int = 128,
+    mlm_probability: float = 0.15,
+    grad_accumulation: int = 1,
+    seed: int = 42,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Domain-adaptive pretraining: continue masked-LM training of ``model`` on unlabelled
+    ``texts`` (Gururangan et al., 2020, "Don't stop pretraining"), then save a model folder
+    that ``fit_text_model(..., model=folder)`` fine-tunes like any other.
+
+    Worth trying when the survey's language is far from the encoder's pretraining text and
+    unlabelled answers are plentiful (thousands); with a few hundred texts expect little.
+    A checkpoint without a masked-LM head (such as the default sentence-transformers
+    MiniLM) gets a fresh one, tied to the word embeddings. The folder is written
+    atomically; an existing one is replaced only with ``overwrite=True``.
+
+    Examples
+    --------
+    >>> folder = pretrain_domain(unlabelled_answers, output_dir="minilm-survey")  # doctest: +SKIP
+    >>> fit = fit_text_model(df, "answer", "stress", model=folder)                # doctest: +SKIP
+    """
+    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
+
+    from .bundle import staged_folder
+
+    texts = [str(t) for t in texts if isinstance(t, str) and t.strip()]
+    if len(texts) < 2:
+        raise ValueError(f"domain pretraining needs unlabelled texts; got {len(texts)}")
+    config = TrainConfig(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                         max_length=max_length, patience=1, seed=seed,
+                         grad_accumulation=grad_accumulation)
+    if not 0 < mlm_probability < 1:
+        raise ValueError(f"mlm_probability must be between 0 and 1, not {mlm_probability}")
+    target = Path(output_dir) if output_dir is not None else Path.cwd() / f"pytext_psych_domain_{time.strftime('%Y%m%d-%H%M%S')}"
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"'{target}' already exists; choose another output_dir or pass overwrite=True")
+    name = resolve_model(model)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    with torch.random.fork_rng(devices=[]), _threads():
+        torch.manual_seed(seed)
+        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+        if tokenizer.mask_token is None:
+            raise ValueError(f"the tokenizer of '{model}' has no mask token; it cannot do masked-LM training")
+        with quiet_transformers():
+            net = AutoModelForMaskedLM.from_pretrained(name, trust_remote_code=False).to(device)
+        encoded = [{"input_ids": e["input_ids"]} for e in _encode(tokenizer, texts, max_length)]
+        lengths = np.array([len(e["input_ids"]) for e in encoded])
+        masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability,
+                                                 return_tensors="pt")
+        batches_per_epoch = -(-len(texts) // batch_size)
+        optimiser = _Optimiser(net, config, batches_per_epoch, epochs, device)
+        shuffler = np.random.default_rng(seed)
+        bar = tqdm(total=optimiser.updates_per_epoch * epochs, disable=not progress,
+                   desc="domain pretraining", unit="step")
+
+        def loss_of(rows: np.ndarray):
+            batch = masker([encoded[i] for i in rows])
+            return net(**{k: v.to(device) for k, v in batch.items()}).loss
+
+        history = []
+        net.train()
+        for epoch in range(1, epochs + 1):
+            started = time.perf_counter()
+            batches = length_grouped(np.arange(len(texts)), lengths, batch_size, shuffler)
+            history.append({"epoch": epoch, "mlm_loss": optimiser.epoch(batches, loss_of, bar),
+                            "seconds": time.perf_counter() - started})
+        bar.close()
+        net.to("cpu").eval()
+    with staged_folder(target, overwrite=overwrite) as stage:
+        save_pretrained(tokenizer, net, stage)
+        (stage / DOMAIN_JSON).write_text(json.dumps({
+            "base_model": str(model), "n_texts": len(texts), "mlm_probability": mlm_probability,
+            **config.to_dict(), "history": history}, indent=2))
+    return target.resolve()
+
+
+def domain_record(model: str | Path) -> dict[str, Any] | None:
+    """The record :func:`pretrain_domain` left in a model folder (None for other models)."""
+    path = Path(resolve_model(model)) / DOMAIN_JSON
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 _ENCODED: dict[tuple, list[dict]] = {}  # the last few tokenised text lists (learning curves reuse them)

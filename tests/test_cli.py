@@ -1,5 +1,6 @@
 """The command line, run as a user runs it."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -42,9 +43,12 @@ def test_fit_and_errors(tmp_path, capsys):
                        "y": ["happy", "sad"] * 12})
     df.to_csv(tmp_path / "d.csv", index=False)
     code = main(["fit", str(tmp_path / "d.csv"), "--text", "t", "--outcome", "y", "--out",
-                 str(tmp_path / "m"), "--epochs", "1", "--max-length", "16", "--quiet"])
+                 str(tmp_path / "m"), "--epochs", "1", "--max-length", "16", "--quiet",
+                 "--strategy", "freeze", "--freeze-layers", "all", "--class-weights"])
     assert code == 0
     assert "<TextModelFit: classification of 'y'" in capsys.readouterr().out
+    training = json.loads((tmp_path / "m" / "bundle.json").read_text())["training"]
+    assert (training["strategy"], training["freeze_layers"], training["class_weights"]) == ("freeze", "all", True)
     assert (tmp_path / "m" / "bundle.json").is_file()
     res = run("fit", str(tmp_path / "d.csv"), "--text", "nope", "--outcome", "y")
     assert res.returncode == 2

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["stats", "data", "baseline", "report"])
+@pytest.mark.parametrize("module", ["stats", "data", "baseline", "report", "train"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(f"pytext_psych.{module}"))
     assert result.failed == 0

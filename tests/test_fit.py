@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytext_psych import TextModelFit, compare_models, fit_text_model, load_model, predict_scores
+from pytext_psych import (TextModelFit, compare_models, fit_text_model, load_model, predict_scores,
+                          tune_text_model)
 from pytext_psych.stats import COLUMNS
 
 
@@ -172,3 +173,47 @@ def test_cv_and_group_errors(examples):
     with pytest.raises(ValueError, match="cv=3 needs at least 3 groups"):
         fit_text_model(examples.assign(who=examples.id % 2), text="answer", outcome="topic",
                        cv=3, group="who")
+
+
+SMALL = dict(max_length=24, epochs=2, progress=False, n_resamples=100, export="fp32")
+
+
+def test_tune_text_model_picks_on_dev_and_reuses_the_winner(examples, tmp_path):
+    df = examples.head(160)
+    fit = tune_text_model(df, "answer", "topic", learning_rate=[1e-7, 2e-4], strategy=["full"],
+                          output_dir=tmp_path / "tuned", **SMALL)
+    t = fit.trials
+    assert list(t.columns) == ["trial", "learning_rate", "strategy", "dev_f1_macro", "best_epoch",
+                               "epochs_run", "seconds", "chosen"]
+    assert t.chosen.sum() == 1 and t.loc[t.chosen, "learning_rate"].item() == 2e-4
+    assert t.loc[t.chosen, "dev_f1_macro"].item() == t.dev_f1_macro.max()
+    assert fit.settings["learning_rate"] == 2e-4
+    # the returned fit is the winning trial itself (not trained again): same dev curve
+    assert fit.history.dev_metric.max() == t.dev_f1_macro.max()
+    assert fit.history.seconds.sum() < t.loc[t.chosen, "seconds"].item()  # reused, not rerun
+    refit = fit_text_model(df, "answer", "topic", learning_rate=2e-4, output_dir=tmp_path / "again",
+                           **SMALL)
+    assert refit.history.dev_metric.tolist() == fit.history.dev_metric.tolist()
+
+
+def test_tune_text_model_errors(examples):
+    with pytest.raises(ValueError, match="does not combine with cv"):
+        tune_text_model(examples, "answer", "topic", cv=3)
+    with pytest.raises(TypeError, match="unexpected argument.*learning_rates"):
+        tune_text_model(examples, "answer", "topic", learning_rates=[1e-5])
+    with pytest.raises(ValueError, match="run pretrain_domain"):
+        tune_text_model(examples, "answer", "topic", domain_texts="answer")
+
+
+def test_domain_texts_from_a_column_leave_the_test_texts_out(examples, tmp_path):
+    df = examples.head(120)
+    fit = fit_text_model(df, "answer", "topic", domain_texts="answer", output_dir=tmp_path / "d",
+                         **dict(SMALL, epochs=1))
+    n_test = (fit.predictions.split == "test").sum()
+    assert fit.settings["domain_pretraining"]["n_texts"] == len(df) - n_test
+    assert "domain-adaptive" in fit.settings["base_model"]
+    assert "domain-adaptive" in load_model(fit.bundle_path).meta["base_model"]
+    with pytest.raises(ValueError, match="with cv every row is a test text"):
+        fit_text_model(df, "answer", "topic", domain_texts="answer", cv=2)
+    with pytest.raises(ValueError, match="neither a column of the data nor a text file"):
+        fit_text_model(df, "answer", "topic", domain_texts="answers.txt")

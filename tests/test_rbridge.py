@@ -37,7 +37,8 @@ def test_r_cmd_check(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
-@pytest.mark.parametrize("name", ["fit_text_model", "predict_scores", "learning_curve"])
+@pytest.mark.parametrize("name", ["fit_text_model", "predict_scores", "learning_curve",
+                                  "tune_text_model", "pretrain_domain"])
 def test_r_functions_mirror_python_names_and_defaults(name):
     import inspect
     import json
@@ -54,7 +55,8 @@ def test_r_functions_mirror_python_names_and_defaults(name):
             'format(v, digits = 15), "")), collapse = ", "), "}"))')
     res = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=True)
     r_defaults = json.loads(res.stdout)
-    py = {k: p.default for k, p in inspect.signature(getattr(pytext_psych, name)).parameters.items()}
+    py = {"..." if p.kind is p.VAR_KEYWORD else k: p.default  # **settings <-> R's ...
+          for k, p in inspect.signature(getattr(pytext_psych, name)).parameters.items()}
     python_only = {"predict_scores": {"out", "chunk_size", "progress"}}.get(name, set())  # file streaming
     r_only = {"learning_curve": {"target"}}.get(name, set())  # Python: curve.n_needed(target)
     assert set(py) - set(r_defaults) == python_only

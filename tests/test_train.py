@@ -1,12 +1,17 @@
-"""Fine-tuning: learning happens, seeds reproduce, early stopping keeps the best epoch."""
+"""Fine-tuning: learning happens, seeds reproduce, early stopping keeps the best epoch;
+strategies train exactly the parameters they promise; domain pretraining; speed pieces."""
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from pytext_psych import fit_text_model
+from pytext_psych import example_data, fit_text_model, pretrain_domain
 from pytext_psych.config import TrainConfig
+from pytext_psych.data import prepare, split_rows
+from pytext_psych.train import class_weights, fine_tune, length_grouped, load_base
 
 
 def test_classification_learns(topic_fit):
@@ -26,7 +31,7 @@ def test_regression_learns(stress_fit):
 def test_best_dev_epoch_is_kept(topic_fit, stress_fit):
     for fit in (topic_fit, stress_fit):
         h = fit.history
-        assert list(h.columns) == ["epoch", "train_loss", "dev_metric", "seconds"]
+        assert list(h.columns) == ["epoch", "train_loss", "dev_metric", "trainable", "seconds"]
         assert h.dev_metric[h.epoch == fit.best_epoch].item() == h.dev_metric.max()
 
 
@@ -69,3 +74,162 @@ def test_config_validation():
     TrainConfig(epochs=1, learning_rate=1e-5, batch_size=8, max_length=32, patience=1, seed=0)
     with pytest.raises(ValueError, match="batch_size=0, max_length=2"):
         TrainConfig(epochs=1, learning_rate=1e-5, batch_size=0, max_length=2, patience=1, seed=0)
+
+
+def _config(**kw):
+    return TrainConfig(**{**dict(epochs=2, learning_rate=1e-4, batch_size=16, max_length=24,
+                                 patience=5, seed=3), **kw})
+
+
+@pytest.fixture(scope="module")
+def topics():
+    prep = prepare(example_data().iloc[:160], "answer", "topic")
+    return prep, split_rows(prep.y, prep.task, (0.75, 0.25, 0.0), 0)
+
+
+def _changed(topics, config, dev=True):
+    """Names of the parameters that training changed: the trained model against the same
+    seeded initialisation (pretrained encoder + head). ``dev=False``: no dev split, so the
+    last epoch is kept rather than the best."""
+    prep, split = topics
+    split = split if dev else np.full(len(split), "train", dtype=object)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        _, before = load_base("default", prep.task, prep.labels)
+    _, net, result = fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, "default", config,
+                               progress=False)
+    after = dict(net.named_parameters())
+    names = [n for n, _ in before.named_parameters()]
+    assert set(names) == set(after)  # LoRA is merged away: the exported model is a plain one
+    changed = {n for n, p in before.named_parameters() if not torch.equal(p, after[n])}
+    return names, changed, result
+
+
+def _part(name: str) -> str:
+    """'embeddings', 'layer 0'..'layer 5' or 'head'."""
+    if ".embeddings." in name:
+        return "embeddings"
+    if ".layer." in name:
+        return f"layer {name.split('.layer.')[1].split('.')[0]}"
+    return "head"
+
+
+def test_full_strategy_trains_everything(topics):
+    names, changed, _ = _changed(topics, _config(strategy="full"))
+    assert changed == set(names)
+
+
+def test_freeze_keeps_embeddings_and_lower_layers(topics):
+    names, changed, result = _changed(topics, _config(strategy="freeze", freeze_layers=4))
+    parts = {_part(n) for n in changed}
+    assert parts == {"layer 4", "layer 5", "head"}
+    assert {_part(n) for n in set(names) - changed} >= {"embeddings", "layer 0", "layer 3"}
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
+def test_freeze_all_trains_the_head_only(topics):
+    _, changed, _ = _changed(topics, _config(strategy="freeze", freeze_layers="all", epochs=1))
+    assert {_part(n) for n in changed} == {"head"}
+
+
+def test_gradual_unfreezing_opens_one_layer_per_epoch(topics):
+    names, changed, result = _changed(topics, _config(strategy="gradual", epochs=3), dev=False)
+    assert {_part(n) for n in changed} == {"head", "layer 5", "layer 4"}
+    trainable = [h["trainable"] for h in result.history]
+    assert trainable[0] < trainable[1] < trainable[2]
+
+
+def test_lora_changes_only_attention_projections_and_head(topics):
+    names, changed, result = _changed(topics, _config(strategy="lora", learning_rate=5e-4))
+    assert {n for n in changed if _part(n).startswith("layer")} == {
+        n for n in names if n.endswith(("query.weight", "value.weight"))}
+    assert {_part(n) for n in changed} == {f"layer {i}" for i in range(6)} | {"head"}
+    assert result.history[0]["trainable"] < 300_000  # of 22.7 million
+    assert result.history[-1]["dev_metric"] > 0.3
+
+
+def test_strategy_validation():
+    with pytest.raises(ValueError, match="strategy='adapters'.*one of full, freeze, gradual, lora"):
+        _config(strategy="adapters")
+    with pytest.raises(ValueError, match="freeze_layers=-1"):
+        _config(strategy="freeze", freeze_layers=-1)
+
+
+def test_too_many_frozen_layers(topics):
+    prep, split = topics
+    with pytest.raises(ValueError, match="freeze_layers=7, but the model has only 6 layers"):
+        fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, "default",
+                  _config(strategy="freeze", freeze_layers=7), progress=False)
+
+
+def test_class_weights():
+    np.testing.assert_allclose(class_weights(np.array([0, 0, 0, 1, 2, 2]), 3), [2 / 3, 2, 1])
+    from sklearn.utils.class_weight import compute_class_weight
+
+    y = np.random.default_rng(0).integers(0, 4, 50)
+    np.testing.assert_allclose(class_weights(y, 4),
+                               compute_class_weight("balanced", classes=np.arange(4), y=y))
+
+
+def test_length_grouping_cuts_padding_and_keeps_every_row():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 200, 2000)
+    rows = np.arange(2000)
+    padded = lambda batches: sum(len(b) * lengths[b].max() for b in batches)  # noqa: E731
+    grouped = length_grouped(rows, lengths, 16, np.random.default_rng(1))
+    plain = length_grouped(rows, lengths, 16, np.random.default_rng(1), group=False)
+    assert sorted(np.concatenate(grouped).tolist()) == rows.tolist()
+    assert padded(grouped) < 0.6 * padded(plain)
+    again = length_grouped(rows, lengths, 16, np.random.default_rng(2))
+    assert [b.tolist() for b in again] != [b.tolist() for b in grouped]  # still shuffled
+
+
+def test_gradient_accumulation_matches_the_large_batch(topics):
+    """Two accumulated batches of 8 train like batches of 16 (same number of optimiser
+    steps; the losses differ only by dropout and batch composition)."""
+    prep, split = topics
+    losses = {}
+    for name, kw in {"16": dict(batch_size=16), "8x2": dict(batch_size=8, grad_accumulation=2)}.items():
+        _, _, result = fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, "default",
+                                 _config(epochs=2, **kw), progress=False)
+        losses[name] = [h["train_loss"] for h in result.history]
+    assert abs(losses["16"][1] - losses["8x2"][1]) < 0.15
+    assert losses["8x2"][1] < losses["8x2"][0]
+
+
+def test_pretrain_domain_writes_a_usable_model(tmp_path, examples):
+    texts = examples["answer"].tolist()[:64]
+    folder = pretrain_domain(texts, output_dir=tmp_path / "dapt", epochs=2, max_length=24,
+                             progress=False)
+    record = json.loads((folder / "domain_pretraining.json").read_text())
+    assert record["n_texts"] == 64 and len(record["history"]) == 2
+    assert record["history"][1]["mlm_loss"] < record["history"][0]["mlm_loss"]
+    with pytest.raises(FileExistsError):
+        pretrain_domain(texts, output_dir=folder, progress=False)
+    fit = fit_text_model(examples.iloc[:120], "answer", "topic", model=str(folder), epochs=1,
+                         max_length=24, progress=False, n_resamples=50, export="fp32",
+                         output_dir=tmp_path / "fit")
+    assert "domain-adaptive masked-LM pretraining on 64 texts" in fit.settings["base_model"]
+    assert fit.settings["domain_pretraining"]["n_texts"] == 64
+    _, base = load_base("default", "classification", ["a", "b"])
+    _, adapted = load_base(folder, "classification", ["a", "b"])
+    assert not torch.equal(base.bert.encoder.layer[0].attention.self.query.weight,
+                           adapted.bert.encoder.layer[0].attention.self.query.weight)
+
+
+def test_pretrain_domain_refuses_no_texts(tmp_path):
+    with pytest.raises(ValueError, match="needs unlabelled texts; got 1"):
+        pretrain_domain(["only one", " ", None], output_dir=tmp_path / "x", progress=False)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_mixed_precision_training_on_gpu(topics):
+    """Same code path on a GPU: autocast (bf16, or fp16 with loss scaling); the model
+    comes back on the CPU in fp32, ready for export."""
+    prep, split = topics
+    _, net, result = fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, "default",
+                               _config(epochs=2), progress=False)
+    assert np.isfinite([h["train_loss"] for h in result.history]).all()
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert {p.device.type for p in net.parameters()} == {"cpu"}
+    assert {p.dtype for p in net.parameters()} == {torch.float32}

@@ -13,7 +13,18 @@
 #'   \code{"regression"}.
 #' @param model \code{"default"}, a Hugging Face model name, or a local model folder.
 #' @param epochs Upper bound on training epochs (early stopping on the dev split).
-#' @param learning_rate,batch_size,max_length,patience Training settings.
+#' @param learning_rate \code{NULL} (5e-5, or 5e-4 for LoRA) or a learning rate.
+#' @param batch_size,max_length,patience Training settings.
+#' @param strategy \code{"full"}, \code{"freeze"} (embeddings and the lowest
+#'   \code{freeze_layers} encoder layers fixed; \code{"all"}: head only),
+#'   \code{"gradual"} (gradual unfreezing, top layer first) or \code{"lora"}
+#'   (low-rank adapters, merged before export).
+#' @param freeze_layers,lora_r,lora_alpha Settings of the freeze and LoRA strategies.
+#' @param class_weights Weight the loss by inverse class frequency.
+#' @param grad_accumulation Batches whose gradients add up to one optimiser step.
+#' @param domain_texts \code{NULL}, a column name, a character vector or a text file of
+#'   unlabelled texts for domain-adaptive masked-LM pretraining before fine-tuning
+#'   (from a column, test rows are left out).
 #' @param split Train / dev / test fractions (stratified by class).
 #' @param cv \code{NULL} or the number of folds for k-fold cross-validation (metrics
 #'   on every text's out-of-fold prediction; the bundle holds a refit on all rows).
@@ -45,24 +56,104 @@
 #' }
 #' @export
 fit_text_model <- function(data, text, outcome, task = "auto", model = "default",
-                           epochs = 10L, learning_rate = 5e-05, batch_size = 16L,
-                           max_length = 256L, patience = 3L,
+                           epochs = 10L, learning_rate = NULL, batch_size = 16L,
+                           max_length = 256L, patience = 3L, strategy = "full",
+                           freeze_layers = 3L, lora_r = 8L, lora_alpha = 16L,
+                           class_weights = FALSE, grad_accumulation = 1L, domain_texts = NULL,
                            split = c(0.625, 0.125, 0.25), cv = NULL, group = NULL,
                            baseline = TRUE, seed = 42L,
                            output_dir = NULL, overwrite = FALSE, export = "both",
                            progress = TRUE, n_resamples = 2000L, ci_level = 0.95) {
   py <- python_module()
-  df <- to_pandas(data)
   fit <- py_call(
-    py$api$fit_text_model, df, text = text, outcome = outcome, task = task,
+    py$api$fit_text_model, to_pandas(data), text = text, outcome = outcome, task = task,
     model = model, epochs = as.integer(epochs), learning_rate = learning_rate,
     batch_size = as.integer(batch_size), max_length = as.integer(max_length),
-    patience = as.integer(patience), split = reticulate::tuple(as.list(split)),
+    patience = as.integer(patience), strategy = strategy,
+    freeze_layers = if (identical(freeze_layers, "all")) "all" else as.integer(freeze_layers),
+    lora_r = as.integer(lora_r), lora_alpha = as.integer(lora_alpha),
+    class_weights = class_weights, grad_accumulation = as.integer(grad_accumulation),
+    domain_texts = if (length(domain_texts) > 1) as.list(domain_texts) else domain_texts,
+    split = reticulate::tuple(as.list(split)),
     cv = if (is.null(cv)) NULL else as.integer(cv), group = group, baseline = baseline,
     seed = as.integer(seed), output_dir = output_dir, overwrite = overwrite,
     export = export, progress = progress, n_resamples = as.integer(n_resamples),
     ci_level = ci_level
   )
+  as_r_fit(fit, text, outcome)
+}
+
+#' Try training settings on the dev split and keep the best
+#'
+#' Fine-tunes one model per combination of the settings given as vectors
+#' (\code{learning_rate}, and any of \code{epochs}, \code{batch_size},
+#' \code{strategy}, ... passed as vectors of length > 1), scores each on the dev split,
+#' and returns the full fit of the best (its weights are reused, not trained again).
+#' Mirrors the Python function of the same name.
+#'
+#' @inheritParams fit_text_model
+#' @param learning_rate Learning rates to try.
+#' @param ... Further arguments of \code{\link{fit_text_model}}; vectors of length > 1 of
+#'   tunable settings are tried in every combination.
+#' @return A \code{pytextpsych_fit} with \code{trials}: one row per setting tried, with
+#'   its dev metric and \code{chosen}.
+#' @examples
+#' \dontrun{
+#' fit <- tune_text_model(answers, "answer", "stress", learning_rate = c(3e-5, 1e-4))
+#' fit$trials
+#' }
+#' @export
+tune_text_model <- function(data, text, outcome, learning_rate = c(2e-05, 5e-05, 1e-04),
+                            progress = TRUE, ...) {
+  py <- python_module()
+  settings <- lapply(list(...), function(v) {
+    if (is.numeric(v) && all(v == round(v)) && !is.null(v)) v <- as.integer(v)
+    if (length(v) > 1) as.list(v) else v
+  })
+  if (!is.null(settings$split)) settings$split <- reticulate::tuple(unlist(settings$split))
+  fit <- do.call(py_call, c(list(py$api$tune_text_model, to_pandas(data), text = text,
+                                 outcome = outcome, learning_rate = as.list(learning_rate),
+                                 progress = progress), settings))
+  out <- as_r_fit(fit, text, outcome)
+  out$trials <- to_r_frame(fit$trials)
+  out
+}
+
+#' Domain-adaptive pretraining on unlabelled texts
+#'
+#' Continues masked-LM training of \code{model} on unlabelled texts and saves a model
+#' folder to pass as \code{model} to \code{\link{fit_text_model}}. Mirrors the Python
+#' function of the same name.
+#'
+#' @param texts A character vector of unlabelled texts.
+#' @param model \code{"default"}, a Hugging Face model name, or a local model folder.
+#' @param output_dir Folder to write (\code{NULL}: a new folder in the working directory).
+#' @param epochs,learning_rate,batch_size,max_length,grad_accumulation,seed Training settings.
+#' @param mlm_probability Share of tokens masked.
+#' @param overwrite Replace an existing \code{output_dir}.
+#' @param progress Show a progress bar.
+#' @return The model folder's path.
+#' @examples
+#' \dontrun{
+#' folder <- pretrain_domain(unlabelled$answer, output_dir = "minilm-survey")
+#' fit <- fit_text_model(answers, "answer", "stress", model = folder)
+#' }
+#' @export
+pretrain_domain <- function(texts, model = "default", output_dir = NULL, epochs = 3L,
+                            learning_rate = 5e-05, batch_size = 16L, max_length = 128L,
+                            mlm_probability = 0.15, grad_accumulation = 1L, seed = 42L,
+                            overwrite = FALSE, progress = TRUE) {
+  py <- python_module()
+  folder <- py_call(py$api$pretrain_domain, as.list(as.character(texts)), model = model,
+                    output_dir = output_dir, epochs = as.integer(epochs),
+                    learning_rate = learning_rate, batch_size = as.integer(batch_size),
+                    max_length = as.integer(max_length), mlm_probability = mlm_probability,
+                    grad_accumulation = as.integer(grad_accumulation), seed = as.integer(seed),
+                    overwrite = overwrite, progress = progress)
+  reticulate::py_str(folder)
+}
+
+as_r_fit <- function(fit, text, outcome) {
   predictions <- to_r_frame(fit$predictions)  # row: R's row numbers (see to_pandas)
   optional <- function(df) {
     if (inherits(df, "python.builtin.NoneType")) NULL

@@ -78,3 +78,20 @@ test_that("a missing Python package gives an actionable message", {
   expect_identical(clean_python_error("ValueError: data has no rows\n\nDetailed traceback"),
                    "data has no rows")
 })
+
+test_that("strategies, tuning and domain pretraining run from R", {
+  skip_without_python()
+  fit <- tiny_fit(strategy = "freeze", freeze_layers = "all", epochs = 1L)
+  expect_true(all(fit$history$trainable < 1e6))  # head only, of 22.7 million
+  tuned <- tune_text_model(toy_data(), "answer", "mood", learning_rate = c(1e-7, 2e-4),
+                           epochs = 2L, max_length = 16L, progress = FALSE,
+                           n_resamples = 100L, export = "fp32", output_dir = tempfile("tuned"))
+  expect_s3_class(tuned, "pytextpsych_fit")
+  expect_identical(tuned$trials$learning_rate, c(1e-7, 2e-4))
+  expect_identical(tuned$trials$chosen, c(FALSE, TRUE))
+  folder <- pretrain_domain(toy_data()$answer, epochs = 1L, max_length = 16L,
+                            output_dir = tempfile("dapt"), progress = FALSE)
+  expect_true(file.exists(file.path(folder, "domain_pretraining.json")))
+  expect_error(pretrain_domain("just one", output_dir = tempfile("x"), progress = FALSE),
+               "needs unlabelled texts; got 1")
+})
