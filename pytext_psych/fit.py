@@ -6,7 +6,6 @@ This module only orchestrates the others; torch is imported lazily (inside
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import tempfile
@@ -638,7 +637,8 @@ def fit_text_model(
         )
 
 
-TUNABLE = ("learning_rate", *_CONFIG_ARGS[:-2], "class_weights", "grad_accumulation")
+TUNABLE = ("learning_rate", "epochs", "batch_size", "max_length", "patience", "strategy",
+           "freeze_layers", "lora_r", "lora_alpha", "class_weights", "grad_accumulation")
 
 
 def tune_text_model(

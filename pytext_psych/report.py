@@ -112,7 +112,7 @@ def make_report(fit) -> Report:
         c = fit.comparison.set_index("metric")
         h = heads[0]
         sentences.append(
-            f"A TF-IDF baseline fitted on the same training texts reached "
+            "A TF-IDF baseline fitted on the same training texts reached "
             + "; ".join(statistic(b.loc[x], x) for x in heads)
             + f"; the paired difference in {SYMBOLS[h]} was {number(c.loc[h, 'estimate'], h)}, "
             f"{level} CI [{number(c.loc[h, 'conf_low'], h)}, {number(c.loc[h, 'conf_high'], h)}], "

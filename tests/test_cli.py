@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from pytext_psych import predict_scores
 from pytext_psych.cli import main

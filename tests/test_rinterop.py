@@ -1,7 +1,6 @@
 """R interop through real rpy2 and real R, and the statistics cross-checked against R."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 ro = pytest.importorskip("rpy2.robjects")  # installed by the README's test command
