@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import time
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -63,6 +64,28 @@ def _files(folder: Path) -> list[str]:
     )
 
 
+def check_free(path: str | Path, overwrite: bool = False) -> Path:
+    """``path`` resolved; an existing one is refused unless ``overwrite`` (checked before
+    any training, so nothing is computed only to be refused at the end)."""
+    target = Path(path).resolve()
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            f"'{target}' already exists; choose another output_dir or pass overwrite=True"
+        )
+    return target
+
+
+def default_folder(prefix: str) -> Path:
+    """A new ``<prefix>_<time>`` folder name in the working directory (suffixed if taken)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path.cwd() / f"{prefix}_{stamp}"
+    k = 1
+    while path.exists():
+        k += 1
+        path = Path.cwd() / f"{prefix}_{stamp}-{k}"
+    return path
+
+
 @contextmanager
 def staged_folder(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield an empty staging folder next to ``path``; on clean exit move it to ``path``.
@@ -70,11 +93,7 @@ def staged_folder(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     If anything fails, the staging folder is removed and ``path`` is untouched: an existing
     folder is never half-replaced.
     """
-    target = Path(path).resolve()
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"'{target}' already exists; choose another output_dir or pass overwrite=True"
-        )
+    target = check_free(path, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:

@@ -261,16 +261,6 @@ def _ids(index: pd.Index) -> list:
     return [int(i) if isinstance(i, (int, np.integer)) else str(i) for i in index]
 
 
-def _default_output_dir() -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = Path.cwd() / f"pytext_psych_model_{stamp}"
-    k = 1
-    while path.exists():
-        k += 1
-        path = Path.cwd() / f"pytext_psych_model_{stamp}-{k}"
-    return path
-
-
 def _scaling(prep: Prepared, train: np.ndarray) -> tuple[float, float] | None:
     """Mean and SD of the training outcome (regression targets are standardised)."""
     if prep.task != "regression":
@@ -460,11 +450,8 @@ def fit_text_model(
     prep = prepare(df, text, outcome, task)
     groups = group_ids(df, group)
     config = _train_config(locals())
-    target = Path(output_dir) if output_dir is not None else _default_output_dir()
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"output_dir '{target}' already exists; choose another or pass overwrite=True"
-        )
+    target = bundle.check_free(output_dir if output_dir is not None
+                               else bundle.default_folder("pytext_psych_model"), overwrite)
     precisions = {"both": ("fp32", "int8"), "fp32": ("fp32",), "int8": ("int8",)}.get(export)
     if precisions is None:
         raise ValueError(f"export must be 'both', 'fp32' or 'int8', not {export!r}")
@@ -707,7 +694,7 @@ def tune_text_model(
     assigned = split_rows(prep.y, prep.task, args["split"], args["seed"], group_ids(df, args["group"]))
     if not (assigned == "dev").any():
         raise ValueError("tuning needs a dev split; split leaves no dev cases")
-    scale = _scaling(prep, assigned == "train")
+    targets = _targets(prep, _scaling(prep, assigned == "train"))
     from . import train
 
     trials, best = [], None
@@ -715,7 +702,7 @@ def tune_text_model(
         setting = dict(zip(grid, combo))
         config = _train_config({**args, **setting})
         started = time.perf_counter()
-        trained = train.fine_tune(prep.texts, _targets(prep, scale), assigned, prep.task,
+        trained = train.fine_tune(prep.texts, targets, assigned, prep.task,
                                   prep.labels, args["model"], config, progress)
         history = trained[2].history
         score = max(h["dev_metric"] for h in history)
@@ -726,7 +713,7 @@ def tune_text_model(
             best = (score, i, setting, config, trained)
     _, chosen, setting, config, trained = best
     table = pd.DataFrame(trials).assign(chosen=lambda t: t["trial"] == chosen)
-    with train.reuse(trained, config, assigned, _targets(prep, scale)):
+    with train.reuse(trained, config, assigned, targets):
         fit = fit_text_model(df, text, outcome, **{**fixed, **setting}, progress=progress)
     fit.trials = table
     return fit

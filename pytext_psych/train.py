@@ -403,7 +403,7 @@ def pretrain_domain(
     """
     from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
 
-    from .bundle import staged_folder
+    from .bundle import check_free, default_folder, staged_folder
 
     texts = [str(t) for t in texts if isinstance(t, str) and t.strip()]
     if len(texts) < 2:
@@ -413,9 +413,8 @@ def pretrain_domain(
                          grad_accumulation=grad_accumulation)
     if not 0 < mlm_probability < 1:
         raise ValueError(f"mlm_probability must be between 0 and 1, not {mlm_probability}")
-    target = Path(output_dir) if output_dir is not None else Path.cwd() / f"pytext_psych_domain_{time.strftime('%Y%m%d-%H%M%S')}"
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"'{target}' already exists; choose another output_dir or pass overwrite=True")
+    target = check_free(output_dir if output_dir is not None
+                        else default_folder("pytext_psych_domain"), overwrite)
     name = resolve_model(model)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     with torch.random.fork_rng(devices=[]), _threads():
@@ -453,7 +452,7 @@ def pretrain_domain(
         (stage / DOMAIN_JSON).write_text(json.dumps({
             "base_model": str(model), "n_texts": len(texts), "mlm_probability": mlm_probability,
             **config.to_dict(), "history": history}, indent=2))
-    return target.resolve()
+    return target
 
 
 def domain_record(model: str | Path) -> dict[str, Any] | None:

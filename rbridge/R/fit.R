@@ -107,7 +107,7 @@ tune_text_model <- function(data, text, outcome, learning_rate = c(2e-05, 5e-05,
                             progress = TRUE, ...) {
   py <- python_module()
   settings <- lapply(list(...), function(v) {
-    if (is.numeric(v) && all(v == round(v)) && !is.null(v)) v <- as.integer(v)
+    if (is.numeric(v) && all(v == round(v))) v <- as.integer(v)
     if (length(v) > 1) as.list(v) else v
   })
   if (!is.null(settings$split)) settings$split <- reticulate::tuple(unlist(settings$split))
