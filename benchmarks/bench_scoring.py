@@ -3,13 +3,17 @@
 The same texts go through each engine, each in a fresh subprocess (so peak RSS is its
 own): PyTorch eager as a Hugging Face user runs it (batches of 32 in input order, padded
 per batch, ``torch.inference_mode``), then ``predict_scores`` with ``precision="fp32"`` and
-``"int8"``. Reports texts/s, the ratio to eager, peak RSS, and parity with eager (max abs
-output difference, score correlation, and the change in Pearson r on the bundle's test
-split). A second part streams a 100,000-row CSV through ``predict_scores(..., out=)``
-and reports its peak RSS. Writes ``benchmarks/results/scoring.md``.
+``"int8"``. Two text sets: the 2,491 RWWD long answers (the bundle's own column) and the
+2,491 short ones. Reports texts/s, the ratio to eager, peak RSS, and parity with eager
+(max abs output difference, score correlation, the change in Pearson r on the bundle's
+test split). Then: where int8 time goes (onnxruntime's per-operator profile), a
+100,000-row CSV streamed through ``predict_scores(..., out=)`` with its peak RSS, and the
+size on disk of the light install (``pip install pytext-psych``) against the full one
+(``pip install pytext-psych[train]``). Writes ``benchmarks/results/scoring.md``.
 
-Run: ``python benchmarks/bench_scoring.py --bundle benchmarks/models/anxiety_lr5e-05``
-(a bundle fitted on RWWD text_long -> anxiety, e.g. by choose_defaults.py).
+Run: ``python benchmarks/bench_scoring.py`` (fits the benchmark bundle first when it is
+missing: the default model on 1,000 random RWWD rows, text_long -> anxiety, seed 42;
+about 9 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import venv
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +34,10 @@ from pytext_psych.fit import hardware
 
 ROOT = Path(__file__).resolve().parents[1]
 RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
+BUNDLE = ROOT / "benchmarks" / "models" / "anxiety_subset1000"
 
 WORKER = r'''
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 engine, bundle, texts_file, out_file = sys.argv[1:5]
 texts = json.load(open(texts_file))
@@ -59,108 +65,207 @@ start = time.perf_counter()
 outputs = run(texts)
 seconds = time.perf_counter() - start
 np.save(out_file, outputs)
-print(json.dumps({"seconds": seconds,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb()}))
+'''
+
+PROFILE = r'''
+import collections, json, os, sys
+import onnxruntime as ort
+from pytext_psych import load_model
+bundle, texts_file = sys.argv[1:3]
+model = load_model(bundle)
+options = ort.SessionOptions()  # as predict_scores' session, with profiling on
+options.intra_op_num_threads = len(os.sched_getaffinity(0))
+options.enable_profiling = True
+options.profile_file_prefix = os.path.join(os.path.dirname(texts_file), "ort_profile")
+model._sessions["int8"] = ort.InferenceSession(
+    str(model.path / model.meta["onnx"]["files"]["int8"]), options,
+    providers=["CPUExecutionProvider"])
+model.raw_outputs(json.load(open(texts_file)), precision="int8")
+times = collections.Counter()
+for event in json.load(open(model._sessions["int8"].end_profiling())):
+    if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+        times[event["args"]["op_name"]] += event["dur"]
+print(json.dumps(times))
 '''
 
 STREAM = r'''
-import json, resource, sys, time
+import json, sys, time
 from pytext_psych import predict_scores
 bundle, csv, out = sys.argv[1:4]
 start = time.perf_counter()
 predict_scores(bundle, csv, text="text", out=out, progress=False)
-print(json.dumps({"seconds": time.perf_counter() - start,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": time.perf_counter() - start, "rss_mb": peak_rss_mb()}))
 '''
+
+# Peak RSS of this process image: VmHWM restarts at exec, while getrusage's ru_maxrss
+# carries over the parent's peak (e.g. a bundle fitted earlier in the parent).
+PEAK_RSS = r'''
+def peak_rss_mb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+'''
+
+ENGINES = (("pytorch", "PyTorch eager fp32"), ("fp32", "ONNX fp32 (ours)"), ("int8", "ONNX int8 (ours)"))
+# what onnxruntime's fused operators do, for the profile table
+OPS = {"DynamicQuantizeMatMul": "int8 matrix products (attention output, feed-forward)",
+       "QAttention": "int8 Q/K/V projections + attention (fused)",
+       "SkipLayerNormalization": "residual add + layer norm (fused)",
+       "BiasGelu": "bias + GELU (fused)",
+       "MatMulIntegerToFloat": "int8 Q/K/V projections of the top layer (not fused)",
+       "FusedMatMul": "attention of the top layer (not fused, fp32)",
+       "MatMul": "attention of the top layer (not fused, fp32)"}
 
 
 def machine() -> str:
     h = hardware()
-    return (f"{h['cpu']}; {h['cores_available']} cores available; {h.get('memory_gib', '?')} GiB RAM; "
-            f"GPU: {h['gpu'] or 'none'}; {h['system']}; Python {h['python']}")
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(next(line for line in f if line.startswith("flags")).split())
+    except (OSError, StopIteration):
+        pass
+    simd = ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+                     if f in flags) or "unknown"
+    return (f"{h['cpu']} ({simd}; no VNNI int8 dot-product instructions)"
+            if flags and not flags & {"avx512_vnni", "avx_vnni"} else f"{h['cpu']} ({simd})") + (
+        f"; {h['cores_available']} cores available; {h.get('memory_gib', '?')} GiB RAM; "
+        f"GPU: {h['gpu'] or 'none'}; {h['system']}; Python {h['python']}")
 
 
 def run_worker(script: str, *args: str) -> dict:
-    res = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-c", PEAK_RSS + script, *args], capture_output=True,
+                         text=True)
     if res.returncode:
         raise RuntimeError(res.stderr[-3000:])
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def fit_bundle(path: Path) -> None:
+    from pytext_psych import fit_text_model
+
+    subset = pd.read_csv(RWWD).sample(1000, random_state=42)
+    fit_text_model(subset, text="text_long", outcome="anxiety", output_dir=path, seed=42,
+                   epochs=3)
+
+
+def install_size_mb(tmp: Path, spec: str) -> float:
+    """Size on disk of a fresh virtual environment's site-packages after ``pip install spec``
+    (torch comes from the CPU wheel the README installs)."""
+    env = tmp / f"env_{len(list(tmp.iterdir()))}"
+    venv.create(env, with_pip=True)
+    python = str(env / "bin" / "python")
+    if "[train]" in spec:
+        subprocess.run([python, "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", spec], check=True)
+    site = next((env / "lib").glob("python*/site-packages"))
+    return sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) / 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bundle", default=str(ROOT / "benchmarks" / "models" / "anxiety_lr5e-05"))
+    parser.add_argument("--bundle", default=str(BUNDLE))
     parser.add_argument("--stream-rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of the three engines")
     args = parser.parse_args()
     from pytext_psych import load_model
     from pytext_psych.data import prepare, split_rows
     from pytext_psych.stats import headline_score
 
-    meta = load_model(args.bundle).meta
+    bundle = Path(args.bundle)
+    if not (bundle / "bundle.json").is_file():
+        fit_bundle(bundle)
+    meta = load_model(bundle).meta
     df = pd.read_csv(RWWD)
     prep = prepare(df, meta["text"], meta["outcome"], meta["task"])
     test = split_rows(prep.y, prep.task, meta["training"]["split"], meta["training"]["seed"]) == "test"
-    texts = prep.texts
+    y = prep.y if prep.task == "classification" else (prep.y - meta["target_mean"]) / meta["target_sd"]
+    metric = "macro F1" if prep.task == "classification" else "Pearson r"
+    text_sets = {meta["text"]: prep.texts, "text_short": df.loc[prep.index, "text_short"].astype(str).tolist()}
+
+    tables, profile = [], None
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        (tmp / "texts.json").write_text(json.dumps(texts))
-        results, outputs = {}, {}
-        for engine in ("pytorch", "fp32", "int8"):
-            results[engine] = run_worker(WORKER, engine, args.bundle, str(tmp / "texts.json"),
-                                         str(tmp / f"{engine}.npy"))
-            outputs[engine] = np.load(tmp / f"{engine}.npy")
-            print(engine, results[engine], flush=True)
-        short = pd.read_csv(RWWD).text_short
+        for column, texts in text_sets.items():
+            (tmp / "texts.json").write_text(json.dumps(texts))
+            speed, rss, outputs = ({e: [] for e, _ in ENGINES} for _ in range(3))
+            for _ in range(args.repeats):  # rounds, so drift hits every engine alike
+                for engine, _ in ENGINES:
+                    res = run_worker(WORKER, engine, str(bundle), str(tmp / "texts.json"),
+                                     str(tmp / f"{engine}.npy"))
+                    speed[engine].append(len(texts) / res["seconds"])
+                    rss[engine].append(res["rss_mb"])
+                    outputs[engine] = np.load(tmp / f"{engine}.npy")
+                    print(column, engine, res, flush=True)
+            if profile is None:
+                profile = run_worker(PROFILE, str(bundle), str(tmp / "texts.json"))
+            eager = outputs["pytorch"]
+            eager_metric = headline_score(prep.task, eager[test], y[test])
+            lines = [
+                f"### RWWD `{column}` ({len(texts):,} answers, {np.mean([len(t) for t in texts]):.0f} "
+                "characters on average)",
+                "",
+                f"| engine | texts/s | ratio to eager [range] | peak RSS (MB) | max abs diff vs eager | "
+                f"score r vs eager | {metric} (test split) | Δ {metric} vs eager |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
+            for engine, label in ENGINES:
+                out = outputs[engine]
+                ratios = np.array(speed[engine]) / np.array(speed["pytorch"])
+                m = headline_score(prep.task, out[test], y[test])
+                lines.append(
+                    f"| {label} | {np.median(speed[engine]):.1f} | {np.median(ratios):.2f}x "
+                    f"[{ratios.min():.2f}, {ratios.max():.2f}] | {max(rss[engine]):.0f} | "
+                    f"{np.abs(out - eager).max():.2g} | {np.corrcoef(out[:, 0], eager[:, 0])[0, 1]:.4f} | "
+                    f"{m:.4f} | {m - eager_metric:+.4f} |")
+            tables.append("\n".join(lines))
+
+        short = df.text_short
         reps = -(-args.stream_rows // len(short))
         pd.DataFrame({"id": range(args.stream_rows),
                       "text": np.tile(short.to_numpy(), reps)[: args.stream_rows]}).to_csv(
             tmp / "big.csv", index=False)
-        stream = run_worker(STREAM, args.bundle, str(tmp / "big.csv"), str(tmp / "scores.parquet"))
+        stream = run_worker(STREAM, str(bundle), str(tmp / "big.csv"), str(tmp / "scores.parquet"))
         print("stream", stream, flush=True)
+        sizes = {spec: install_size_mb(tmp, spec) for spec in (str(ROOT), f"{ROOT}[train]")}
+        print("sizes", sizes, flush=True)
 
-    y = prep.y if prep.task == "classification" else (prep.y - meta["target_mean"]) / meta["target_sd"]
-    metric = "macro F1" if prep.task == "classification" else "Pearson r"
-    eager = outputs["pytorch"]
-    base_speed = len(texts) / results["pytorch"]["seconds"]
-    lengths = [len(t) for t in texts]
+    total = sum(profile.values())
+    profile_lines = ["| operator | what it does | share of int8 time |", "|---|---|---|"] + [
+        f"| {op} | {OPS.get(op, '')} | {100 * t / total:.1f}% |"
+        for op, t in sorted(profile.items(), key=lambda kv: -kv[1]) if t / total >= 0.01]
+    light, full = sizes.values()
     lines = [
         "# Scoring throughput: ONNX (ours) vs PyTorch eager",
         "",
         f"Machine: {machine()}.",
-        f"Bundle: `{Path(args.bundle).name}` ({meta['base_model']}; {meta['task']} of "
-        f"`{meta['outcome']}`; max_length {meta['max_length']}). Texts: the {len(texts):,} "
-        f"RWWD `{meta['text']}` answers ({np.mean(lengths):.0f} characters on average), "
-        "the same texts for every engine, each engine in its own process after a 64-text "
-        "warm-up. PyTorch eager: batches of 32 in input order, padded per batch, "
-        "`torch.inference_mode()`, as a Hugging Face user runs it. Ours: `predict_scores` "
-        "(length-sorted batches of 32, fused graph). The bundle was fitted on a 1,000-row "
-        "subset of RWWD (test r .49 on its own split), so the test-split rows here overlap its "
-        "training data: read the metric columns for the *change* between engines only.",
         "",
-        f"| engine | texts/s | ratio to eager | peak RSS (MB) | max abs diff vs eager | "
-        f"score r vs eager | {metric} (test split) | Δ {metric} vs eager |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    eager_metric = headline_score(prep.task, eager[test], y[test])
-    for engine, label in (("pytorch", "PyTorch eager fp32"), ("fp32", "ONNX fp32 (ours)"),
-                          ("int8", "ONNX int8 (ours)")):
-        out = outputs[engine]
-        speed = len(texts) / results[engine]["seconds"]
-        m = headline_score(prep.task, out[test], y[test])
-        lines.append(
-            f"| {label} | {speed:.1f} | {speed / base_speed:.2f}x | {results[engine]['rss_mb']:.0f} | "
-            f"{np.abs(out - eager).max():.2g} | {np.corrcoef(out[:, 0], eager[:, 0])[0, 1]:.4f} | "
-            f"{m:.4f} | {m - eager_metric:+.4f} |"
-        )
-    lines += [
+        f"Bundle: `{bundle.name}` ({meta['base_model']}; {meta['task']} of `{meta['outcome']}`; "
+        f"max_length {meta['max_length']}), fitted on 1,000 random RWWD rows, so the test-split "
+        "rows below overlap its training data: read the metric columns for the *change* between "
+        "engines only. Each engine scores the same texts in its own process after a 64-text "
+        f"warm-up, in {args.repeats} rounds of the three engines: texts/s is the median "
+        "over rounds, the ratio the median of each round's ratio [min, max]. PyTorch eager: "
+        "batches of 32 in input order, padded per batch, `torch.inference_mode()`, as a "
+        "Hugging Face user runs it. Ours: `predict_scores`' "
+        "path (Rust tokenizer on whole windows, length-sorted batches of 32, fused graph, top "
+        "layer computed for the first token only, one cached session).",
+        "",
+        *[t + "\n" for t in tables],
+        f"### Where int8 time goes (`{meta['text']}`, onnxruntime profile)",
+        "",
+        *profile_lines,
         "",
         f"Streaming: {args.stream_rows:,} rows (RWWD `text_short`, repeated) from a CSV file, "
         f"`predict_scores(bundle, csv, text=, out=parquet)`, precision auto: "
         f"{stream['seconds']:.0f} s ({args.stream_rows / stream['seconds']:.0f} texts/s), "
         f"peak RSS {stream['rss_mb']:.0f} MB.",
         "",
-        f"Run: `python benchmarks/bench_scoring.py --bundle {Path(args.bundle).relative_to(ROOT) if Path(args.bundle).is_relative_to(ROOT) else args.bundle}`"
-        f" ({time.strftime('%Y-%m-%d')}).",
+        f"Install size (site-packages of a fresh virtual environment): light "
+        f"`pip install pytext-psych` {light:,.0f} MB; full `pip install pytext-psych[train]` "
+        f"{full:,.0f} MB ({full / light:.1f}x).",
+        "",
+        f"Run: `python benchmarks/bench_scoring.py` ({time.strftime('%Y-%m-%d')}).",
     ]
     out = ROOT / "benchmarks" / "results" / "scoring.md"
     out.write_text("\n".join(lines) + "\n")

@@ -30,7 +30,7 @@ from pytext_psych.data import prepare, split_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
-MODELS = ROOT / "benchmarks" / "models"  # bundles kept for bench_scoring.py (not committed)
+MODELS = ROOT / "benchmarks" / "models"  # fitted bundles (not committed)
 TASKS = [("text_long", "anxiety", "pearson_r"), ("text_short", "chosen_emotion", "f1_macro")]
 
 

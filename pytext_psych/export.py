@@ -11,6 +11,8 @@ Why it is done this way (measured on MiniLM-L6, see benchmarks/results/scoring.m
   patterns (EmbedLayerNormalization, fused Attention, SkipLayerNorm, BiasGelu); with
   transformers' default SDPA attention no attention is fused. The TorchScript exporter is
   also several times faster than the dynamo one and gives identical outputs.
+* The top encoder layer is computed for the first token only after self-attention (see
+  :func:`_first_token_top_layer`): +15% int8 texts/s, outputs unchanged.
 * int8 is onnxruntime's dynamic quantisation of the optimised graph with *per-channel*
   weight scales: per-tensor scales cost MiniLM a visible share of its accuracy (output
   correlation with fp32 about .97 instead of .995 on RWWD texts).
@@ -30,12 +32,16 @@ import torch
 
 from .bundle import ONNX_FILES
 from .stats import headline_score
+from .train import _encoder_layers
 
 OPSET = 17
 PARITY_THRESHOLD = 0.01
 # onnxruntime's optimiser knows these encoder families under the "bert" fusion patterns
 _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra": "bert",
             "distilbert": "bert", "mpnet": "bert", "deberta-v2": "bert"}
+# Families whose sequence-classification head reads only the first token's final hidden
+# state and whose layers call ``attention.output(attention_output, residual)``.
+_FIRST_TOKEN_HEADS = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "deberta-v2"}
 
 
 @contextmanager
@@ -49,13 +55,44 @@ def _quiet_logging():
         logging.disable(previous)
 
 
+def _first_token_output(net):
+    """The top layer's attention-output module when the first-token shortcut applies."""
+    if net.config.model_type not in _FIRST_TOKEN_HEADS:
+        return None
+    try:
+        top = _encoder_layers(net)[-1]
+    except ValueError:
+        return None
+    return getattr(getattr(top, "attention", None), "output", None)
+
+
+@contextmanager
+def _first_token_top_layer(net):
+    """While exporting, compute the top layer after self-attention for the first token only.
+
+    The head reads only the first token's final hidden state, and everything in a layer
+    after self-attention (output projection, residual, layer norm, feed-forward) works on
+    each position separately, so the other positions of the top layer are dead work: 3/4 of
+    that layer's matrix products, 1/8 of MiniLM-L6's. Measured +15% int8 texts/s on RWWD
+    long answers; the outputs are the same (the parity report checks it on every export).
+    """
+    output = _first_token_output(net)
+    handle = output.register_forward_pre_hook(
+        lambda module, args: tuple(a[:, :1] for a in args)) if output is not None else None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.remove()
+
+
 def _export_raw(net, tokenizer, path: Path) -> list[str]:
     sample = tokenizer(["a short example", "a slightly longer example text"], padding=True,
                        return_tensors="pt")
     names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
     axes = {k: {0: "batch", 1: "sequence"} for k in names}
     axes["logits"] = {0: "batch"}
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), _first_token_top_layer(net):
         warnings.simplefilter("ignore")  # TorchScript tracer chatter about shape asserts
         torch.onnx.export(net, (), str(path), kwargs={k: sample[k] for k in names},
                           input_names=names, output_names=["logits"], dynamic_axes=axes,

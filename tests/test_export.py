@@ -1,0 +1,42 @@
+"""ONNX export across encoder families: the optimised graph reproduces PyTorch exactly,
+with and without the first-token shortcut in the top layer."""
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+from pytext_psych.export import _first_token_top_layer, export_onnx
+from pytext_psych.train import resolve_model
+
+TEXTS = ["I worry about my family.", "Rent went up again and again, every single month.", "ok"]
+
+
+@pytest.mark.parametrize("model_type, shortcut", [
+    ("bert", True), ("roberta", True), ("electra", True), ("distilbert", False),
+])
+def test_export_matches_pytorch(model_type, shortcut, tmp_path):
+    """Tiny randomly initialised encoders (no download): fp32 ONNX equals PyTorch where
+    the top layer is cut to the first token (head reads only that) and where it is not."""
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model("default"))
+    sizes = dict(vocab_size=tokenizer.vocab_size, num_labels=3, pad_token_id=0)
+    sizes.update(dict(dim=32, hidden_dim=64, n_layers=2, n_heads=2) if model_type == "distilbert"
+                 else dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                           num_attention_heads=2, embedding_size=32))
+    torch.manual_seed(0)
+    net = AutoModelForSequenceClassification.from_config(
+        AutoConfig.for_model(model_type, **sizes)).eval()
+    enc = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    inputs = {k: enc[k] for k in ("input_ids", "attention_mask")}
+    with torch.no_grad():
+        full = net(**inputs, output_hidden_states=True)
+        with _first_token_top_layer(net):
+            cut = net(**inputs, output_hidden_states=True)
+    assert cut.hidden_states[-1].shape[1] == (1 if shortcut else enc["input_ids"].shape[1])
+    torch.testing.assert_close(cut.logits, full.logits)
+    expected = full.logits.numpy()
+    files = export_onnx(net, tokenizer, tmp_path, precisions=("fp32",))
+    session = ort.InferenceSession(str(tmp_path / files["fp32"]))
+    feed = {i.name: enc[i.name].numpy() for i in session.get_inputs()}
+    np.testing.assert_allclose(session.run(None, feed)[0], expected, atol=1e-5)
