@@ -112,9 +112,11 @@ OPS = {"DynamicQuantizeMatMul": "int8 matrix products (attention output, feed-fo
        "QAttention": "int8 Q/K/V projections + attention (fused)",
        "SkipLayerNormalization": "residual add + layer norm (fused)",
        "BiasGelu": "bias + GELU (fused)",
-       "MatMulIntegerToFloat": "int8 Q/K/V projections of the top layer (not fused)",
-       "FusedMatMul": "attention of the top layer (not fused, fp32)",
-       "MatMul": "attention of the top layer (not fused, fp32)"}
+       "MatMulIntegerToFloat": "int8 Q/K/V projections not fused (top layer, or all)",
+       "FusedMatMul": "attention products not fused (top layer, or all if fusion failed)",
+       "MatMul": "attention products not fused (top layer, or all if fusion failed)",
+       "Softmax": "attention softmax not fused",
+       "Transpose": "attention head reshuffles not fused"}
 
 
 def machine() -> str:
@@ -141,10 +143,10 @@ def run_worker(script: str, *args: str) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def fit_bundle(path: Path) -> None:
+def fit_bundle(path: Path, data: Path) -> None:
     from pytext_psych import fit_text_model
 
-    subset = pd.read_csv(RWWD).sample(1000, random_state=42)
+    subset = pd.read_csv(data).sample(1000, random_state=42)
     fit_text_model(subset, text="text_long", outcome="anxiety", output_dir=path, seed=42,
                    epochs=3)
 
@@ -165,8 +167,11 @@ def install_size_mb(tmp: Path, spec: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bundle", default=str(BUNDLE))
-    parser.add_argument("--stream-rows", type=int, default=100_000)
+    parser.add_argument("--data", default=str(RWWD), help="the RWWD csv")
+    parser.add_argument("--stream-rows", type=int, default=100_000, help="0: no streaming part")
+    parser.add_argument("--no-install-sizes", action="store_true", help="no pip installs")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the three engines")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scoring.md"))
     args = parser.parse_args()
     from pytext_psych import load_model
     from pytext_psych.data import prepare, split_rows
@@ -174,9 +179,9 @@ def main() -> None:
 
     bundle = Path(args.bundle)
     if not (bundle / "bundle.json").is_file():
-        fit_bundle(bundle)
+        fit_bundle(bundle, Path(args.data))
     meta = load_model(bundle).meta
-    df = pd.read_csv(RWWD)
+    df = pd.read_csv(args.data)
     prep = prepare(df, meta["text"], meta["outcome"], meta["task"])
     test = split_rows(prep.y, prep.task, meta["training"]["split"], meta["training"]["seed"]) == "test"
     y = prep.y if prep.task == "classification" else (prep.y - meta["target_mean"]) / meta["target_sd"]
@@ -220,31 +225,44 @@ def main() -> None:
                     f"{m:.4f} | {m - eager_metric:+.4f} |")
             tables.append("\n".join(lines))
 
-        short = df.text_short
-        reps = -(-args.stream_rows // len(short))
-        pd.DataFrame({"id": range(args.stream_rows),
-                      "text": np.tile(short.to_numpy(), reps)[: args.stream_rows]}).to_csv(
-            tmp / "big.csv", index=False)
-        stream = run_worker(STREAM, str(bundle), str(tmp / "big.csv"), str(tmp / "scores.parquet"))
-        print("stream", stream, flush=True)
-        sizes = {spec: install_size_mb(tmp, spec) for spec in (str(ROOT), f"{ROOT}[train]")}
-        print("sizes", sizes, flush=True)
+        extras = []
+        if args.stream_rows:
+            short = df.text_short
+            reps = -(-args.stream_rows // len(short))
+            pd.DataFrame({"id": range(args.stream_rows),
+                          "text": np.tile(short.to_numpy(), reps)[: args.stream_rows]}).to_csv(
+                tmp / "big.csv", index=False)
+            stream = run_worker(STREAM, str(bundle), str(tmp / "big.csv"), str(tmp / "scores.parquet"))
+            print("stream", stream, flush=True)
+            extras += [
+                f"Streaming: {args.stream_rows:,} rows (RWWD `text_short`, repeated) from a CSV "
+                f"file, `predict_scores(bundle, csv, text=, out=parquet)`, precision auto: "
+                f"{stream['seconds']:.0f} s ({args.stream_rows / stream['seconds']:.0f} texts/s), "
+                f"peak RSS {stream['rss_mb']:.0f} MB.", ""]
+        if not args.no_install_sizes:
+            light, full = (install_size_mb(tmp, spec) for spec in (str(ROOT), f"{ROOT}[train]"))
+            print("sizes", light, full, flush=True)
+            extras += [
+                f"Install size (site-packages of a fresh virtual environment): light "
+                f"`pip install pytext-psych` {light:,.0f} MB; full `pip install "
+                f"pytext-psych[train]` {full:,.0f} MB ({full / light:.1f}x).", ""]
 
     total = sum(profile.values())
     profile_lines = ["| operator | what it does | share of int8 time |", "|---|---|---|"] + [
         f"| {op} | {OPS.get(op, '')} | {100 * t / total:.1f}% |"
         for op, t in sorted(profile.items(), key=lambda kv: -kv[1]) if t / total >= 0.01]
-    light, full = sizes.values()
     lines = [
         "# Scoring throughput: ONNX (ours) vs PyTorch eager",
         "",
         f"Machine: {machine()}.",
         "",
         f"Bundle: `{bundle.name}` ({meta['base_model']}; {meta['task']} of `{meta['outcome']}`; "
-        f"max_length {meta['max_length']}), fitted on 1,000 random RWWD rows, so the test-split "
+        f"max_length {meta['max_length']}; fused by onnxruntime: "
+        f"{', '.join(f'{op} x{n}' for op, n in meta['onnx'].get('fused', {}).items()) or 'nothing'}"
+        "), fitted on 1,000 random RWWD rows, so the test-split "
         "rows below overlap its training data: read the metric columns for the *change* between "
         "engines only. Each engine scores the same texts in its own process after a 64-text "
-        f"warm-up, in {args.repeats} rounds of the three engines: texts/s is the median "
+        f"warm-up, in {args.repeats} round(s) of the three engines: texts/s is the median "
         "over rounds, the ratio the median of each round's ratio [min, max]. PyTorch eager: "
         "batches of 32 in input order, padded per batch, `torch.inference_mode()`, as a "
         "Hugging Face user runs it. Ours: `predict_scores`' "
@@ -256,19 +274,11 @@ def main() -> None:
         "",
         *profile_lines,
         "",
-        f"Streaming: {args.stream_rows:,} rows (RWWD `text_short`, repeated) from a CSV file, "
-        f"`predict_scores(bundle, csv, text=, out=parquet)`, precision auto: "
-        f"{stream['seconds']:.0f} s ({args.stream_rows / stream['seconds']:.0f} texts/s), "
-        f"peak RSS {stream['rss_mb']:.0f} MB.",
-        "",
-        f"Install size (site-packages of a fresh virtual environment): light "
-        f"`pip install pytext-psych` {light:,.0f} MB; full `pip install pytext-psych[train]` "
-        f"{full:,.0f} MB ({full / light:.1f}x).",
-        "",
-        f"Run: `python benchmarks/bench_scoring.py` ({time.strftime('%Y-%m-%d')}).",
+        *extras,
+        f"Run: `{' '.join(['python benchmarks/bench_scoring.py', *sys.argv[1:]])}` "
+        f"({time.strftime('%Y-%m-%d')}).",
     ]
-    out = ROOT / "benchmarks" / "results" / "scoring.md"
-    out.write_text("\n".join(lines) + "\n")
+    Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -77,6 +77,10 @@ def _info(args: argparse.Namespace) -> None:
           f"PyTorch {'macro F1' if model.task == 'classification' else 'r'} = "
           f"{parity['metric_pytorch']:.4f}; threshold {parity['threshold']}):")
     print(parity_table(meta).to_string(index=False))
+    fused = meta["onnx"].get("fused")
+    if fused is not None:  # bundles from before this record have none
+        print("fused by onnxruntime's optimiser: " + (
+            ", ".join(f"{op} x{n}" for op, n in fused.items()) or "nothing (slower scoring)"))
     print(f"\nTest metrics (scored with {meta['metrics_precision']}):")
     print(pd.DataFrame(meta["metrics"]).to_string(index=False))
 

@@ -543,7 +543,7 @@ def fit_text_model(
         boot = dict(n_resamples=n_resamples, ci_level=ci_level, seed=seed)
         with bundle.staged_bundle(target, overwrite=overwrite) as stage:
             save_pretrained(tokenizer, net, stage)
-            meta["onnx"] = {"opset": OPSET, "files": export_onnx(net, tokenizer, stage, precisions)}
+            meta["onnx"] = {"opset": OPSET, **export_onnx(net, tokenizer, stage, precisions)}
             scorer = TextModel(stage, meta)
             if cv:  # numerical parity needs no held-out rows: a sample of the training texts
                 check, rows = "sample of training rows", np.sort(

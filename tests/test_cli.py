@@ -24,6 +24,7 @@ def test_info(topic_fit):
     assert "files verified" in res.stdout and "f1_macro" in res.stdout
     assert "ONNX parity vs PyTorch fp32 on the dev split (n = 50" in res.stdout
     assert "int8" in res.stdout and "recommended" in res.stdout
+    assert "fused by onnxruntime's optimiser: " in res.stdout and "Attention x5" in res.stdout
 
 
 def test_predict_writes_csv(topic_fit, examples, tmp_path):

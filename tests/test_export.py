@@ -36,7 +36,7 @@ def test_export_matches_pytorch(model_type, shortcut, tmp_path):
     assert cut.hidden_states[-1].shape[1] == (1 if shortcut else enc["input_ids"].shape[1])
     torch.testing.assert_close(cut.logits, full.logits)
     expected = full.logits.numpy()
-    files = export_onnx(net, tokenizer, tmp_path, precisions=("fp32",))
+    files = export_onnx(net, tokenizer, tmp_path, precisions=("fp32",))["files"]
     session = ort.InferenceSession(str(tmp_path / files["fp32"]))
     feed = {i.name: enc[i.name].numpy() for i in session.get_inputs()}
     np.testing.assert_allclose(session.run(None, feed)[0], expected, atol=1e-5)
