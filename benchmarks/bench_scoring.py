@@ -74,13 +74,13 @@ import onnxruntime as ort
 from pytext_psych import load_model
 bundle, texts_file = sys.argv[1:3]
 model = load_model(bundle)
-options = ort.SessionOptions()  # as predict_scores' session, with profiling on
-options.intra_op_num_threads = len(os.sched_getaffinity(0))
+session = model.session("int8")
+options = session.get_session_options()  # predict_scores' own settings, plus profiling
 options.enable_profiling = True
 options.profile_file_prefix = os.path.join(os.path.dirname(texts_file), "ort_profile")
 model._sessions["int8"] = ort.InferenceSession(
     str(model.path / model.meta["onnx"]["files"]["int8"]), options,
-    providers=["CPUExecutionProvider"])
+    providers=session.get_providers())
 model.raw_outputs(json.load(open(texts_file)), precision="int8")
 times = collections.Counter()
 for event in json.load(open(model._sessions["int8"].end_profiling())):
@@ -129,10 +129,11 @@ def machine() -> str:
         pass
     simd = ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
                      if f in flags) or "unknown"
-    return (f"{h['cpu']} ({simd}; no VNNI int8 dot-product instructions)"
-            if flags and not flags & {"avx512_vnni", "avx_vnni"} else f"{h['cpu']} ({simd})") + (
-        f"; {h['cores_available']} cores available; {h.get('memory_gib', '?')} GiB RAM; "
-        f"GPU: {h['gpu'] or 'none'}; {h['system']}; Python {h['python']}")
+    if flags and not flags & {"avx512_vnni", "avx_vnni"}:
+        simd += "; no VNNI int8 dot-product instructions"
+    return (f"{h['cpu']} ({simd}); {h['cores_available']} cores available; "
+            f"{h.get('memory_gib', '?')} GiB RAM; GPU: {h['gpu'] or 'none'}; {h['system']}; "
+            f"Python {h['python']}")
 
 
 def run_worker(script: str, *args: str) -> dict:
@@ -154,7 +155,7 @@ def fit_bundle(path: Path, data: Path) -> None:
 def install_size_mb(tmp: Path, spec: str) -> float:
     """Size on disk of a fresh virtual environment's site-packages after ``pip install spec``
     (torch comes from the CPU wheel the README installs)."""
-    env = tmp / f"env_{len(list(tmp.iterdir()))}"
+    env = Path(tempfile.mkdtemp(dir=tmp)) / "env"
     venv.create(env, with_pip=True)
     python = str(env / "bin" / "python")
     if "[train]" in spec:

@@ -36,7 +36,7 @@ import torch
 
 from .bundle import ONNX_FILES
 from .stats import headline_score
-from .train import _encoder_layers
+from .train import encoder_layers
 
 OPSET = 17
 PARITY_THRESHOLD = 0.01
@@ -64,7 +64,7 @@ def _first_token_output(net):
     if net.config.model_type not in _FIRST_TOKEN_HEADS:
         return None
     try:
-        top = _encoder_layers(net)[-1]
+        top = encoder_layers(net)[-1]
     except ValueError:
         return None
     return getattr(getattr(top, "attention", None), "output", None)

@@ -200,7 +200,7 @@ class _Optimiser:
         return float(np.mean(losses))
 
 
-def _encoder_layers(net) -> list:
+def encoder_layers(net) -> list:
     """The encoder's transformer blocks, bottom to top (BERT, RoBERTa, DistilBERT, ...)."""
     n = net.config.num_hidden_layers
     for module in net.base_model.modules():
@@ -213,7 +213,7 @@ def _encoder_layers(net) -> list:
 def layer_groups(net) -> list[list[torch.nn.Parameter]]:
     """Parameters grouped top-down for freezing: head (classifier and pooler), each encoder
     layer from the top, then the embeddings."""
-    layers = _encoder_layers(net)
+    layers = encoder_layers(net)
     embeddings = getattr(net.base_model, "embeddings", None) or net.get_input_embeddings()
     body = {id(p) for m in [*layers, embeddings] for p in m.parameters()}
     head = [p for p in net.parameters() if id(p) not in body]
