@@ -3,8 +3,10 @@
 A bundle is a folder with fixed file names. ``bundle.json`` holds everything scoring needs
 (task, labels, target scaling, max_length, input names) plus provenance (base model,
 training settings, metrics, package versions) and the sha256 of every other file. It is
-written atomically (staged in a hidden sibling folder, then renamed into place), holds no
-pickles, and is verified on load: a changed, missing or unexpected file is refused.
+written atomically (:mod:`pytext_psych.outputs`), holds no pickles, code or symbolic
+links, and is verified on load: a changed, missing or unexpected file is refused, and
+every path bundle.json names must be a plain relative path in its verified list. What the
+checksums can and cannot prove is said in :func:`bundle_digest`.
 
 Only json and hashlib here: no torch, no transformers, no onnxruntime.
 """
@@ -14,13 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
-import time
-from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
-from typing import Any, Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .outputs import default_folder, reserve
 
 FORMAT_VERSION = 1
 BUNDLE_JSON = "bundle.json"
@@ -57,67 +56,54 @@ def _manifest_digest(meta: dict[str, Any]) -> str:
 
 
 def _files(folder: Path) -> list[str]:
-    return sorted(
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.is_file() and p.name != BUNDLE_JSON
-    )
+    """Every file under ``folder`` but bundle.json, as relative POSIX paths; a symbolic
+    link anywhere (which could point outside the bundle) is refused."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            if Path(root, name).is_symlink():
+                raise BundleError(f"model bundle '{folder}' contains a symbolic link "
+                                  f"({Path(root, name).relative_to(folder)}); refusing it")
+        found += [Path(root, f).relative_to(folder).as_posix() for f in files]
+    return sorted(f for f in found if f != BUNDLE_JSON)
 
 
-def check_free(path: str | Path, overwrite: bool = False) -> Path:
-    """``path`` resolved; an existing one is refused unless ``overwrite`` (checked before
-    any training, so nothing is computed only to be refused at the end)."""
-    target = Path(path).resolve()
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"'{target}' already exists; choose another output_dir or pass overwrite=True"
-        )
-    return target
+def _safe_name(name: Any) -> bool:
+    """A plain relative path that stays inside the bundle (no '..', no absolute path)."""
+    if not isinstance(name, str) or not name or "\\" in name or "\0" in name:
+        return False
+    path = PurePosixPath(name)
+    return not path.is_absolute() and ".." not in path.parts and path.parts[0] != "~"
 
 
-def default_folder(prefix: str) -> Path:
-    """A new ``<prefix>_<time>`` folder name in the working directory (suffixed if taken)."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = Path.cwd() / f"{prefix}_{stamp}"
-    k = 1
-    while path.exists():
-        k += 1
-        path = Path.cwd() / f"{prefix}_{stamp}-{k}"
-    return path
+def _check_names(meta: dict[str, Any], meta_path: Path) -> None:
+    """Every path bundle.json names is a plain relative path, and every file scoring opens
+    is in the verified list."""
+    files = meta["files"]
+    bad = [n for n in files if not _safe_name(n)]
+    onnx = meta["onnx"].get("files")
+    if not isinstance(onnx, dict) or not onnx:
+        raise BundleError(f"{meta_path} is corrupt: 'onnx.files' is missing or empty")
+    bad += [f"onnx.files.{k} = {v!r}" for k, v in onnx.items()
+            if k not in ONNX_FILES or v not in files or not _safe_name(v)]
+    if TOKENIZER_JSON not in files:
+        bad.append(f"{TOKENIZER_JSON} (not in the verified files)")
+    if bad:
+        raise BundleError(f"{meta_path} names files outside the bundle or outside its verified "
+                          f"list ({'; '.join(map(str, bad))}); refusing it")
 
 
-@contextmanager
-def staged_folder(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield an empty staging folder next to ``path``; on clean exit move it to ``path``.
-
-    If anything fails, the staging folder is removed and ``path`` is untouched: an existing
-    folder is never half-replaced.
-    """
-    target = check_free(path, overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        yield stage
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
-            target.rename(old)
-            stage.rename(target)
-            shutil.rmtree(old)
-        else:
-            stage.rename(target)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage)
+def reserve_bundle(path: str | Path | None, overwrite: bool = False):
+    """:func:`pytext_psych.outputs.reserve` for a model bundle (default: a new
+    ``pytext_psych_model_<time>`` folder in the working directory)."""
+    return reserve(path if path is not None else default_folder("pytext_psych_model"),
+                   overwrite=overwrite, marker=BUNDLE_JSON)
 
 
-@contextmanager
-def staged_bundle(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """:func:`staged_folder` for a model bundle: the caller writes model files into the
-    staging folder and must :func:`seal` it before the block ends."""
-    with staged_folder(path, overwrite=overwrite) as stage:
-        yield stage
-        if not (stage / BUNDLE_JSON).is_file():
-            raise BundleError("internal error: bundle was not sealed before it was published")
+def check_sealed(stage: Path) -> None:
+    """Refuse to publish a staged bundle that was never sealed."""
+    if not (stage / BUNDLE_JSON).is_file():
+        raise BundleError("internal error: bundle was not sealed before it was published")
 
 
 def seal(stage: Path, meta: dict[str, Any]) -> dict[str, Any]:
@@ -145,6 +131,8 @@ def read_bundle(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
     meta_path = folder / BUNDLE_JSON
     if not meta_path.is_file():
         raise BundleError(f"'{folder}' is not a model bundle: no {BUNDLE_JSON} in it")
+    if meta_path.is_symlink():
+        raise BundleError(f"{meta_path} is a symbolic link; refusing it")
     try:
         meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -159,6 +147,7 @@ def read_bundle(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
             f"bundle format {meta['format_version']} is not supported by this version of "
             f"pytext-psych (which reads format {FORMAT_VERSION}); upgrade pytext-psych"
         )
+    _check_names(meta, meta_path)
     if not verify:
         return meta
     if _manifest_digest(meta) != meta["manifest_sha256"]:
@@ -178,3 +167,17 @@ def read_bundle(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
             "it was changed after it was written. Refit or restore the original bundle."
         )
     return meta
+
+
+def bundle_digest(path: str | Path) -> str:
+    """One sha256 for the whole bundle: of bundle.json, which holds the sha256 of every
+    other file. Publish it with a paper; ``load_model(path, digest=...)`` and
+    ``pytext-psych info --digest`` check a copy against it.
+
+    What the checks protect against: the per-file checksums catch accidents (a truncated
+    copy, a changed or stray file, an edited bundle.json). They are not a signature:
+    whoever can write the folder can recompute them. Only a digest kept apart from the
+    bundle (in the paper, the lab notebook, a release page) shows that a bundle is the
+    one its authors made.
+    """
+    return sha256_file(Path(path) / BUNDLE_JSON)

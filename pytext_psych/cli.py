@@ -11,10 +11,9 @@ from typing import Sequence
 
 import pandas as pd
 
-from .bundle import BundleError
+from .bundle import BundleError, bundle_digest
 from .config import STRATEGIES
 from .fit import fit_text_model
-from .infer import SCORING_BATCH
 
 _DEFAULTS = {k: p.default for k, p in inspect.signature(fit_text_model).parameters.items()}
 
@@ -38,9 +37,9 @@ def _fit(args: argparse.Namespace) -> None:
 def _predict(args: argparse.Namespace) -> None:
     from .infer import predict_scores
 
-    result = predict_scores(args.model, args.data, text=args.text, batch_size=args.batch_size,
-                            precision=args.precision, out=args.out, progress=not args.quiet,
-                            interval=args.interval)
+    result = predict_scores(args.model, args.data, text=args.text, precision=args.precision,
+                            out=args.out, overwrite=args.overwrite, threads=args.threads,
+                            progress=not args.quiet, interval=args.interval)
     if args.out:
         print(f"wrote {args.out}")
     else:
@@ -64,10 +63,13 @@ def parity_table(meta: dict) -> pd.DataFrame:
 def _info(args: argparse.Namespace) -> None:
     from .infer import load_model
 
-    model = load_model(args.model)
+    model = load_model(args.model, digest=args.digest)
     meta = model.meta
     print(model)
-    print(f"  files verified: {len(meta['files'])} (sha256)")
+    print(f"  files verified: {len(meta['files'])} (sha256)"
+          + (" and the bundle matches the expected digest" if args.digest else ""))
+    print(f"  bundle digest: sha256:{bundle_digest(args.model)} (publish it; check a copy "
+          "with --digest)")
     print("  n: " + ", ".join(f"{k} {v}" for k, v in meta["n"].items()))
     t = meta["training"]
     print(f"  training: {t.get('strategy', 'full')}, lr {t['learning_rate']}, batch {t['batch_size']}, "
@@ -162,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", help="CSV, TSV or Parquet file with texts")
     predict.add_argument("--text", required=True, help="text column")
     predict.add_argument("--out", help=".csv or .parquet file to write (default: standard output)")
-    predict.add_argument("--batch-size", type=int, default=SCORING_BATCH)
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    predict.add_argument("--threads", type=int, help="texts scored in parallel (default: all cores)")
     predict.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
     predict.add_argument("--interval", type=float, help="conformal coverage, e.g. 0.9")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -170,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="verify a model bundle and describe it")
     info.add_argument("model", help="model bundle folder")
+    info.add_argument("--digest", help="the bundle's published digest: refuse a bundle that differs")
     info.set_defaults(run=_info)
 
     curve = sub.add_parser("curve", help="learning curve: metric by number of labelled texts")
@@ -199,9 +203,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, BundleError) as err:
+    except (ValueError, TypeError, OSError, ImportError, BundleError) as err:
+        # user-facing problems (bad input, files, missing extras): one line, no traceback
         print(f"pytext-psych: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("pytext-psych: interrupted; nothing was written under the output name",
+              file=sys.stderr)
+        return 130
     return 0
 
 

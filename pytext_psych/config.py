@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
+
+import numpy as np
 
 
 STRATEGIES = ("full", "freeze", "gradual", "lora")
+
+
+def is_int(value: Any, low: int = 0, high: float = math.inf) -> bool:
+    """A whole number (not a bool, float or string) in ``[low, high]``."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and low <= value <= high
+
+
+def is_real(value: Any, low: float = -math.inf, high: float = math.inf) -> bool:
+    """A finite real number (not a bool or string) in ``[low, high]``."""
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and math.isfinite(value) and low <= value <= high)
+
+
+SEED_RULE = (lambda v: is_int(v, 0, 2**32 - 1), "a whole number from 0 to 2**32 - 1")
+# name -> (check, what is allowed): checked once, when the settings are made
+_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "epochs": (lambda v: is_int(v, 1), "a whole number of at least 1"),
+    "learning_rate": (lambda v: is_real(v, 1e-12, 1.0), "a finite number above 0 and at most 1"),
+    "batch_size": (lambda v: is_int(v, 1), "a whole number of at least 1"),
+    "max_length": (lambda v: is_int(v, 8, 4096), "a whole number of tokens from 8 to 4096"),
+    "patience": (lambda v: is_int(v, 1), "a whole number of at least 1"),
+    "seed": SEED_RULE,
+    "strategy": (lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}"),
+    "freeze_layers": (lambda v: v == "all" or is_int(v, 0), "a whole number of layers or 'all'"),
+    "lora_r": (lambda v: is_int(v, 1), "a whole number of at least 1"),
+    "lora_alpha": (lambda v: is_real(v, 1e-12), "a number above 0"),
+    "grad_accumulation": (lambda v: is_int(v, 1), "a whole number of at least 1"),
+    "class_weights": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    "warmup_ratio": (lambda v: is_real(v, 0, 0.999), "a fraction from 0 to below 1"),
+    "weight_decay": (lambda v: is_real(v, 0), "a number of at least 0"),
+    "group_by_length": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+}
 
 
 def default_learning_rate(strategy: str) -> float:
@@ -41,27 +76,10 @@ class TrainConfig:
     group_by_length: bool = True  # batches of similar length: less padding, same randomness
 
     def __post_init__(self) -> None:
-        checks = {
-            "epochs": self.epochs >= 1,
-            "learning_rate": self.learning_rate > 0,
-            "batch_size": self.batch_size >= 1,
-            "max_length": 8 <= self.max_length <= 4096,
-            "patience": self.patience >= 1,
-            "warmup_ratio": 0 <= self.warmup_ratio < 1,
-            "weight_decay": self.weight_decay >= 0,
-            "strategy": self.strategy in STRATEGIES,
-            "freeze_layers": self.freeze_layers == "all" or (
-                isinstance(self.freeze_layers, int) and not isinstance(self.freeze_layers, bool)
-                and self.freeze_layers >= 0),
-            "lora_r": self.lora_r >= 1,
-            "lora_alpha": self.lora_alpha > 0,
-            "grad_accumulation": self.grad_accumulation >= 1,
-        }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            hint = f" (strategy is one of {', '.join(STRATEGIES)})" if "strategy" in bad else ""
-            raise ValueError("invalid training setting(s): "
-                             f"{', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}{hint}")
+        problems = [f"{name}={getattr(self, name)!r} ({rule})"
+                    for name, (ok, rule) in _CONSTRAINTS.items() if not ok(getattr(self, name))]
+        if problems:
+            raise ValueError("invalid training setting(s): " + "; ".join(problems))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

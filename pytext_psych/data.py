@@ -7,6 +7,8 @@ Nothing here mutates the caller's data frame. No torch, no transformers.
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence, Union
@@ -18,13 +20,69 @@ DataLike = Union[pd.DataFrame, str, Path]
 
 TASKS = ("auto", "classification", "regression")
 SPLITS = ("train", "dev", "test")
-_READERS = {
-    ".csv": lambda p: pd.read_csv(p),
-    ".tsv": lambda p: pd.read_csv(p, sep="\t"),
-    ".tab": lambda p: pd.read_csv(p, sep="\t"),
-    ".parquet": lambda p: pd.read_parquet(p),
-    ".pq": lambda p: pd.read_parquet(p),
-}
+READERS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+MIN_ROWS = 10  # below this no train/dev/test split leaves anything to learn or test on
+# Whitespace, control and invisible format characters (zero-width space / joiners, BOM,
+# bidi marks, soft hyphen, variation selectors, Hangul fillers): a text of only these is blank.
+_INVISIBLE = re.compile(
+    "[\\s\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]*")
+
+
+def parquet_module():
+    """``pyarrow.parquet``, or an ImportError that says what to install."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ImportError("reading or writing Parquet files needs pyarrow: "
+                          "pip install 'pytext-psych[parquet]' (or pip install pyarrow)") from None
+    return pq
+
+
+def sniff_csv(path: Path) -> dict[str, str]:
+    """``read_csv`` options for ``path``: the separator (tab for .tsv; for .csv a header
+    with no comma but semicolons or tabs, as Excel writes in many locales, means that
+    separator) and the encoding (UTF-8, with or without a byte-order mark). An empty file
+    or one that is not UTF-8 raises a ``ValueError`` saying what to do."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip():
+        raise ValueError(f"data file '{path}' is empty")
+    try:
+        sample = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError as err:
+        raise _not_utf8(path, err) from None
+    header = sample.splitlines()[0] if sample.splitlines() else ""
+    sep = "\t" if READERS[path.suffix.lower()] == "tsv" else ","
+    if sep == "," and "," not in header:
+        sep = next((c for c in (";", "\t", "|") if c in header), ",")
+    return {"sep": sep, "encoding": "utf-8-sig"}
+
+
+def _not_utf8(path: Path, err: UnicodeDecodeError) -> ValueError:
+    return ValueError(
+        f"data file '{path}' is not UTF-8 text (byte {err.object[err.start:err.start + 1]!r} at "
+        f"position {err.start}); it is probably Latin-1 / Windows-1252. Read it with "
+        f"pandas.read_csv('{path}', encoding='cp1252') and pass the DataFrame, or save it as UTF-8")
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(f"cannot read '{path}': expected a .csv, .tsv or .parquet file "
+                         f"(got suffix '{path.suffix}')")
+    if not path.is_file():
+        raise FileNotFoundError(f"data file '{path}' does not exist")
+    if kind == "parquet":
+        parquet_module()
+        return pd.read_parquet(path)
+    options = sniff_csv(path)
+    try:
+        return pd.read_csv(path, **options)
+    except UnicodeDecodeError as err:
+        raise _not_utf8(path, err) from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"data file '{path}' has no columns") from None
 
 
 def read_data(data: DataLike) -> pd.DataFrame:
@@ -43,16 +101,7 @@ def read_data(data: DataLike) -> pd.DataFrame:
     if is_r_object(data):  # an R data.frame through rpy2
         return from_r(data)
     if isinstance(data, (str, Path)):
-        path = Path(data)
-        reader = _READERS.get(path.suffix.lower())
-        if reader is None:
-            raise ValueError(
-                f"cannot read '{path}': expected a .csv, .tsv or .parquet file "
-                f"(got suffix '{path.suffix}')"
-            )
-        if not path.is_file():
-            raise FileNotFoundError(f"data file '{path}' does not exist")
-        return reader(path)
+        return _read_file(Path(data))
     raise TypeError(
         f"data must be a pandas DataFrame or a path to a CSV/TSV/Parquet file, "
         f"not {type(data).__name__}"
@@ -74,23 +123,57 @@ def require_columns(df: pd.DataFrame, *columns: str) -> None:
         )
 
 
-def clean_texts(values: pd.Series, what: str = "text") -> list[str]:
-    """Return the texts as a list of str; NaN, empty or blank texts raise a ``ValueError``.
+def _show(value, limit: int = 40) -> str:
+    """A value's repr, cut to ``limit`` characters for error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
-    Scoring and training both refuse blank texts rather than silently producing a
-    prediction for nothing.
+
+def clean_texts(values: pd.Series, what: str = "text") -> list[str]:
+    """Return the texts as a list of str, refusing what cannot be a text.
+
+    Refused, with the rows named: missing values; values that are not strings (numbers,
+    bytes, lists: scoring their Python repr would be silently wrong); blank texts (only
+    whitespace, control or invisible characters such as zero-width spaces); and texts
+    that are not valid Unicode (lone surrogates). Training and scoring apply the same rules.
+
+    >>> clean_texts(pd.Series(["fine", "also fine"]))
+    ['fine', 'also fine']
     """
-    is_missing = values.isna()
-    as_str = values.astype("string")
-    is_blank = ~is_missing & (as_str.str.strip().str.len() == 0)
-    bad = is_missing | is_blank
-    if bad.any():
+    is_missing = values.isna().to_numpy()
+    is_text = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    foreign = ~is_missing & ~is_text
+    if foreign.any():
+        kinds = ", ".join(sorted({type(v).__name__ for v in values[foreign]}))
+        raise ValueError(
+            f"{what} holds {int(foreign.sum())} value(s) that are not text ({kinds}; rows "
+            f"{_rows(values.index[foreign])}, e.g. {_show(values[foreign].iloc[0])}); check that "
+            "this is the text column, or convert the values to strings first")
+    texts = values.where(~is_missing, "").tolist()
+    is_blank = ~is_missing & np.fromiter((_INVISIBLE.fullmatch(t) is not None for t in texts),
+                                         bool, len(texts))
+    if is_missing.any() or is_blank.any():
         raise ValueError(
             f"{what} has {int(is_missing.sum())} missing and {int(is_blank.sum())} empty "
-            f"text(s) (rows {_rows(values.index[bad.to_numpy()])}); "
-            "drop or fill them before fitting or scoring"
-        )
-    return [str(t) for t in values.tolist()]
+            f"text(s) (rows {_rows(values.index[is_missing | is_blank])}); "
+            "drop or fill them before fitting or scoring")
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        broken = np.fromiter((not _encodable(t) for t in texts), bool, len(texts))
+        raise ValueError(
+            f"{what} has {int(broken.sum())} text(s) that are not valid Unicode (lone "
+            f"surrogate characters; rows {_rows(values.index[broken])}), usually from a "
+            "mis-decoded file; re-read the file with the right encoding") from None
+    return texts
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def domain_corpus(df: pd.DataFrame, source: str | Path | Sequence[str],
@@ -151,50 +234,86 @@ class Prepared:
 
 def prepare(df: pd.DataFrame, text: str, outcome: str, task: str = "auto") -> Prepared:
     """Validate ``df[text]`` and ``df[outcome]`` and encode the outcome for training."""
-    if not isinstance(text, str) or not isinstance(outcome, str):
-        raise TypeError("text and outcome must be column names (str)")
-    require_columns(df, text, outcome)
-    if len(df) == 0:
-        raise ValueError("data has no rows")
+    _check_frame(df, text, outcome)
     task = infer_task(df[outcome], task)
     texts = clean_texts(df[text], what=f"text column {text!r}")
-    y_raw = df[outcome]
-    missing = y_raw.isna()
+    missing = df[outcome].isna()
     if missing.any():
         raise ValueError(
             f"outcome column {outcome!r} has {int(missing.sum())} missing value(s) "
             f"(rows {_rows(df.index[missing.to_numpy()])}); drop them before fitting"
         )
     if task == "regression":
-        y_num = pd.to_numeric(y_raw, errors="coerce")
-        if pd.api.types.is_bool_dtype(y_raw) or y_num.isna().any():
-            bad = y_raw[y_num.isna()] if not pd.api.types.is_bool_dtype(y_raw) else y_raw
-            examples = ", ".join(repr(v) for v in pd.unique(bad)[:3])
-            raise ValueError(
-                f"task='regression' needs a numeric outcome, but {outcome!r} holds "
-                f"non-numeric values such as {examples}; use task='classification' "
-                "or recode the column"
-            )
-        if y_num.nunique() < 2:
-            raise ValueError(f"outcome column {outcome!r} is constant; nothing to learn")
-        return Prepared(texts, y_num.to_numpy(dtype=float), task, None, df.index)
+        return Prepared(texts, _numeric_outcome(df[outcome], outcome), task, None, df.index)
+    labels, codes = _class_outcome(df[outcome], outcome)
+    return Prepared(texts, codes, task, labels, df.index)
+
+
+def _check_frame(df: pd.DataFrame, text: str, outcome: str) -> None:
+    """Column names, enough rows, unique row ids."""
+    if not isinstance(text, str) or not isinstance(outcome, str):
+        raise TypeError(f"text and outcome must be column names (str), not "
+                        f"{type(text).__name__} and {type(outcome).__name__}")
+    if text == outcome:
+        raise ValueError(f"text and outcome both name the column {text!r}; the outcome must be "
+                         "the column of human codes or ratings, not the texts")
+    require_columns(df, text, outcome)
+    if len(df) < MIN_ROWS:
+        raise ValueError(f"data has {len(df)} row(s); fitting needs at least {MIN_ROWS} labelled "
+                         "texts to split into train, dev and test (and a few hundred for "
+                         "estimates worth reporting)")
+    duplicated = df.index.duplicated()
+    if duplicated.any():
+        raise ValueError(
+            f"the data's row ids (index) repeat ({_rows(df.index[duplicated])}), so results "
+            "could not say which row is which; give each row its own id, e.g. with "
+            "data.reset_index(drop=True)")
+
+
+def _numeric_outcome(y_raw: pd.Series, outcome: str) -> np.ndarray:
+    """The outcome as finite floats with a computable spread, or a clear error."""
+    y_num = pd.to_numeric(y_raw, errors="coerce")
+    if pd.api.types.is_bool_dtype(y_raw) or y_num.isna().any():
+        bad = y_raw[y_num.isna()] if not pd.api.types.is_bool_dtype(y_raw) else y_raw
+        examples = ", ".join(_show(v) for v in pd.unique(bad)[:3])
+        raise ValueError(
+            f"task='regression' needs a numeric outcome, but {outcome!r} holds "
+            f"non-numeric values such as {examples}; use task='classification' "
+            "or recode the column"
+        )
+    y = y_num.to_numpy(dtype=float)
+    infinite = ~np.isfinite(y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.std(y[~infinite]) if (~infinite).any() else np.nan
+    if infinite.any() or not np.isfinite(spread) or np.abs(y[~infinite]).max() > 1e15:
+        raise ValueError(
+            f"outcome column {outcome!r} holds infinite or extremely large values (rows "
+            f"{_rows(y_raw.index[infinite | (np.abs(np.nan_to_num(y)) > 1e15)])}); "
+            "drop them or rescale the outcome")
+    if spread == 0:
+        raise ValueError(f"outcome column {outcome!r} is constant; nothing to learn")
+    return y
+
+
+def _class_outcome(y_raw: pd.Series, outcome: str) -> tuple[list[str], np.ndarray]:
+    """Class names and integer codes; at least 2 classes of at least 2 examples each."""
     labels = _class_labels(y_raw)
     if len(labels) < 2:
         raise ValueError(
-            f"outcome column {outcome!r} has only one class ({labels[0]!r}); "
+            f"outcome column {outcome!r} has only one class ({_show(labels[0])}); "
             "classification needs at least 2"
         )
     as_str = y_raw.astype(str)
     counts = as_str.value_counts()
     rare = counts[counts < 2]
     if len(rare):
+        shown = ", ".join(_show(c) for c in rare.index[:5]) + (", ..." if len(rare) > 5 else "")
         raise ValueError(
-            f"class(es) {', '.join(repr(c) for c in rare.index)} of {outcome!r} have fewer "
-            "than 2 examples; a stratified split needs at least 2 per class "
-            "(merge or drop them)"
+            f"{len(rare)} class(es) of {outcome!r} have fewer than 2 examples ({shown}); a "
+            "stratified split needs at least 2 per class (merge or drop them; if the column "
+            "holds free text, it is not an outcome)"
         )
-    codes = pd.Categorical(as_str, categories=labels).codes.astype(np.int64)
-    return Prepared(texts, codes, task, labels, df.index)
+    return labels, pd.Categorical(as_str, categories=labels).codes.astype(np.int64)
 
 
 def _class_labels(y: pd.Series) -> list[str]:

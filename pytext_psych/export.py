@@ -123,7 +123,8 @@ def export_onnx(net, tokenizer, folder: Path,
     net.set_attn_implementation("eager")
     written: dict[str, str] = {}
     try:
-        with tempfile.TemporaryDirectory() as tmp, _quiet_logging():
+        # scratch inside the staged bundle: a killed export leaves nothing elsewhere
+        with tempfile.TemporaryDirectory(dir=folder) as tmp, _quiet_logging():
             raw = Path(tmp) / "raw.onnx"
             _export_raw(net, tokenizer, raw)
             cfg = net.config

