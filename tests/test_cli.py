@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from pytext_psych import predict_scores
+from pytext_psych.bundle import bundle_digest
 from pytext_psych.cli import main
 
 
@@ -25,6 +27,12 @@ def test_info(topic_fit):
     assert "ONNX parity vs PyTorch fp32 on the dev split (n = 50" in res.stdout
     assert "int8" in res.stdout and "recommended" in res.stdout
     assert "fused by onnxruntime's optimiser: " in res.stdout and "Attention x5" in res.stdout
+    digest = bundle_digest(topic_fit.bundle_path)
+    assert f"bundle digest: sha256:{digest}" in res.stdout
+    checked = run("info", str(topic_fit.bundle_path), "--digest", f"sha256:{digest}")
+    assert "matches the expected digest" in checked.stdout
+    wrong = run("info", str(topic_fit.bundle_path), "--digest", "0" * 64)
+    assert wrong.returncode == 2 and "is not the bundle that digest was published for" in wrong.stderr
 
 
 def test_predict_writes_csv(topic_fit, examples, tmp_path):
@@ -42,11 +50,14 @@ def test_fit_and_errors(tmp_path, capsys):
     df = pd.DataFrame({"t": ["warm sun", "cold rain", "sunny sky", "wet storm"] * 6,
                        "y": ["happy", "sad"] * 12})
     df.to_csv(tmp_path / "d.csv", index=False)
-    code = main(["fit", str(tmp_path / "d.csv"), "--text", "t", "--outcome", "y", "--out",
-                 str(tmp_path / "m"), "--epochs", "1", "--max-length", "16", "--quiet",
-                 "--strategy", "freeze", "--freeze-layers", "all", "--class-weights"])
+    with pytest.warns(UserWarning, match="only 6 texts will be evaluated"):
+        code = main(["fit", str(tmp_path / "d.csv"), "--text", "t", "--outcome", "y", "--out",
+                     str(tmp_path / "m"), "--epochs", "1", "--max-length", "16", "--quiet",
+                     "--strategy", "freeze", "--freeze-layers", "all", "--class-weights"])
     assert code == 0
-    assert "<TextModelFit: classification of 'y'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "<TextModelFit: classification of 'y'" in out
+    assert "Caution: these estimates rest on only 6 texts (fewer than 30)" in out
     training = json.loads((tmp_path / "m" / "bundle.json").read_text())["training"]
     assert (training["strategy"], training["freeze_layers"], training["class_weights"]) == ("freeze", "all", True)
     assert (tmp_path / "m" / "bundle.json").is_file()

@@ -72,7 +72,7 @@ def test_patience_stops_early(tiny, tmp_path):
 
 def test_config_validation():
     TrainConfig(epochs=1, learning_rate=1e-5, batch_size=8, max_length=32, patience=1, seed=0)
-    with pytest.raises(ValueError, match="batch_size=0, max_length=2"):
+    with pytest.raises(ValueError, match=r"batch_size=0 \(a whole number of at least 1\); max_length=2"):
         TrainConfig(epochs=1, learning_rate=1e-5, batch_size=0, max_length=2, patience=1, seed=0)
 
 

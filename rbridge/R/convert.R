@@ -46,3 +46,14 @@ to_r_frame <- function(df, broom = FALSE) {
   })
   as.data.frame(out, stringsAsFactors = FALSE, check.names = FALSE, optional = TRUE)
 }
+
+# A whole number as an R integer (Python then sees an int); anything else unchanged, so
+# that Python's validation names the argument and what it got (as.integer would silently
+# truncate 2.5 to 2).
+whole_number <- function(x) {
+  if (is.numeric(x) && length(x) == 1 && !is.na(x) && x == round(x) && abs(x) < .Machine$integer.max) {
+    as.integer(x)
+  } else {
+    x
+  }
+}

@@ -183,9 +183,10 @@ as_r_fit <- function(fit, text, outcome) {
 #' @param data A data.frame (with \code{text} naming its text column) or a character
 #'   vector of texts.
 #' @param text Text column of \code{data} when it is a data.frame.
-#' @param batch_size Texts per onnxruntime call.
 #' @param precision \code{"auto"} (int8 when the bundle's parity check allows it),
-#'   \code{"fp32"} or \code{"int8"}.
+#'   \code{"fp32"} or \code{"int8"}. Each text is scored on its own, so its score never
+#'   depends on the other texts, their order or the chunking.
+#' @param threads Texts scored in parallel; \code{NULL}: all cores this process may use.
 #' @param interval \code{NULL} or a coverage level such as 0.9 for split-conformal
 #'   prediction intervals (regression: \code{lower}, \code{upper}) or prediction
 #'   sets (classification: \code{prediction_set}), calibrated on the fit's dev split.
@@ -196,8 +197,8 @@ as_r_fit <- function(fit, text, outcome) {
 #' predict_scores(fit, c("I cannot sleep for worrying", "All is well"))
 #' }
 #' @export
-predict_scores <- function(model, data, text = NULL, batch_size = 32L,
-                           precision = "auto", interval = NULL) {
+predict_scores <- function(model, data, text = NULL, precision = "auto", threads = NULL,
+                           interval = NULL) {
   py <- python_module()
   path <- if (inherits(model, "pytextpsych_fit")) model$bundle_path else model
   if (!is.character(path) || length(path) != 1) {
@@ -208,7 +209,7 @@ predict_scores <- function(model, data, text = NULL, batch_size = 32L,
     text <- "text"
   }
   scores <- py_call(py$api$predict_scores, path, to_pandas(data), text = text,
-                    batch_size = as.integer(batch_size), precision = precision,
+                    precision = precision, threads = whole_number(threads),
                     interval = interval)
   to_r_frame(scores)
 }
