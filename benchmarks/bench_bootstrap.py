@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sps
 
-from pytext_psych.fit import hardware
+from pytext_psych.metadata import hardware
 from pytext_psych.stats import bootstrap_metrics, compare_predictions
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pytext_psych.fit import hardware
+from pytext_psych.metadata import hardware
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 3

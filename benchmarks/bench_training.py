@@ -30,10 +30,12 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
 from pytext_psych import example_data
-from pytext_psych.config import TrainConfig
 from pytext_psych.data import prepare, split_rows
-from pytext_psych.fit import _scaling, _targets, hardware
-from pytext_psych.stats import headline_score
+from pytext_psych.design import Run
+from pytext_psych.metadata import hardware
+from pytext_psych.pipeline import scaling, targets
+from pytext_psych.settings import TrainSettings
+from pytext_psych.stats import dev_scorer, headline_score
 from pytext_psych.train import fine_tune, quiet_transformers, resolve_model
 
 HERE = Path(__file__).resolve().parent
@@ -93,8 +95,7 @@ def main() -> None:
     source = f"{'RWWD' if RWWD.exists() else 'example data'} `{text}` -> {outcome} (n = {len(df)})"
     prep = prepare(df, text, outcome)
     split = split_rows(prep.y, prep.task, (0.625, 0.125, 0.25), SEED)
-    scale = _scaling(prep, split == "train")
-    y = _targets(prep, scale).astype(np.float32)
+    y = targets(prep, scaling(prep, Run("all", split))).astype(np.float32)
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("default"))
     lengths = np.array([len(ids) for ids in tokenizer(prep.texts)["input_ids"]])
     runs = {}
@@ -103,8 +104,9 @@ def main() -> None:
         "ours, seeds' settings (batch 32, lr 2e-5, max_length 128)": dict(batch_size=32, learning_rate=2e-5, max_length=128),
         "ours, defaults (batch 16, lr 5e-5, max_length 256)": dict(batch_size=16, learning_rate=5e-5, max_length=256),
     }.items():
-        config = TrainConfig(epochs=args.epochs, patience=args.epochs, seed=SEED, **settings)
-        _, _, result = fine_tune(prep.texts, y, split, prep.task, None, "default", config, progress=True)
+        config = TrainSettings(epochs=args.epochs, patience=args.epochs, seed=SEED, **settings)
+        _, _, result = fine_tune(prep.texts, y, split, prep.task, None, config, dev_scorer(prep.task),
+                                 progress=True)
         runs[name] = result.history
     base = np.mean([h["seconds"] for h in runs[next(iter(runs))]])
     rows = []

@@ -26,6 +26,7 @@ import pandas as pd
 
 from pytext_psych import bootstrap_metrics, fit_text_model
 from pytext_psych.baseline import fit_baseline
+from pytext_psych.stats import dev_scorer
 from pytext_psych.data import prepare, split_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +40,8 @@ def tfidf_baseline(df: pd.DataFrame, text: str, outcome: str, seed: int) -> tupl
     prep = prepare(df, text, outcome)
     split = split_rows(prep.y, prep.task, seed=seed)
     started = time.perf_counter()
-    base = fit_baseline(prep.texts, prep.y, split, prep.task, len(prep.labels or [0]))
+    base = fit_baseline(prep.texts, prep.y, split, prep.task, len(prep.labels or [0]),
+                        dev_scorer(prep.task))
     test = split == "test"
     if prep.task == "classification":
         labels = np.asarray(prep.labels, dtype=object)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from pytext_psych import learning_curve
-from pytext_psych.fit import hardware
+from pytext_psych.metadata import hardware
 
 ROOT = Path(__file__).resolve().parents[1]
 RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"

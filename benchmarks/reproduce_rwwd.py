@@ -33,8 +33,9 @@ import pandas as pd
 
 from pytext_psych import bootstrap_metrics, compare_predictions, fit_text_model
 from pytext_psych.baseline import fit_baseline, fit_penalised
+from pytext_psych.stats import dev_scorer
 from pytext_psych.data import prepare, split_rows
-from pytext_psych.fit import hardware
+from pytext_psych.metadata import hardware
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
@@ -87,9 +88,9 @@ def run_model(target: str, name: str, work: Path) -> dict:
         record["description"] = "majority class of train" if labels is not None else "mean of train"
     elif name in ("tfidf", "embeddings"):
         k = len(prep.labels or [0])
-        base = (fit_baseline(prep.texts, prep.y, split, task, k) if name == "tfidf" else
+        base = (fit_baseline(prep.texts, prep.y, split, task, k, dev_scorer(task)) if name == "tfidf" else
                 fit_penalised(frozen_embeddings(prep.texts, TRAINING["max_length"]), prep.y, split,
-                              task, k, "frozen MiniLM mean-pooled embeddings"))
+                              task, k, dev_scorer(task), "frozen MiniLM mean-pooled embeddings"))
         predicted = base.predicted[test]
         record["description"] = base.describe()
     else:

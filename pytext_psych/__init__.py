@@ -12,14 +12,17 @@ from .bundle import BundleError
 from .curve import LearningCurve, learning_curve
 from .data import read_data
 from .examples import example_data
-from .fit import TextModelFit, compare_models, fit_text_model, tune_text_model
+from .fit import TextModelFit, compare_models, fit_text_model
 from .infer import TextModel, load_model, predict_scores
+from .settings import EvalSettings, TrainSettings
 from .stats import agreement, bootstrap_metrics, compare_predictions, correlation_test
+from .tune import tune_text_model
 
 
 
 def __getattr__(name: str):
-    """``pretrain_domain`` lives with the training loop and needs torch: imported on first use."""
+    """``pretrain_domain`` lives with the training loop and needs torch: imported on first
+    use (it is not in ``__all__``, so ``from pytext_psych import *`` stays torch-free)."""
     if name == "pretrain_domain":
         from .train import pretrain_domain
 
@@ -34,9 +37,11 @@ except _metadata.PackageNotFoundError:  # running from a source tree
 
 __all__ = [
     "BundleError",
+    "EvalSettings",
     "LearningCurve",
     "TextModel",
     "TextModelFit",
+    "TrainSettings",
     "agreement",
     "bootstrap_metrics",
     "compare_models",
@@ -47,7 +52,6 @@ __all__ = [
     "learning_curve",
     "load_model",
     "predict_scores",
-    "pretrain_domain",
     "read_data",
     "tune_text_model",
 ]

@@ -9,13 +9,13 @@ Logistic regression for classification, ridge regression for ratings. Needs scik
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from .stats import headline_score
+Scorer = Callable[[np.ndarray, np.ndarray], float]  # (outputs, targets) -> higher is better
 
 PENALTIES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 DEFAULT_PENALTY = 1.0  # used when there is no dev split to choose on
@@ -36,30 +36,32 @@ class Baseline:
 
 
 def fit_baseline(texts: Sequence[str], y: np.ndarray, split: np.ndarray, task: str,
-                 num_classes: int | None = None) -> Baseline:
+                 num_classes: int | None, dev_score: Scorer) -> Baseline:
     """TF-IDF (word 1-2 grams, sublinear tf) features of the train rows' vocabulary, then
     :func:`fit_penalised`.
 
     Examples
     --------
+    >>> from pytext_psych.stats import dev_scorer
     >>> texts = ["good day", "bad day", "good mood", "bad mood"] * 5
     >>> y = np.array([1, 0, 1, 0] * 5)
     >>> split = np.array(["train"] * 12 + ["dev"] * 4 + ["test"] * 4)
-    >>> fit_baseline(texts, y, split, "classification", 2).predicted[-4:].tolist()
+    >>> base = fit_baseline(texts, y, split, "classification", 2, dev_scorer("classification"))
+    >>> base.predicted[-4:].tolist()
     [1, 0, 1, 0]
     """
     texts = np.asarray(texts, dtype=object)
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
     vectorizer.fit(texts[split == "train"])
-    return fit_penalised(vectorizer.transform(texts), y, split, task, num_classes,
+    return fit_penalised(vectorizer.transform(texts), y, split, task, num_classes, dev_score,
                          "TF-IDF (word 1-2 grams)")
 
 
-def fit_penalised(x, y: np.ndarray, split: np.ndarray, task: str, num_classes: int | None = None,
-                  features: str = "features") -> Baseline:
+def fit_penalised(x, y: np.ndarray, split: np.ndarray, task: str, num_classes: int | None,
+                  dev_score: Scorer, features: str = "features") -> Baseline:
     """Ridge (ratings) or logistic regression (classes) on feature rows ``x``: fitted on the
-    ``"train"`` rows, penalty chosen on the dev rows (macro F1 for classes, squared error
-    for ratings), predictions for every row. Also used for frozen-embedding baselines.
+    ``"train"`` rows, penalty chosen on the dev rows (``dev_score`` for classes, squared
+    error for ratings), predictions for every row. Also used for frozen-embedding baselines.
     """
     train, dev = split == "train", split == "dev"
 
@@ -82,7 +84,7 @@ def fit_penalised(x, y: np.ndarray, split: np.ndarray, task: str, num_classes: i
             # ratings: lowest squared error (the usual ridge choice; a correlation would
             # favour shrinking predictions to the mean); classes: highest macro F1
             scores[penalty] = (-float(np.mean((out[:, 0] - y[dev]) ** 2)) if task == "regression"
-                               else headline_score(task, out, y[dev]))
+                               else dev_score(out, y[dev]))
         penalty = max(scores, key=lambda p: (np.nan_to_num(scores[p], nan=-np.inf), p))  # ties: more penalty
         chosen_on = "dev"
     else:

@@ -4,7 +4,6 @@ public API."""
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -12,23 +11,39 @@ from typing import Sequence
 import pandas as pd
 
 from .bundle import BundleError, bundle_digest
-from .config import STRATEGIES
+from .curve import CURVE_EVAL
 from .fit import fit_text_model
+from .settings import EvalSettings, TrainSettings
 
-_DEFAULTS = {k: p.default for k, p in inspect.signature(fit_text_model).parameters.items()}
+
+def add_settings(parser: argparse.ArgumentParser, names: set[str] | None = None) -> list[str]:
+    """One option per public setting (``--max-length``; a True default gives ``--no-...``),
+    with its default and help from the settings objects; returns the names added."""
+    added = []
+    for cls in (TrainSettings, EvalSettings):
+        for f in cls.public_fields():
+            if names is not None and f.name not in names:
+                continue
+            flag, meta = "--" + f.name.replace("_", "-"), f.metadata
+            if isinstance(f.default, bool):
+                parser.add_argument(("--no-" + flag[2:]) if f.default else flag, dest=f.name,
+                                    action="store_false" if f.default else "store_true", help=meta["help"])
+            else:
+                parser.add_argument(flag, dest=f.name, type=meta["parse"], default=f.default,
+                                    nargs=len(f.default) if isinstance(f.default, tuple) else None,
+                                    help=f"{meta['help']} (default: {f.default})")
+            added.append(f.name)
+    return added
+
+
+def _options(args: argparse.Namespace) -> dict:
+    return {name: getattr(args, name) for name in args.settings}
 
 
 def _fit(args: argparse.Namespace) -> None:
-    fit = fit_text_model(
-        args.data, text=args.text, outcome=args.outcome, task=args.task, model=args.model,
-        epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size,
-        max_length=args.max_length, patience=args.patience, strategy=args.strategy,
-        freeze_layers=args.freeze_layers, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
-        class_weights=args.class_weights, grad_accumulation=args.grad_accumulation,
-        domain_texts=args.domain_texts, cv=args.cv, group=args.group,
-        baseline=not args.no_baseline, seed=args.seed, output_dir=args.out,
-        overwrite=args.overwrite, progress=not args.quiet,
-    )
+    fit = fit_text_model(args.data, text=args.text, outcome=args.outcome, task=args.task,
+                         domain_texts=args.domain_texts, output_dir=args.out,
+                         overwrite=args.overwrite, progress=not args.quiet, **_options(args))
     print(fit)
     print()
     print(fit.report())
@@ -106,11 +121,9 @@ def _curve(args: argparse.Namespace) -> None:
     from .curve import learning_curve
 
     sizes = [s if s == "full" else int(s) for s in args.sizes]
-    curve = learning_curve(
-        args.data, text=args.text, outcome=args.outcome, sizes=sizes, repeats=args.repeats,
-        test=args.test, epochs=args.epochs, max_length=args.max_length, seed=args.seed,
-        output_dir=args.out, progress=not args.quiet,
-    )
+    curve = learning_curve(args.data, text=args.text, outcome=args.outcome, sizes=sizes,
+                           repeats=args.repeats, test=args.test, output_dir=args.out,
+                           progress=not args.quiet, **_options(args))
     print(curve.summary().to_string(index=False))
     if args.target is not None:
         need = curve.n_needed(args.target)
@@ -135,29 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--text", required=True, help="text column")
     fit.add_argument("--outcome", required=True, help="outcome column")
     fit.add_argument("--out", help="bundle folder to write (default: a new folder here)")
-    fit.add_argument("--task", default=_DEFAULTS["task"], choices=["auto", "classification", "regression"])
-    fit.add_argument("--model", default=_DEFAULTS["model"], help="'default', a model name or folder")
-    fit.add_argument("--epochs", type=int, default=_DEFAULTS["epochs"])
-    fit.add_argument("--learning-rate", type=float, default=_DEFAULTS["learning_rate"])
-    fit.add_argument("--batch-size", type=int, default=_DEFAULTS["batch_size"])
-    fit.add_argument("--max-length", type=int, default=_DEFAULTS["max_length"])
-    fit.add_argument("--patience", type=int, default=_DEFAULTS["patience"])
-    fit.add_argument("--strategy", default=_DEFAULTS["strategy"], choices=list(STRATEGIES))
-    fit.add_argument("--freeze-layers", type=lambda v: v if v == "all" else int(v),
-                     default=_DEFAULTS["freeze_layers"], help="a number of layers, or 'all'")
-    fit.add_argument("--lora-r", type=int, default=_DEFAULTS["lora_r"])
-    fit.add_argument("--lora-alpha", type=int, default=_DEFAULTS["lora_alpha"])
-    fit.add_argument("--class-weights", action="store_true", help="inverse-frequency class weights")
-    fit.add_argument("--grad-accumulation", type=int, default=_DEFAULTS["grad_accumulation"])
+    fit.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
     fit.add_argument("--domain-texts", help="column or text file of unlabelled texts for "
                      "domain-adaptive pretraining")
-    fit.add_argument("--seed", type=int, default=_DEFAULTS["seed"])
-    fit.add_argument("--cv", type=int, default=_DEFAULTS["cv"], help="k-fold cross-validation")
-    fit.add_argument("--group", default=_DEFAULTS["group"], help="column of group (participant) ids")
-    fit.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF baseline")
-    fit.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    fit.add_argument("--overwrite", action="store_true",
+                     help="replace an existing --out (only a bundle pytext-psych wrote)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
-    fit.set_defaults(run=_fit)
+    fit.set_defaults(run=_fit, settings=add_settings(fit))
 
     predict = sub.add_parser("predict", help="score texts with a model bundle")
     predict.add_argument("model", help="model bundle folder")
@@ -184,13 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="training sizes; 'full' for all texts outside the test set")
     curve.add_argument("--repeats", type=int, default=3)
     curve.add_argument("--test", type=float, default=0.25, help="share held out as the test set")
-    curve.add_argument("--epochs", type=int, default=_DEFAULTS["epochs"])
-    curve.add_argument("--max-length", type=int, default=_DEFAULTS["max_length"])
-    curve.add_argument("--seed", type=int, default=_DEFAULTS["seed"])
     curve.add_argument("--target", type=float, help="metric to reach, e.g. 0.6: how many texts?")
     curve.add_argument("--out", help="folder for runs.jsonl (resumable) and learning_curve.png")
     curve.add_argument("--quiet", action="store_true", help="no progress bar")
-    curve.set_defaults(run=_curve)
+    curve.set_defaults(run=_curve, settings=add_settings(
+        curve, {f.name for f in TrainSettings.public_fields()} | CURVE_EVAL))
 
     report = sub.add_parser("report", help="APA-style report and figures from a model bundle")
     report.add_argument("model", help="model bundle folder")

@@ -11,6 +11,7 @@ where it stopped.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,9 +21,11 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .config import TrainConfig
-from .data import DataLike, prepare, read_data, split_rows
-from .stats import COLUMNS, HEADLINE, bootstrap_metrics
+from . import metadata
+from .data import DataLike, split_rows
+from .evaluate import observed_values, score_rows
+from .settings import TrainSettings, is_int, is_real, show_settings_in_signature
+from .stats import COLUMNS, HEADLINE, bootstrap_metrics, dev_scorer, quantile_interval
 
 RUN_COLUMNS = ["n_train", "repeat", "model"] + COLUMNS
 FAR = 2.0  # extrapolating beyond this multiple of the largest size is flagged
@@ -80,6 +83,7 @@ class LearningCurve:
     n_test: int
     n_boot: int = 300
     seed: int = 42
+    ci_level: float = 0.95  # of the bands and intervals, by default
 
     def summary(self) -> pd.DataFrame:
         """Mean, SD, min and max of ``metric`` across repeats, per size and model."""
@@ -114,22 +118,27 @@ class LearningCurve:
             raise ValueError("the power law could not be fitted to these runs (need 3+ sizes)")
         return dict(zip("abc", map(float, p)))
 
-    def predict(self, sizes: Sequence[float], ci_level: float = 0.95) -> pd.DataFrame:
+    def predict(self, sizes: Sequence[float], ci_level: float | None = None) -> pd.DataFrame:
         """The fitted curve at ``sizes`` with a bootstrap band (``conf_low, conf_high``) and
         whether each size is an extrapolation far beyond the observed sizes."""
+        ci_level = self.ci_level if ci_level is None else ci_level
         sizes = np.asarray(sizes, dtype=float)
         p = self.params
-        boot = self._bootstrap_params
-        curves = np.array([power_law(sizes, *q) for q in boot])
-        alpha = (1 - ci_level) / 2
+        curves = np.array([power_law(sizes, *q) for q in self._bootstrap_params])
+        low, high = quantile_interval(curves, ci_level)
         largest = self._points()[0].max()
         return pd.DataFrame({
             "n_train": sizes, "estimate": power_law(sizes, p["a"], p["b"], p["c"]),
-            "conf_low": np.quantile(curves, alpha, axis=0), "conf_high": np.quantile(curves, 1 - alpha, axis=0),
-            "ci_level": ci_level, "extrapolated": sizes > FAR * largest,
+            "conf_low": low, "conf_high": high, "ci_level": ci_level, "extrapolated": sizes > FAR * largest,
         })
 
-    def n_needed(self, target: float, ci_level: float = 0.95) -> dict[str, Any]:
+    def band(self, points: int = 60) -> pd.DataFrame:
+        """:meth:`predict` from the smallest size to 4x the largest (geometric grid): the
+        curve the plot draws."""
+        n, _ = self._points()
+        return self.predict(np.geomspace(n.min(), 4 * n.max(), points))
+
+    def n_needed(self, target: float, ci_level: float | None = None) -> dict[str, Any]:
         """Labelled texts needed to reach ``target`` (e.g. r = .60), as an estimate.
 
         Returns the point estimate and a bootstrap interval (``inf`` where the fitted
@@ -139,9 +148,9 @@ class LearningCurve:
         def solve(a: float, b: float, c: float) -> float:
             return float((b / (a - target)) ** (1 / c)) if a > target else np.inf
 
+        ci_level = self.ci_level if ci_level is None else ci_level
         estimate = solve(**self.params)
-        boot = np.array([solve(*q) for q in self._bootstrap_params])
-        alpha = (1 - ci_level) / 2
+        low, high = quantile_interval(np.array([solve(*q) for q in self._bootstrap_params]), ci_level)
         largest = self._points()[0].max()
         caveat = ""
         if not np.isfinite(estimate):
@@ -151,9 +160,7 @@ class LearningCurve:
             caveat = (f"an extrapolation to {estimate / largest:.1f} times the largest size "
                       f"observed ({largest:.0f}); treat it as a rough guide")
         return {"metric": self.metric, "target": target, "n_train": estimate,
-                "conf_low": float(np.quantile(boot, alpha, method="inverted_cdf")),
-                "conf_high": float(np.quantile(boot, 1 - alpha, method="inverted_cdf")),
-                "ci_level": ci_level, "caveat": caveat}
+                "conf_low": float(low), "conf_high": float(high), "ci_level": ci_level, "caveat": caveat}
 
     def plot(self, path: str | Path, targets: Sequence[float] = ()) -> Path:
         """Save the curve: per-run estimates with CIs, the fitted power law with its band
@@ -168,12 +175,10 @@ class LearningCurve:
             if len(m):
                 ax.errorbar(m.n_train, m.estimate, yerr=[m.estimate - m.conf_low, m.conf_high - m.estimate],
                             fmt=marker, color=color, alpha=0.6, capsize=2, label=f"{model} runs (95% CI)")
-        n, _ = self._points()
-        if len(np.unique(n)) >= 3:
-            grid = np.geomspace(n.min(), 4 * n.max(), 60)
-            band = self.predict(grid)
-            ax.plot(grid, band.estimate, color="#c0392b", label="inverse power law fit")
-            ax.fill_between(grid, band.conf_low, band.conf_high, color="#c0392b", alpha=0.15)
+        if len(np.unique(self._points()[0])) >= 3:
+            band = self.band()
+            ax.plot(band.n_train, band.estimate, color="#c0392b", label="inverse power law fit")
+            ax.fill_between(band.n_train, band.conf_low, band.conf_high, color="#c0392b", alpha=0.15)
         for target in targets:
             ax.axhline(target, color="black", linestyle=":", linewidth=1)
         ax.set_xscale("log")
@@ -194,18 +199,9 @@ def learning_curve(
     repeats: int = 3,
     test: float = 0.25,
     task: str = "auto",
-    model: str = "default",
-    epochs: int = 10,
-    learning_rate: float = 5e-5,
-    batch_size: int = 16,
-    max_length: int = 256,
-    patience: int = 3,
-    baseline: bool = True,
-    seed: int = 42,
     output_dir: str | Path | None = None,
     progress: bool = True,
-    n_resamples: int = 1000,
-    ci_level: float = 0.95,
+    **options: Any,
 ) -> LearningCurve:
     """Fine-tune on ``repeats`` stratified subsamples of each size; evaluate on one test set.
 
@@ -216,17 +212,18 @@ def learning_curve(
         :func:`fit_text_model`). ``"full"`` is the whole pool (all rows not in the test
         set). Sizes larger than the pool are refused.
     repeats : int
-        Subsamples per size (each with its own seed); the full pool is run once.
+        Subsamples per size (each with its own random stream); the full pool is run once.
     test : float
         Share of the data held out once, stratified, as the fixed test set of every run.
-    epochs, learning_rate, batch_size, max_length, patience, model, task
-        As in :func:`fit_text_model` (lower ``epochs`` / ``max_length`` to save time).
-    baseline : bool
-        Also fit the TF-IDF baseline on every subsample.
     output_dir : path, optional
         Folder for ``runs.jsonl``: finished runs are recorded there and skipped when the
         call is repeated (resuming an interrupted grid). The settings are recorded too;
         a folder made with other settings is refused.
+    **options
+        Training settings as in :func:`fit_text_model` (any of
+        :class:`~pytext_psych.TrainSettings`), and ``baseline``, ``n_resamples``,
+        ``ci_level`` and ``export`` of :class:`~pytext_psych.EvalSettings`. Every run is
+        exported and scored through ONNX, as a fit's test split is.
 
     Returns
     -------
@@ -240,61 +237,78 @@ def learning_curve(
     >>> curve.summary()                                                      # doctest: +SKIP
     >>> curve.n_needed(0.60)                                                 # doctest: +SKIP
     """
-    df = read_data(data)
-    prep = prepare(df, text, outcome, task)
-    config = TrainConfig(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-                         max_length=max_length, patience=patience, seed=seed)
-    if not 0 < test < 1:
-        raise ValueError(f"test must be a fraction between 0 and 1, not {test}")
-    if repeats < 1:
-        raise ValueError("repeats must be at least 1")
-    fixed = split_rows(prep.y, prep.task, (1 - test, 0.0, test), seed)
+    from . import pipeline
+
+    allowed = {f.name for f in TrainSettings.public_fields()} | CURVE_EVAL
+    job = pipeline.check_request(data, text, outcome, task, options, progress=False,
+                                 where="learning_curve", allowed=allowed)
+    if not is_real(test, 1e-9, 1 - 1e-9):
+        raise ValueError(f"test must be a fraction between 0 and 1, not {test!r}")
+    if not is_int(repeats, 1):
+        raise ValueError(f"repeats must be a whole number of at least 1, not {repeats!r}")
+    fixed = split_rows(job.prep.y, job.prep.task, (1 - test, 0.0, test), job.settings.seed)
     pool = np.flatnonzero(fixed == "train")
-    test_rows = np.flatnonzero(fixed == "test")
-    grid = sorted({len(pool) if s == "full" else int(s) for s in sizes})
-    too_big = [s for s in grid if s > len(pool)]
-    if too_big or grid[0] < 12:
-        raise ValueError(f"sizes must lie between 12 and the pool of {len(pool)} texts "
-                         f"(the data minus the test set); got {list(sizes)}")
-    settings = dict(config.to_dict(), text=text, outcome=outcome, test=test, baseline=baseline,
-                    model=str(model), n=len(prep.y), n_resamples=n_resamples, ci_level=ci_level)
+    grid = [len(pool) if s == "full" else s for s in sizes]
+    if not grid or not all(is_int(s, 12, len(pool)) for s in grid):
+        raise ValueError(f"sizes must be whole numbers between 12 and the pool of {len(pool)} texts "
+                         f"(the data minus the test set), or 'full'; got {list(sizes)}")
+    grid = sorted(set(grid))
+    settings = dict(job.settings.to_dict(), text=text, outcome=outcome, test=test,
+                    baseline=job.evaluation.baseline, n=len(job.prep.y),
+                    n_resamples=job.evaluation.n_resamples, ci_level=job.evaluation.ci_level)
     store = _RunStore(output_dir, settings)
-    jobs = [(size, r) for size in grid for r in range(1 if size == len(pool) else repeats)]
+    runs = [(size, r) for size in grid for r in range(1 if size == len(pool) else repeats)]
     from tqdm.auto import tqdm
 
-    from .baseline import fit_baseline
-    from .fit import _observed, _scaling, _targets
-    from .train import fine_tune, predict_texts
-
-    observed = _observed(prep)
-    labels = np.asarray(prep.labels, dtype=object) if prep.labels else None
-    with tqdm(total=len(jobs), disable=not progress, desc="learning curve", unit="run") as bar:
-        for size, repeat in jobs:
-            if store.done(size, repeat):
-                bar.update(1)
-                continue
-            started = time.perf_counter()
-            run_seed = seed + 1000 * repeat + size
-            rows = _subsample(prep.y[pool], prep.task, size, run_seed)
-            assigned = np.full(len(prep.y), "unused", dtype=object)
-            assigned[pool[rows]] = split_rows(prep.y[pool[rows]], prep.task, (5 / 6, 1 / 6, 0.0), run_seed)
-            scale = _scaling(prep, assigned == "train")
-            tokenizer, net, _ = fine_tune(prep.texts, _targets(prep, scale), assigned, prep.task,
-                                          prep.labels, model, TrainConfig(**{**config.to_dict(), "seed": run_seed}),
-                                          progress=False)
-            out = predict_texts(tokenizer, net, [prep.texts[i] for i in test_rows], max_length)
-            predicted = labels[out.argmax(1)] if labels is not None else out[:, 0] * scale[1] + scale[0]
-            boot = dict(labels=prep.labels, n_resamples=n_resamples, ci_level=ci_level, seed=seed)
-            tables = {"fine-tuned": bootstrap_metrics(observed[test_rows], predicted, prep.task, **boot)}
-            if baseline:
-                base = fit_baseline(prep.texts, prep.y, assigned, prep.task, len(prep.labels or [0]))
-                base_pred = base.predicted[test_rows]
-                tables["baseline"] = bootstrap_metrics(
-                    observed[test_rows], labels[base_pred] if labels is not None else base_pred,
-                    prep.task, **boot)
-            store.add(size, repeat, tables, time.perf_counter() - started)
+    with tqdm(total=len(runs), disable=not progress, desc="learning curve", unit="run") as bar:
+        for size, repeat in runs:
+            if not store.done(size, repeat):
+                started = time.perf_counter()
+                tables = _run(job, fixed, pool, size, repeat, output_dir)
+                store.add(size, repeat, tables, time.perf_counter() - started)
             bar.update(1)
-    return LearningCurve(store.frame(), HEADLINE[prep.task], len(test_rows), seed=seed)
+    return LearningCurve(store.frame(), HEADLINE[job.prep.task], int((fixed == "test").sum()),
+                         seed=job.settings.seed, ci_level=job.evaluation.ci_level)
+
+
+CURVE_EVAL = {"baseline", "n_resamples", "ci_level", "export"}  # the evaluation settings a curve takes
+show_settings_in_signature(learning_curve, {f.name for f in TrainSettings.public_fields()} | CURVE_EVAL)
+
+
+def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
+         output_dir: str | Path | None) -> dict[str, pd.DataFrame]:
+    """One run: its own random stream (``SeedSequence(seed, spawn_key=(size, repeat))``, so
+    no two runs share one), a stratified subsample split 5:1 into train and dev, a
+    fine-tune exported and scored through ONNX on the fixed test rows, and the metrics."""
+    from . import pipeline
+    from .design import Run
+    from .train import TokenCache
+
+    prep = job.prep
+    seed = int(np.random.SeedSequence(job.settings.seed, spawn_key=(size, repeat)).generate_state(1)[0])
+    rows = pool[_subsample(prep.y[pool], prep.task, size, seed)]
+    assigned = np.where(fixed == "test", "test", "unused").astype(object)
+    assigned[rows] = split_rows(prep.y[rows], prep.task, (5 / 6, 1 / 6, 0.0), seed)
+    run = Run(f"n = {size}, repeat {repeat + 1}", assigned)
+    trained = pipeline.train_run(job, run, job.settings.but(seed=seed), TokenCache())
+    contract = metadata.scoring_contract(prep, job.text, job.outcome, None, job.settings.max_length,
+                                         trained.tokenizer.pad_token_id, job.settings.model)
+    with tempfile.TemporaryDirectory(prefix=".curve-run-", dir=output_dir) as folder:
+        scorer = pipeline.export_model(job, trained, Path(folder), contract)
+        test_rows = run.rows("test")
+        predicted = score_rows(scorer, prep.texts, test_rows, len(prep.y)).frame["predicted"].to_numpy()
+    observed = observed_values(prep)[test_rows]
+    boot = dict(labels=prep.labels, n_resamples=job.evaluation.n_resamples,
+                ci_level=job.evaluation.ci_level, seed=job.settings.seed)
+    tables = {"fine-tuned": bootstrap_metrics(observed, predicted[test_rows], prep.task, **boot)}
+    if job.evaluation.baseline:
+        from .baseline import fit_baseline
+
+        base = fit_baseline(prep.texts, prep.y, assigned, prep.task, len(prep.labels or [0]),
+                            dev_scorer(prep.task)).predicted[test_rows]
+        base = np.asarray(prep.labels, dtype=object)[base] if prep.labels else base
+        tables["baseline"] = bootstrap_metrics(observed, base, prep.task, **boot)
+    return tables
 
 
 def _subsample(y: np.ndarray, task: str, size: int, seed: int) -> np.ndarray:

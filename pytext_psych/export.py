@@ -24,6 +24,7 @@ Why it is done this way (measured on MiniLM-L6, see benchmarks/results/scoring.m
 
 from __future__ import annotations
 
+import copy
 import logging
 import tempfile
 import warnings
@@ -31,15 +32,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 
 from .bundle import ONNX_FILES
-from .stats import headline_score
 from .train import encoder_layers
 
 OPSET = 17
-PARITY_THRESHOLD = 0.01
 # onnxruntime's optimiser knows these encoder families under the "bert" fusion patterns
 _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra": "bert",
             "distilbert": "bert", "mpnet": "bert", "deberta-v2": "bert"}
@@ -48,15 +46,28 @@ _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra":
 _FIRST_TOKEN_HEADS = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "deberta-v2"}
 
 
+class _FromOnnxruntime(logging.Filter):
+    """Drops the records onnxruntime's optimiser and quantiser log (to the root logger)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "onnxruntime" not in record.pathname
+
+
 @contextmanager
-def _quiet_logging():
-    """Silence onnxruntime tools' log chatter (they log to the root logger), then restore."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
+def _quiet_onnxruntime():
+    """Hide onnxruntime tools' log chatter during the export, and only theirs: a filter on
+    the root logger's handlers for the block (no process-wide logging settings change)."""
+    quiet = _FromOnnxruntime()
+    handlers = list(logging.root.handlers)
+    logging.root.addFilter(quiet)
+    for handler in handlers:
+        handler.addFilter(quiet)
     try:
         yield
     finally:
-        logging.disable(previous)
+        logging.root.removeFilter(quiet)
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 def _first_token_output(net):
@@ -118,66 +129,29 @@ def export_onnx(net, tokenizer, folder: Path,
     unknown = set(precisions) - set(ONNX_FILES)
     if unknown or not precisions:
         raise ValueError(f"export precisions must be among {sorted(ONNX_FILES)}, not {list(precisions)}")
-    net = net.to("cpu").eval()
-    previous = net.config._attn_implementation
+    net = copy.deepcopy(net).to("cpu").eval()  # the caller's model is left as it was
     net.set_attn_implementation("eager")
     written: dict[str, str] = {}
-    try:
-        # scratch inside the staged bundle: a killed export leaves nothing elsewhere
-        with tempfile.TemporaryDirectory(dir=folder) as tmp, _quiet_logging():
-            raw = Path(tmp) / "raw.onnx"
-            _export_raw(net, tokenizer, raw)
-            cfg = net.config
-            optimized = optimize_model(
-                str(raw), model_type=_FUSABLE.get(cfg.model_type, "bert"),
-                num_heads=getattr(cfg, "num_attention_heads", 0),
-                hidden_size=getattr(cfg, "hidden_size", 0),
-            )
-            fused = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
-            fp32 = Path(tmp) / "fp32.onnx"
-            optimized.save_model_to_file(str(fp32))
-            if "fp32" in precisions:
-                fp32.replace(folder / ONNX_FILES["fp32"])
-                fp32 = folder / ONNX_FILES["fp32"]
-                written["fp32"] = ONNX_FILES["fp32"]
-            if "int8" in precisions:
-                quantize_dynamic(str(fp32), str(folder / ONNX_FILES["int8"]),
-                                 weight_type=QuantType.QInt8, per_channel=True,
-                                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-                written["int8"] = ONNX_FILES["int8"]
-    finally:
-        net.set_attn_implementation(previous)
+    # scratch inside the staged bundle: a killed export leaves nothing elsewhere
+    with tempfile.TemporaryDirectory(dir=folder) as tmp, _quiet_onnxruntime():
+        raw = Path(tmp) / "raw.onnx"
+        _export_raw(net, tokenizer, raw)
+        cfg = net.config
+        optimized = optimize_model(
+            str(raw), model_type=_FUSABLE.get(cfg.model_type, "bert"),
+            num_heads=getattr(cfg, "num_attention_heads", 0),
+            hidden_size=getattr(cfg, "hidden_size", 0),
+        )
+        fused = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
+        fp32 = Path(tmp) / "fp32.onnx"
+        optimized.save_model_to_file(str(fp32))
+        if "fp32" in precisions:
+            fp32.replace(folder / ONNX_FILES["fp32"])
+            fp32 = folder / ONNX_FILES["fp32"]
+            written["fp32"] = ONNX_FILES["fp32"]
+        if "int8" in precisions:
+            quantize_dynamic(str(fp32), str(folder / ONNX_FILES["int8"]),
+                             weight_type=QuantType.QInt8, per_channel=True,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            written["int8"] = ONNX_FILES["int8"]
     return {"files": written, "fused": fused}
-
-
-def parity_report(
-    reference: np.ndarray,
-    candidates: dict[str, np.ndarray],
-    targets: np.ndarray,
-    task: str,
-    threshold: float = PARITY_THRESHOLD,
-) -> dict[str, Any]:
-    """Compare each ONNX precision's outputs with PyTorch fp32 on the same texts.
-
-    For each precision: the max absolute output difference; the agreement of predicted
-    classes (classification) or the correlation of scores (regression); the headline
-    metric (macro F1 / Pearson r against ``targets``) for PyTorch and ONNX and their
-    difference. A precision is ``recommended`` unless it loses more than ``threshold``.
-    """
-    base = headline_score(task, reference, targets)
-    report: dict[str, Any] = {"reference": "pytorch fp32", "threshold": threshold,
-                              "n": int(len(targets)), "metric_pytorch": base}
-    for precision, out in candidates.items():
-        if task == "classification":
-            agreement = float((out.argmax(1) == reference.argmax(1)).mean())
-        else:
-            agreement = float(np.corrcoef(out[:, 0], reference[:, 0])[0, 1])
-        metric = headline_score(task, out, targets)
-        report[precision] = {
-            "max_abs_diff": float(np.abs(out - reference).max()),
-            "agreement" if task == "classification" else "score_correlation": agreement,
-            "metric": metric,
-            "delta_metric": metric - base,
-            "recommended": bool(metric - base >= -threshold),
-        }
-    return report

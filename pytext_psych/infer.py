@@ -27,7 +27,7 @@ import pandas as pd
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
 from .data import READERS, clean_texts, require_columns, sniff_csv
 from .outputs import reserve
-from .stats import conformal_threshold
+from .stats import conformal_threshold, softmax
 
 PRECISIONS = ("auto", "fp32", "int8")
 WINDOW = 4096  # texts tokenised together; bounds memory
@@ -236,9 +236,7 @@ def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
         if threshold is not None:
             frame["lower"], frame["upper"] = scores - threshold, scores + threshold
         return frame
-    shifted = outputs - outputs.max(axis=1, keepdims=True)
-    probs = np.exp(shifted)
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = softmax(outputs)
     labels = meta["labels"]
     frame = pd.DataFrame(
         {f"prob_{label}": probs[:, k].astype(float) for k, label in enumerate(labels)}, index=index

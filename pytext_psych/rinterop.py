@@ -18,6 +18,7 @@ Column names follow broom in R: ``conf_low`` / ``conf_high`` become ``conf.low``
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -89,14 +90,36 @@ def columns_for_r(df: pd.DataFrame, broom: bool = False) -> dict[str, dict[str, 
 
 
 # ------------------------------------------------------------------------------- rpy2 side
-def _pandas2ri():
+def robjects():
+    """``rpy2.robjects``, imported without its side effect on the environment.
+
+    Starting embedded R, rpy2 puts R's library folders (``/usr/lib/R/lib`` and the
+    system's ``/usr/lib/x86_64-linux-gnu``) into ``os.environ["LD_LIBRARY_PATH"]``. That
+    does nothing for this process (the loader read it at start-up) but every process
+    started afterwards inherits it, and a Python with its own ``libpython`` then loads
+    the system's instead and fails (seen: ``import ssl`` in a child Python). The previous
+    value is restored after the import.
+    """
+    before = os.environ.get("LD_LIBRARY_PATH")
     try:
-        from rpy2.robjects import conversion, default_converter, pandas2ri
+        import rpy2.robjects as ro
     except ImportError:
         raise ImportError(
             "R interop needs rpy2 and R; install with: pip install 'pytext-psych[r]'"
         ) from None
-    return conversion.localconverter(default_converter + pandas2ri.converter)
+    finally:
+        if before is None:
+            os.environ.pop("LD_LIBRARY_PATH", None)
+        else:
+            os.environ["LD_LIBRARY_PATH"] = before
+    return ro
+
+
+def _pandas2ri():
+    ro = robjects()
+    from rpy2.robjects import pandas2ri
+
+    return ro.conversion.localconverter(ro.default_converter + pandas2ri.converter)
 
 
 def is_r_object(data: Any) -> bool:
@@ -105,21 +128,17 @@ def is_r_object(data: Any) -> bool:
 
 def from_r(data: Any) -> pd.DataFrame:
     """An R data.frame (rpy2 object) as a pandas DataFrame."""
-    from rpy2.robjects import conversion
-
     with _pandas2ri():
-        return conversion.get_conversion().rpy2py(data)
+        return robjects().conversion.get_conversion().rpy2py(data)
 
 
 def to_r(df: pd.DataFrame, broom: bool = True):
     """A pandas DataFrame as an R data.frame; metric tables get broom's column names."""
-    from rpy2.robjects import conversion
-
     frame = df.rename(columns=BROOM_NAMES) if broom else df
     frame = frame.reset_index(drop=True)
     frame = frame.astype({c: object for c in frame.columns if pd.api.types.is_string_dtype(frame[c])})
     with _pandas2ri():
-        return conversion.get_conversion().py2rpy(frame)
+        return robjects().conversion.get_conversion().py2rpy(frame)
 
 
 def save_rds(obj: Any, path: str | Path) -> Path:
@@ -134,8 +153,7 @@ def save_rds(obj: Any, path: str | Path) -> Path:
     --------
     >>> save_rds(fit, "fit.rds")    # doctest: +SKIP
     """
-    import rpy2.robjects as ro
-
+    ro = robjects()
     if isinstance(obj, pd.DataFrame):
         value = to_r(obj)
     elif hasattr(obj, "metrics") and hasattr(obj, "bundle_path"):

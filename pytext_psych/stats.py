@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .config import is_int, is_real
+from .settings import is_int, is_real
 
 COLUMNS = ["metric", "estimate", "conf_low", "conf_high", "ci_level", "n", "method"]
 COMPARISON_COLUMNS = ["metric", "estimate", "conf_low", "conf_high", "p_value", "estimate_a",
@@ -637,10 +637,39 @@ def agreement(
     return _table(AGREEMENT[scale], data, n_resamples, ci_level, method, seed, None)
 
 
+ORDINAL_MAX_LEVELS = 15  # integer ratings with at most this many levels also get weighted kappa
+
+
+def rating_agreement(observed: Sequence[float], predicted: Sequence[float],
+                     levels: Sequence[float] | None = None, **boot) -> pd.DataFrame:
+    """Agreement of predicted and human ratings: ICC(2,1) and, for integer ratings with at
+    most ``ORDINAL_MAX_LEVELS`` levels, linear and quadratic weighted kappa of the
+    predictions rounded onto the rating scale (the integers from the lowest to the highest
+    of ``levels``, by default the observed ratings). ``boot``: ``n_resamples``,
+    ``ci_level``, ``method``, ``seed``.
+
+    >>> t = rating_agreement([1, 2, 3, 4, 5, 3], [1.2, 2.4, 2.6, 4.4, 4.9, 3.1], n_resamples=50)
+    >>> t.metric.tolist()
+    ['icc_2_1', 'kappa_linear', 'kappa_quadratic']
+    """
+    observed, predicted = np.asarray(observed, dtype=float), np.asarray(predicted, dtype=float)
+    table = agreement(observed, predicted, "interval", **boot)
+    values = np.unique(observed if levels is None else np.asarray(levels, dtype=float))
+    if not (np.allclose(values, np.round(values)) and len(values) <= ORDINAL_MAX_LEVELS):
+        return table
+    scale = np.arange(values.min(), values.max() + 1)
+    rounded = np.clip(np.round(predicted), scale[0], scale[-1])
+    kappas = agreement(observed, rounded, "ordinal", categories=scale, **boot)
+    kappas = kappas[kappas.metric != "cohen_kappa"].assign(
+        method=lambda t: t.method + " (predictions rounded to the rating scale)")
+    return pd.concat([table, kappas], ignore_index=True)
+
+
 def headline_score(task: str, outputs: np.ndarray, targets: np.ndarray) -> float:
     """Macro F1 (classification, from logits) or Pearson r (regression) of raw model outputs.
 
-    Used to pick the best epoch on dev and to compare ONNX precisions with PyTorch.
+    Used to compare ONNX precisions with PyTorch and, through :func:`dev_scorer`, to pick
+    the best epoch, penalty and tuning trial on the dev rows.
     """
     if task == "classification":
         k = outputs.shape[1]
@@ -649,6 +678,28 @@ def headline_score(task: str, outputs: np.ndarray, targets: np.ndarray) -> float
         data = _Regression(np.asarray(targets, dtype=float), outputs[:, 0].astype(float))
     fn = REGISTRY[HEADLINE[task]].fn
     return float(fn(data.rows(np.ones((1, data.n), dtype=np.int64)))[0])
+
+
+def dev_scorer(task: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    """``score(outputs, targets)``, higher meaning better, for choosing on the dev rows:
+    the headline metric, its sign set by the metric's direction. Training, the baseline
+    and tuning receive it from the fit (they do not import ``stats``)."""
+    sign = 1.0 if REGISTRY[HEADLINE[task]].higher_is_better else -1.0
+    return lambda outputs, targets: sign * headline_score(task, outputs, targets)
+
+
+def softmax(outputs: np.ndarray) -> np.ndarray:
+    """Class probabilities from logits (rows), computed stably."""
+    shifted = outputs - outputs.max(axis=1, keepdims=True)
+    probs = np.exp(shifted)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def quantile_interval(values: np.ndarray, ci_level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of bootstrap replicates, ``(low, high)`` along ``axis``, with the
+    quantile rule of the metrics' intervals (numpy's default, linear, as scipy.stats.bootstrap)."""
+    alpha = (1 - ci_level) / 2
+    return np.percentile(values, 100 * alpha, axis=axis), np.percentile(values, 100 * (1 - alpha), axis=axis)
 
 
 def correlation_test(x: Sequence[float], y: Sequence[float], *, ci_level: float = 0.95) -> pd.DataFrame:
@@ -684,9 +735,7 @@ def conformity_scores(task: str, outputs: np.ndarray, targets: np.ndarray) -> np
     the LAC score of Sadinle, Lei & Wasserman, 2019)."""
     if task == "regression":
         return np.abs(np.asarray(targets, dtype=float) - outputs[:, 0])
-    shifted = outputs - outputs.max(axis=1, keepdims=True)
-    probs = np.exp(shifted)
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = softmax(outputs)
     return 1.0 - probs[np.arange(len(probs)), np.asarray(targets, dtype=np.int64)]
 
 

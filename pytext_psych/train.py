@@ -12,6 +12,7 @@ RNG is left as it was.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -19,7 +20,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -32,8 +33,9 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
-from .config import TrainConfig
-from .stats import headline_score
+from .settings import TrainSettings
+
+Scorer = Callable[[np.ndarray, np.ndarray], float]  # (outputs, targets) -> higher is better
 
 DEFAULT_MODEL = "default"
 DOMAIN_JSON = "domain_pretraining.json"  # written by pretrain_domain into its model folder
@@ -166,7 +168,7 @@ def predict_texts(tokenizer, net, texts: Sequence[str], max_length: int,
                   batch_size: int = 64) -> np.ndarray:
     """Raw PyTorch outputs for ``texts`` (the reference the ONNX export is checked against)."""
     collate = DataCollatorWithPadding(tokenizer, return_tensors="pt")
-    return predict_torch(net, _encode(tokenizer, texts, max_length), collate, batch_size)
+    return predict_torch(net, TokenCache().encode(tokenizer, texts, max_length), collate, batch_size)
 
 
 @contextmanager
@@ -190,7 +192,7 @@ class _Optimiser:
     Parameters without gradients (frozen) are skipped by AdamW, weight decay included.
     """
 
-    def __init__(self, net, config: TrainConfig, batches_per_epoch: int, epochs: int, device):
+    def __init__(self, net, config: TrainSettings, batches_per_epoch: int, epochs: int, device):
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
         named = list(net.named_parameters())
         groups = [
@@ -259,7 +261,7 @@ def _trainable(groups: list[list], count: int) -> None:
             p.requires_grad_(i < count)
 
 
-def apply_strategy(net, config: TrainConfig):
+def apply_strategy(net, config: TrainSettings):
     """Prepare ``net`` for ``config.strategy``; returns the model to train and a hook
     ``on_epoch(epoch)`` (gradual unfreezing opens one more group per epoch).
 
@@ -313,94 +315,87 @@ def fine_tune(
     split: np.ndarray,
     task: str,
     labels: Sequence[str] | None,
-    model: str | Path,
-    config: TrainConfig,
+    settings: TrainSettings,
+    dev_score: Scorer,
+    *,
+    tokens: "TokenCache | None" = None,
     progress: bool = True,
 ) -> tuple[Any, Any, TrainResult]:
-    """Fine-tune ``model`` on the train rows, selecting the epoch by the dev rows.
+    """Fine-tune ``settings.model`` on the train rows, selecting the epoch by the dev rows.
 
-    ``targets`` are class codes (classification) or standardised scores (regression).
-    The dev metric is macro F1 (classification) or Pearson r (regression).
+    ``targets`` are class codes (classification) or standardised scores (regression);
+    ``dev_score(outputs, targets)`` rates an epoch on the dev rows (higher is better).
+    ``tokens`` reuses tokenised texts across the calls of one fit or learning curve.
     Returns the tokenizer, the model (best epoch; LoRA merged into the weights, so it
     exports like any other) and the training history.
     """
-    kept = _KEPT.pop(_key(config, split, targets), None)
-    if kept is not None:
-        return kept
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     with torch.random.fork_rng(devices=[]), _threads():
-        torch.manual_seed(config.seed)
-        tokenizer, net = load_base(model, task, labels)
-        net, on_epoch = apply_strategy(net, config)
+        torch.manual_seed(settings.seed)
+        tokenizer, net = load_base(settings.model, task, labels)
+        net, on_epoch = apply_strategy(net, settings)
         net.to(device)
-        encoded = _encode(tokenizer, texts, config.max_length)
-        lengths = np.array([len(e["input_ids"]) for e in encoded])
-        collate = _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device)
+        encoded = (tokens or TokenCache()).encode(tokenizer, texts, settings.max_length)
         y = torch.as_tensor(targets.astype(np.int64 if task == "classification" else np.float32))
-        train_rows = np.flatnonzero(split == "train")
-        dev_rows = np.flatnonzero(split == "dev")
+        train_rows, dev_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "dev")
         weights = (class_weights(targets[train_rows].astype(np.int64), len(labels))
-                   if config.class_weights and task == "classification" else None)
-        loss_fn = _loss_function(task, weights, device)
-
-        def loss_of(rows: np.ndarray):
-            return loss_fn(net(**collate([encoded[i] for i in rows])).logits, y[rows].to(device))
-
-        batches_per_epoch = -(-len(train_rows) // config.batch_size)
-        optimiser = _Optimiser(net, config, batches_per_epoch, config.epochs, device)
-        shuffler = np.random.default_rng(config.seed)
-        history: list[dict[str, Any]] = []
-        best_score, best_epoch, best_state, waited = -np.inf, 0, None, 0
-        bar = tqdm(total=optimiser.updates_per_epoch * config.epochs, disable=not progress,
-                   desc="fine-tuning", unit="step")
-        for epoch in range(1, config.epochs + 1):
-            started = time.perf_counter()
-            on_epoch(epoch)
-            net.train()
-            batches = length_grouped(train_rows, lengths, config.batch_size, shuffler, config.group_by_length)
-            record = {"epoch": epoch, "train_loss": optimiser.epoch(batches, loss_of, bar)}
-            if len(dev_rows):
-                dev_out = predict_torch(net, [encoded[i] for i in dev_rows], collate)
-                record["dev_metric"] = headline_score(task, dev_out, targets[dev_rows])
-            record["trainable"] = sum(p.numel() for p in net.parameters() if p.requires_grad)
-            record["seconds"] = time.perf_counter() - started
-            history.append(record)
-            score = record.get("dev_metric", float(epoch))  # no dev split: keep the last epoch
-            if np.isfinite(score) and score > best_score:
-                best_score, best_epoch, waited = score, epoch, 0
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-            else:
-                waited += 1
-                if waited >= config.patience:
-                    break
-        bar.close()
-        if best_state is not None:
-            net.load_state_dict(best_state)
-        if config.strategy == "lora":
-            net = net.merge_and_unload()
+                   if settings.class_weights and task == "classification" else None)
+        loop = _Loop(net, encoded, _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device),
+                     _loss_function(task, weights, device), y, device)
+        history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch,
+                                       lambda out: dev_score(out, targets[dev_rows]), progress)
+        if settings.strategy == "lora":
+            net = loop.net.merge_and_unload()
         for p in net.parameters():
             p.requires_grad_(True)
         net.to("cpu").eval()
     return tokenizer, net, TrainResult(history, best_epoch or len(history))
 
 
-_KEPT: dict[tuple, tuple] = {}
+class _Loop:
+    """The epochs of one fine-tune: train, rate on dev, keep the best weights, stop early."""
 
+    def __init__(self, net, encoded: list[dict], collate, loss_fn, y, device):
+        self.net, self.encoded, self.collate, self.loss_fn, self.y = net, encoded, collate, loss_fn, y
+        self.device = device
+        self.lengths = np.array([len(e["input_ids"]) for e in encoded])
 
-def _key(config: TrainConfig, split: np.ndarray, targets: np.ndarray) -> tuple:
-    return config, split.astype(str).tobytes(), np.asarray(targets, dtype=float).tobytes()
+    def loss_of(self, rows: np.ndarray):
+        batch = self.collate([self.encoded[i] for i in rows])
+        return self.loss_fn(self.net(**batch).logits, self.y[rows].to(self.device))
 
-
-@contextmanager
-def reuse(trained: tuple, config: TrainConfig, split: np.ndarray, targets: np.ndarray):
-    """Within the block, the next :func:`fine_tune` call with these settings and data
-    returns ``trained`` (its own earlier result: training is deterministic) instead of
-    training again. ``tune_text_model`` uses this to finish its winning trial."""
-    _KEPT[_key(config, split, targets)] = trained
-    try:
-        yield
-    finally:
-        _KEPT.clear()
+    def run(self, train_rows, dev_rows, settings: TrainSettings, on_epoch, rate, progress: bool):
+        optimiser = _Optimiser(self.net, settings, -(-len(train_rows) // settings.batch_size),
+                               settings.epochs, self.device)
+        shuffler = np.random.default_rng(settings.seed)
+        history: list[dict[str, Any]] = []
+        best_score, best_epoch, best_state, waited = -np.inf, 0, None, 0
+        with tqdm(total=optimiser.updates_per_epoch * settings.epochs, disable=not progress,
+                  desc="fine-tuning", unit="step") as bar:
+            for epoch in range(1, settings.epochs + 1):
+                started = time.perf_counter()
+                on_epoch(epoch)
+                self.net.train()
+                batches = length_grouped(train_rows, self.lengths, settings.batch_size, shuffler,
+                                         settings.group_by_length)
+                record = {"epoch": epoch, "train_loss": optimiser.epoch(batches, self.loss_of, bar)}
+                if len(dev_rows):
+                    record["dev_metric"] = rate(predict_torch(
+                        self.net, [self.encoded[i] for i in dev_rows], self.collate))
+                record["trainable"] = sum(p.numel() for p in self.net.parameters() if p.requires_grad)
+                record["seconds"] = time.perf_counter() - started
+                history.append(record)
+                score = record.get("dev_metric", float(epoch))  # no dev split: keep the last epoch
+                if np.isfinite(score) and score > best_score:
+                    best_score, best_epoch, waited = score, epoch, 0
+                    best_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+                else:
+                    waited += 1
+                    if waited >= settings.patience:
+                        break
+        if best_state is not None:
+            self.net.load_state_dict(best_state)
+        return history, best_epoch
 
 
 def pretrain_domain(
@@ -438,7 +433,7 @@ def pretrain_domain(
     texts = [str(t) for t in texts if isinstance(t, str) and t.strip()]
     if len(texts) < 2:
         raise ValueError(f"domain pretraining needs unlabelled texts; got {len(texts)}")
-    config = TrainConfig(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+    config = TrainSettings(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
                          max_length=max_length, patience=1, seed=seed,
                          grad_accumulation=grad_accumulation)
     if not 0 < mlm_probability < 1:
@@ -456,7 +451,7 @@ def pretrain_domain(
     return slot.target
 
 
-def _masked_lm(texts: list[str], model: str | Path, config: TrainConfig, mlm_probability: float,
+def _masked_lm(texts: list[str], model: str | Path, config: TrainSettings, mlm_probability: float,
                progress: bool):
     """Masked-LM training of ``model`` on ``texts``: tokenizer, model and loss history."""
     from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
@@ -471,7 +466,7 @@ def _masked_lm(texts: list[str], model: str | Path, config: TrainConfig, mlm_pro
             raise ValueError(f"the tokenizer of '{model}' has no mask token; it cannot do masked-LM training")
         with quiet_transformers():
             net = AutoModelForMaskedLM.from_pretrained(name, trust_remote_code=False).to(device)
-        encoded = [{"input_ids": e["input_ids"]} for e in _encode(tokenizer, texts, config.max_length)]
+        encoded = [{"input_ids": e["input_ids"]} for e in TokenCache().encode(tokenizer, texts, config.max_length)]
         lengths = np.array([len(e["input_ids"]) for e in encoded])
         masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability,
                                                  return_tensors="pt")
@@ -503,18 +498,21 @@ def domain_record(model: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-_ENCODED: dict[tuple, list[dict]] = {}  # the last few tokenised text lists (learning curves reuse them)
+class TokenCache:
+    """Tokenised texts, keyed by their content, the tokenizer and max_length; one per fit or
+    learning curve (its folds and runs tokenise the same texts), never process-wide."""
 
+    def __init__(self):
+        self._kept: dict[tuple, list[dict]] = {}
 
-def _encode(tokenizer, texts: Sequence[str], max_length: int) -> list[dict]:
-    key = (tokenizer.name_or_path, max_length, len(texts), hash(tuple(texts)))
-    if key not in _ENCODED:
-        enc = tokenizer(list(texts), truncation=True, max_length=max_length)
-        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
-        if len(_ENCODED) >= 4:
-            _ENCODED.clear()
-        _ENCODED[key] = [{k: enc[k][i] for k in keys} for i in range(len(texts))]
-    return _ENCODED[key]
+    def encode(self, tokenizer, texts: Sequence[str], max_length: int) -> list[dict]:
+        digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
+        key = (tokenizer.name_or_path, type(tokenizer).__name__, max_length, len(texts), digest)
+        if key not in self._kept:
+            enc = tokenizer(list(texts), truncation=True, max_length=max_length)
+            names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+            self._kept[key] = [{k: enc[k][i] for k in names} for i in range(len(texts))]
+        return self._kept[key]
 
 
 def _to(collate, device):

@@ -165,8 +165,6 @@ def test_grouped_cross_validation(examples, tmp_path):
 
 
 def test_cv_and_group_errors(examples):
-    with pytest.raises(ValueError, match="cv must be an integer of at least 2"):
-        fit_text_model(examples, text="answer", outcome="topic", cv=1)
     with pytest.raises(ValueError, match="group column 'who' has 1 missing"):
         fit_text_model(examples.assign(who=[None] + [1] * 399), text="answer", outcome="topic",
                        group="who")

@@ -38,7 +38,8 @@ def test_r_cmd_check(tmp_path):
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 @pytest.mark.parametrize("name", ["fit_text_model", "predict_scores", "learning_curve",
-                                  "tune_text_model", "pretrain_domain"])
+                                  "tune_text_model", "pretrain_domain", "compare_models",
+                                  "load_model"])
 def test_r_functions_mirror_python_names_and_defaults(name):
     import inspect
     import json

@@ -3,10 +3,18 @@
 import numpy as np
 import pytest
 
-ro = pytest.importorskip("rpy2.robjects")  # installed by the README's test command
+pytest.importorskip("rpy2")  # installed by the README's test command
 
 from pytext_psych import bootstrap_metrics, correlation_test, fit_text_model  # noqa: E402
-from pytext_psych.rinterop import from_r, save_rds, to_r  # noqa: E402
+from pytext_psych.rinterop import from_r, robjects, save_rds, to_r  # noqa: E402
+
+ro = robjects()  # keeps LD_LIBRARY_PATH as it was (see robjects)
+
+
+def test_importing_rpy2_leaves_the_environment_alone():
+    import os
+
+    assert os.environ.get("LD_LIBRARY_PATH") in (None, "") or "/usr/lib/R" not in os.environ["LD_LIBRARY_PATH"]
 
 
 def test_metrics_to_r_use_broom_names(topic_fit, tmp_path):

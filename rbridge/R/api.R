@@ -1,0 +1,122 @@
+# The rest of the Python API, through the same Python objects: comparing fits, loading a
+# bundle, reports, reading a fit back from its bundle. No statistics here.
+
+# Names of the settings (TrainSettings, EvalSettings) in Python's order: R functions
+# pass exactly these on, so their argument lists cannot drift from Python's (a test
+# checks the R defaults against the same objects).
+setting_names <- function(py) {
+  names(reticulate::py_to_r(py$api$settings$defaults()))
+}
+
+# The values of the settings among a function's arguments, as Python wants them: whole
+# numbers as integers (anything else unchanged, for Python to check), numeric vectors as
+# tuples (split), NULL as None.
+settings_arguments <- function(env, names) {
+  lapply(mget(intersect(names, ls(env)), envir = env), function(v) {
+    if (is.numeric(v) && length(v) > 1) reticulate::tuple(as.list(v)) else whole_number(v)
+  })
+}
+
+# The Python TextModelFit of an R fit (read back from its bundle when the R object was
+# saved and restored, which cannot keep Python objects).
+python_fit <- function(fit) {
+  if (!is.null(fit$py) && !reticulate::py_is_null_xptr(fit$py)) return(fit$py)
+  py <- python_module()
+  py_call(py$api$TextModelFit$from_bundle, fit$bundle_path)
+}
+
+#' Compare two fits on the same test cases (paired bootstrap)
+#'
+#' With one fit, compares it with its own TF-IDF baseline; with two, the first minus the
+#' second, on the same resamples of the same test texts. Mirrors the Python function of
+#' the same name.
+#'
+#' @param fit_a,fit_b \code{pytextpsych_fit} objects (\code{fit_b = NULL}: the baseline).
+#' @param n_resamples,ci_level,seed \code{NULL}: those of \code{fit_a}.
+#' @param method \code{"bca"} or \code{"percentile"}.
+#' @return A data.frame: \code{metric, estimate, conf.low, conf.high, p.value,
+#'   estimate_a, estimate_b, ci_level, n, method}.
+#' @examples
+#' \dontrun{
+#' compare_models(fit)          # against its TF-IDF baseline
+#' compare_models(fit, fit2)    # two fits of the same data, split and seed
+#' }
+#' @export
+compare_models <- function(fit_a, fit_b = NULL, n_resamples = NULL, ci_level = NULL,
+                           method = "bca", seed = NULL) {
+  py <- python_module()
+  result <- py_call(py$api$compare_models, python_fit(fit_a),
+                    if (is.null(fit_b)) NULL else python_fit(fit_b),
+                    n_resamples = whole_number(n_resamples), ci_level = ci_level,
+                    method = method, seed = whole_number(seed))
+  to_r_frame(result, broom = TRUE)
+}
+
+#' Load and verify a model bundle
+#'
+#' Checks every file's sha256 (and, with \code{digest}, the published digest of the
+#' whole bundle) and returns a model for \code{\link{predict_scores}}.
+#'
+#' @param path The bundle folder.
+#' @param digest \code{NULL} or the bundle's published digest.
+#' @return An object of class \code{pytextpsych_model}.
+#' @examples
+#' \dontrun{
+#' model <- load_model("my_model")
+#' predict_scores(model, "I cannot sleep")
+#' }
+#' @export
+load_model <- function(path, digest = NULL) {
+  py <- python_module()
+  model <- py_call(py$api$load_model, path, digest = digest)
+  structure(list(path = reticulate::py_str(model$path), py = model), class = "pytextpsych_model")
+}
+
+#' @export
+print.pytextpsych_model <- function(x, ...) {
+  cat(reticulate::py_str(x$py), "\n", sep = "")
+  invisible(x)
+}
+
+#' APA-style report of a fit
+#'
+#' @param fit A \code{pytextpsych_fit}.
+#' @return An object of class \code{pytextpsych_report}: \code{text} (the paragraph),
+#'   \code{table} (a data.frame), \code{markdown} and \code{html}.
+#' @examples
+#' \dontrun{
+#' report(fit)
+#' }
+#' @export
+report <- function(fit) {
+  rep <- py_call(python_fit(fit)$report)
+  structure(list(text = reticulate::py_to_r(rep$text), table = to_r_frame(rep$table),
+                 markdown = reticulate::py_to_r(rep$to_markdown()),
+                 html = reticulate::py_to_r(rep$to_html())), class = "pytextpsych_report")
+}
+
+#' @export
+print.pytextpsych_report <- function(x, ...) {
+  cat(strwrap(x$text), sep = "\n")
+  cat("\n")
+  print(x$table, row.names = FALSE)
+  invisible(x)
+}
+
+#' Read a fit back from its model bundle
+#'
+#' The results stored in a bundle (verified): metrics, comparison, agreement, history,
+#' and the evaluated cases as \code{predictions}. Mirrors Python's
+#' \code{TextModelFit.from_bundle}.
+#'
+#' @param path The bundle folder.
+#' @return A \code{pytextpsych_fit}.
+#' @examples
+#' \dontrun{
+#' fit <- from_bundle("my_model")
+#' }
+#' @export
+from_bundle <- function(path) {
+  py <- python_module()
+  as_r_fit(py_call(py$api$TextModelFit$from_bundle, path))
+}
