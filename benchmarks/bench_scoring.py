@@ -203,7 +203,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scoring.md"))
     args = parser.parse_args()
     from pytext_psych import load_model
-    from pytext_psych.data import prepare, split_rows
+    from pytext_psych.data import prepare
+    from pytext_psych.design import split_rows
     from pytext_psych.stats import headline_score
 
     bundle = Path(args.bundle)

@@ -30,13 +30,15 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
 from pytext_psych import example_data
-from pytext_psych.data import prepare, split_rows
+from pytext_psych.data import prepare
+from pytext_psych.design import split_rows
 from pytext_psych.design import Run
 from pytext_psych.metadata import hardware
 from pytext_psych.pipeline import scaling, targets
 from pytext_psych.settings import TrainSettings
 from pytext_psych.stats import dev_scorer, headline_score
-from pytext_psych.train import fine_tune, quiet_transformers, resolve_model
+from pytext_psych.encoders import quiet_transformers, resolve_model
+from pytext_psych.train import fine_tune
 
 HERE = Path(__file__).resolve().parent
 RWWD = HERE.parent.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"

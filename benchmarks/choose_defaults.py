@@ -27,7 +27,8 @@ import pandas as pd
 from pytext_psych import bootstrap_metrics, fit_text_model
 from pytext_psych.baseline import fit_baseline
 from pytext_psych.stats import dev_scorer
-from pytext_psych.data import prepare, split_rows
+from pytext_psych.data import prepare
+from pytext_psych.design import split_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"

@@ -34,7 +34,8 @@ import pandas as pd
 from pytext_psych import bootstrap_metrics, compare_predictions, fit_text_model
 from pytext_psych.baseline import fit_baseline, fit_penalised
 from pytext_psych.stats import dev_scorer
-from pytext_psych.data import prepare, split_rows
+from pytext_psych.data import prepare
+from pytext_psych.design import split_rows
 from pytext_psych.metadata import hardware
 
 HERE = Path(__file__).resolve().parent
@@ -56,7 +57,7 @@ def frozen_embeddings(texts: list[str], max_length: int) -> np.ndarray:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from pytext_psych.train import resolve_model
+    from pytext_psych.encoders import resolve_model
 
     name = resolve_model("default")
     tokenizer, net = AutoTokenizer.from_pretrained(name), AutoModel.from_pretrained(name).eval()

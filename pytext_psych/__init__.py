@@ -24,7 +24,7 @@ def __getattr__(name: str):
     """``pretrain_domain`` lives with the training loop and needs torch: imported on first
     use (it is not in ``__all__``, so ``from pytext_psych import *`` stays torch-free)."""
     if name == "pretrain_domain":
-        from .train import pretrain_domain
+        from .domain import pretrain_domain
 
         return pretrain_domain
     raise AttributeError(f"module 'pytext_psych' has no attribute {name!r}")

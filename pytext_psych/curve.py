@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from . import metadata
-from .data import DataLike, split_rows
+from .data import DataLike
+from .design import split_rows
 from .evaluate import observed_values, score_rows
 from .settings import TrainSettings, is_int, is_real, show_settings_in_signature
 from .stats import COLUMNS, HEADLINE, bootstrap_metrics, dev_scorer, quantile_interval

@@ -19,7 +19,6 @@ import pandas as pd
 DataLike = Union[pd.DataFrame, str, Path]
 
 TASKS = ("auto", "classification", "regression")
-SPLITS = ("train", "dev", "test")
 READERS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 MIN_ROWS = 10  # below this no train/dev/test split leaves anything to learn or test on
 # Whitespace, control and invisible format characters (zero-width space / joiners, BOM,
@@ -336,96 +335,3 @@ def group_ids(df: pd.DataFrame, group: str | None) -> np.ndarray | None:
             f"(rows {_rows(df.index[missing.to_numpy()])}); every text needs its group"
         )
     return pd.factorize(df[group])[0]
-
-
-def check_split(split: Sequence[float]) -> np.ndarray:
-    """``split`` as three validated (train, dev, test) fractions."""
-    fractions = np.asarray(split, dtype=float)
-    if fractions.shape != (3,) or (fractions < 0).any() or not np.isclose(fractions.sum(), 1):
-        raise ValueError(f"split must be three non-negative fractions summing to 1, not {split}")
-    if fractions[0] == 0:
-        raise ValueError("split must give the training set a non-zero share")
-    return fractions
-
-
-def split_rows(
-    y: np.ndarray,
-    task: str,
-    split: Sequence[float] = (0.625, 0.125, 0.25),
-    seed: int = 42,
-    groups: np.ndarray | None = None,
-) -> np.ndarray:
-    """Assign each row to ``"train"``, ``"dev"`` or ``"test"``.
-
-    Classification is stratified: every class is divided in the given proportions on its
-    own (rounded, keeping at least one example in train), so rare classes appear in every
-    split where they can. Regression rows are shuffled and cut. With ``groups`` (e.g.
-    participant ids) whole groups are assigned, so no group straddles two splits; the
-    proportions then hold approximately, and classes are not stratified.
-
-    Examples
-    --------
-    >>> s = split_rows(np.array([0] * 8 + [1] * 8), "classification", seed=1)
-    >>> [int((s == k).sum()) for k in ("train", "dev", "test")]
-    [10, 2, 4]
-    """
-    fractions = check_split(split)
-    rng = np.random.default_rng(seed)
-    out = np.empty(len(y), dtype=object)
-    if groups is not None:
-        units = rng.permutation(np.unique(groups))
-        sizes = np.bincount(groups)[units]
-        ends = np.cumsum(sizes)
-        targets = np.round(len(y) * np.cumsum(fractions[[2, 1]]))
-        which = np.where(ends - sizes < targets[0], "test",
-                         np.where(ends - sizes < targets[1], "dev", "train"))
-        if not (which == "train").any():
-            raise ValueError(f"too few groups ({len(units)}) for a train/dev/test split; "
-                             "use fewer splits or more groups")
-        assigned = np.empty(groups.max() + 1, dtype=object)
-        assigned[units] = which
-        return assigned[groups]
-    row_sets = [np.flatnonzero(y == c) for c in np.unique(y)] if task == "classification" else [
-        np.arange(len(y))
-    ]
-    for rows in row_sets:
-        rows = rng.permutation(rows)
-        n = len(rows)
-        n_test = int(round(n * fractions[2]))
-        n_dev = int(round(n * fractions[1]))
-        while n_test + n_dev >= n and (n_test or n_dev):  # keep >= 1 training example
-            if n_dev >= n_test and n_dev:
-                n_dev -= 1
-            else:
-                n_test -= 1
-        out[rows[:n_test]] = "test"
-        out[rows[n_test : n_test + n_dev]] = "dev"
-        out[rows[n_test + n_dev :]] = "train"
-    return out
-
-
-def fold_rows(y: np.ndarray, task: str, k: int, seed: int = 42,
-              groups: np.ndarray | None = None) -> np.ndarray:
-    """Fold number (0 .. k-1) of each row for k-fold cross-validation: stratified by class
-    for classification; with ``groups``, whole groups per fold (scikit-learn's splitters).
-    """
-    if not isinstance(k, (int, np.integer)) or k < 2:
-        raise ValueError(f"cv must be an integer of at least 2 (folds), not {k!r}")
-    from sklearn import model_selection as ms
-
-    if groups is not None and len(np.unique(groups)) < k:
-        raise ValueError(f"cv={k} needs at least {k} groups; the data has {len(np.unique(groups))}")
-    if task == "classification":
-        smallest = np.bincount(y).min()
-        if smallest < k:
-            raise ValueError(f"cv={k} needs at least {k} examples of every class; the rarest "
-                             f"class has {smallest} (merge classes or use fewer folds)")
-        splitter = (ms.StratifiedGroupKFold(k, shuffle=True, random_state=seed) if groups is not None
-                    else ms.StratifiedKFold(k, shuffle=True, random_state=seed))
-    else:
-        splitter = (ms.GroupKFold(k, shuffle=True, random_state=seed) if groups is not None
-                    else ms.KFold(k, shuffle=True, random_state=seed))
-    folds = np.empty(len(y), dtype=np.int64)
-    for i, (_, test) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
-        folds[test] = i
-    return folds

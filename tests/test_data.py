@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from pytext_psych import read_data
-from pytext_psych.data import infer_task, prepare, split_rows
+from pytext_psych.data import infer_task, prepare
+from pytext_psych.design import split_rows
 
 
 @pytest.fixture

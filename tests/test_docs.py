@@ -6,7 +6,9 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["stats", "data", "baseline", "report", "train"])
+@pytest.mark.parametrize("module", ["stats.metrics", "stats.bootstrap", "stats.conformal", "data",
+                                    "baseline", "report", "train", "settings", "fit", "design",
+                                    "stats.agreement"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(f"pytext_psych.{module}"))
     assert result.failed == 0

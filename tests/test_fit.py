@@ -85,7 +85,10 @@ def test_baseline_and_comparison_on_the_same_cases(stress_fit):
     model = stress_fit.metrics.set_index("metric")
     assert comparison.loc["pearson_r", "estimate"] == pytest.approx(
         model.loc["pearson_r", "estimate"] - base.loc["pearson_r", "estimate"])
-    assert compare_models(stress_fit).equals(stress_fit.comparison)
+    # the p value agrees with the interval: the CI excludes 0 exactly when p < 1 - level
+    again = compare_models(stress_fit, n_resamples=999, seed=3)
+    excludes = (again.conf_low > 0) | (again.conf_high < 0)
+    assert (excludes == (again.p_value < 1 - again.ci_level)).all()
     assert compare_models(stress_fit, stress_fit).estimate.eq(0).all()
     # learning happened: the fine-tuned model is far above chance and near the baseline
     assert model.loc["pearson_r", "estimate"] > 0.5

@@ -36,9 +36,14 @@ def test_onnx_matches_pytorch(name, request):
     assert np.abs(model.raw_outputs(TEXTS, precision="fp32") - torch_out).max() < 1e-4
     int8 = model.raw_outputs(TEXTS, precision="int8")
     assert np.abs(int8 - torch_out).max() < 0.5
-    # onnxruntime fused every layer's attention but the top one (cut to the first token)
-    assert model.meta["onnx"]["fused"]["Attention"] == 5
-    assert model.meta["onnx"]["fused"]["SkipLayerNormalization"] == 12
+    # what bundle.json says was fused is what the graph holds (counts depend on the
+    # onnxruntime version, so the record is checked, not the library's numbers)
+    import onnx
+
+    graph = onnx.load(str(fit.bundle_path / "model.onnx")).graph
+    ops = [node.op_type for node in graph.node]
+    assert model.meta["onnx"]["fused"] and all(
+        ops.count(op) == n for op, n in model.meta["onnx"]["fused"].items())
     parity = model.meta["parity"]
     assert parity["split"] == "dev" and parity["n"] == 50 and parity["threshold"] == 0.01
     assert parity["fp32"]["max_abs_diff"] < 1e-4 and parity["fp32"]["recommended"]
@@ -181,7 +186,9 @@ def test_repr(topic_fit):
     assert text.startswith("<TextModel: classification into 5 classes")
     assert "ONNX fp32, int8" in text
     assert "f1_macro" in text and str(topic_fit.bundle_path) in text
-    assert isinstance(load_model(topic_fit.bundle_path), TextModel)
+    f1 = topic_fit.metrics.set_index("metric").loc["f1_macro"]
+    assert f"= {f1.estimate:.3f} [{f1.conf_low:.3f}, {f1.conf_high:.3f}]" in text
+    assert f"(auto uses {load_model(topic_fit.bundle_path).resolve_precision('auto')})" in text
 
 
 def test_scoring_does_not_import_torch(topic_fit):

@@ -11,7 +11,8 @@ import torch
 from pytext_psych import example_data, fit_text_model, pretrain_domain
 from pytext_psych.settings import TrainSettings
 from pytext_psych.stats import dev_scorer
-from pytext_psych.data import prepare, split_rows
+from pytext_psych.data import prepare
+from pytext_psych.design import split_rows
 from pytext_psych.train import class_weights, fine_tune, length_grouped, load_base
 
 

@@ -1,0 +1,123 @@
+"""Domain-adaptive pretraining: continue masked-LM training of the encoder on unlabelled
+texts from the study's domain (Gururangan et al., 2020), then fine-tune that folder.
+
+Uses the training loop's pieces (:mod:`pytext_psych.train`); the folder is written
+through :mod:`pytext_psych.outputs` (reserved, staged, published with one rename).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer
+
+from .outputs import default_folder, reserve
+from .settings import TrainSettings
+from .encoders import DEFAULT_MODEL, check_model, quiet_transformers, resolve_model
+from .train import Optimiser, TokenCache, length_grouped, save_pretrained, using_all_cores
+
+DOMAIN_JSON = "domain_pretraining.json"  # written by pretrain_domain into its model folder
+
+
+def pretrain_domain(
+    texts: Sequence[str],
+    model: str | Path = DEFAULT_MODEL,
+    output_dir: str | Path | None = None,
+    *,
+    epochs: int = 3,
+    learning_rate: float = 5e-5,
+    batch_size: int = 16,
+    max_length: int = 128,
+    mlm_probability: float = 0.15,
+    grad_accumulation: int = 1,
+    seed: int = 42,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Domain-adaptive pretraining: continue masked-LM training of ``model`` on unlabelled
+    ``texts`` (Gururangan et al., 2020, "Don't stop pretraining"), then save a model folder
+    that ``fit_text_model(..., model=folder)`` fine-tunes like any other.
+
+    Worth trying when the survey's language is far from the encoder's pretraining text and
+    unlabelled answers are plentiful (thousands); with a few hundred texts expect little.
+    A checkpoint without a masked-LM head (such as the default sentence-transformers
+    MiniLM) gets a fresh one, tied to the word embeddings. The folder is written
+    atomically; an existing one is replaced only with ``overwrite=True``.
+
+    Examples
+    --------
+    >>> folder = pretrain_domain(unlabelled_answers, output_dir="minilm-survey")  # doctest: +SKIP
+    >>> fit = fit_text_model(df, "answer", "stress", model=folder)                # doctest: +SKIP
+    """
+    texts = [str(t) for t in texts if isinstance(t, str) and t.strip()]
+    if len(texts) < 2:
+        raise ValueError(f"domain pretraining needs unlabelled texts; got {len(texts)}")
+    config = TrainSettings(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                         max_length=max_length, patience=1, seed=seed,
+                         grad_accumulation=grad_accumulation)
+    if not 0 < mlm_probability < 1:
+        raise ValueError(f"mlm_probability must be between 0 and 1, not {mlm_probability}")
+    check_model(model, max_length)
+    with reserve(output_dir if output_dir is not None else default_folder("pytext_psych_domain"),
+                 overwrite=overwrite, marker=DOMAIN_JSON) as slot:
+        tokenizer, net, history = _masked_lm(texts, model, config, mlm_probability, progress)
+        with slot.staged() as stage:
+            save_pretrained(tokenizer, net, stage)
+            files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+            (stage / DOMAIN_JSON).write_text(json.dumps({
+                "base_model": str(model), "n_texts": len(texts), "mlm_probability": mlm_probability,
+                **config.to_dict(), "history": history, "files": files}, indent=2))
+    return slot.target
+
+
+def _masked_lm(texts: list[str], model: str | Path, config: TrainSettings, mlm_probability: float,
+               progress: bool):
+    """Masked-LM training of ``model`` on ``texts``: tokenizer, model and loss history."""
+    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
+
+    name = resolve_model(model)
+    seed, epochs, batch_size = config.seed, config.epochs, config.batch_size
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    with torch.random.fork_rng(devices=[]), using_all_cores():
+        torch.manual_seed(seed)
+        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+        if tokenizer.mask_token is None:
+            raise ValueError(f"the tokenizer of '{model}' has no mask token; it cannot do masked-LM training")
+        with quiet_transformers():
+            net = AutoModelForMaskedLM.from_pretrained(name, trust_remote_code=False).to(device)
+        encoded = [{"input_ids": e["input_ids"]} for e in TokenCache().encode(tokenizer, texts, config.max_length)]
+        lengths = np.array([len(e["input_ids"]) for e in encoded])
+        masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability,
+                                                 return_tensors="pt")
+        batches_per_epoch = -(-len(texts) // batch_size)
+        optimiser = Optimiser(net, config, batches_per_epoch, epochs, device)
+        shuffler = np.random.default_rng(seed)
+        bar = tqdm(total=optimiser.updates_per_epoch * epochs, disable=not progress,
+                   desc="domain pretraining", unit="step")
+
+        def loss_of(rows: np.ndarray):
+            batch = masker([encoded[i] for i in rows])
+            return net(**{k: v.to(device) for k, v in batch.items()}).loss
+
+        history = []
+        net.train()
+        for epoch in range(1, epochs + 1):
+            started = time.perf_counter()
+            batches = length_grouped(np.arange(len(texts)), lengths, batch_size, shuffler)
+            history.append({"epoch": epoch, "mlm_loss": optimiser.epoch(batches, loss_of, bar),
+                            "seconds": time.perf_counter() - started})
+        bar.close()
+        net.to("cpu").eval()
+    return tokenizer, net, history
+
+
+def domain_record(model: str | Path) -> dict[str, Any] | None:
+    """The record :func:`pretrain_domain` left in a model folder (None for other models)."""
+    path = Path(resolve_model(model)) / DOMAIN_JSON
+    return json.loads(path.read_text()) if path.is_file() else None

