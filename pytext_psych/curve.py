@@ -26,7 +26,7 @@ from .data import DataLike
 from .design import split_rows
 from .evaluate import observed_values, score_rows
 from .settings import TrainSettings, is_int, is_real, show_settings_in_signature
-from .stats import COLUMNS, HEADLINE, bootstrap_metrics, dev_scorer, quantile_interval
+from .stats import COLUMNS, HEADLINE, bootstrap_metrics, dev_scorer, quantile_interval, stratified_replicates
 
 RUN_COLUMNS = ["n_train", "repeat", "model"] + COLUMNS
 FAR = 2.0  # extrapolating beyond this multiple of the largest size is flagged
@@ -101,15 +101,8 @@ class LearningCurve:
         """Power-law parameters refitted on resampled runs (repeats resampled within each
         size, so every size stays represented); computed once."""
         n, y = self._points()
-        rng = np.random.default_rng(self.seed)
-        groups = [np.flatnonzero(n == s) for s in np.unique(n)]
-        params = []
-        for _ in range(self.n_boot):
-            rows = np.concatenate([rng.choice(g, len(g)) for g in groups])
-            p = _fit_power_law(n[rows], y[rows])
-            if p is not None:
-                params.append(p)
-        return np.array(params)
+        return np.array(stratified_replicates(n, lambda rows: _fit_power_law(n[rows], y[rows]),
+                                              self.n_boot, self.seed))
 
     @property
     def params(self) -> dict[str, float]:

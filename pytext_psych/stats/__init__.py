@@ -33,6 +33,7 @@ from .bootstrap import (
     compare_predictions,
     correlation_test,
     quantile_interval,
+    stratified_replicates,
 )
 from .agreement import ORDINAL_MAX_LEVELS, agreement, rating_agreement
 from .conformal import conformal_threshold, conformity_scores
@@ -43,5 +44,5 @@ __all__ = [
     "ORDINAL_MAX_LEVELS", "REGISTRY", "SCALES", "Metric", "agreement", "bootstrap_metrics",
     "check_options", "compare_predictions", "conformal_threshold", "conformity_scores",
     "correlation_test", "dev_scorer", "headline_score", "quantile_interval", "rating_agreement",
-    "softmax",
+    "softmax", "stratified_replicates",
 ]

@@ -4,7 +4,7 @@ comparisons) and the public tables: :func:`bootstrap_metrics`, :func:`compare_pr
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -325,3 +325,21 @@ def quantile_interval(values: np.ndarray, ci_level: float, axis: int = 0) -> tup
     quantile rule of the metrics' intervals (numpy's default, linear, as scipy.stats.bootstrap)."""
     alpha = (1 - ci_level) / 2
     return np.percentile(values, 100 * alpha, axis=axis), np.percentile(values, 100 * (1 - alpha), axis=axis)
+
+
+def stratified_replicates(strata: Sequence, statistic: Callable[[np.ndarray], Any],
+                          n_resamples: int, seed: int) -> list:
+    """``statistic(rows)`` on ``n_resamples`` bootstrap resamples of row positions, drawn
+    with replacement within each stratum (every value of ``strata``), so every stratum
+    stays represented; replicates where ``statistic`` returns None are dropped.
+
+    >>> reps = stratified_replicates([1, 1, 2, 2], lambda rows: rows.tolist(), 2, seed=0)
+    >>> [sorted(set(r) & {0, 1}) != [] and sorted(set(r) & {2, 3}) != [] for r in reps]
+    [True, True]
+    """
+    strata = np.asarray(strata)
+    groups = [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    rng = np.random.default_rng(seed)
+    replicates = (statistic(np.concatenate([rng.choice(g, len(g)) for g in groups]))
+                  for _ in range(n_resamples))
+    return [r for r in replicates if r is not None]
