@@ -4,7 +4,6 @@ import pytest
 
 from pytext_psych import read_data
 from pytext_psych.data import infer_task, prepare
-from pytext_psych.design import split_rows
 
 
 @pytest.fixture
@@ -59,33 +58,3 @@ def test_prepare_encodes_classes(df):
 def test_constant_regression_outcome_is_refused(df):
     with pytest.raises(ValueError, match="constant"):
         prepare(df.assign(score=1.0), "text", "score")
-
-
-def test_split_is_stratified_and_reproducible():
-    y = np.repeat(np.arange(4), [80, 40, 16, 8])
-    s = split_rows(y, "classification", seed=3)
-    for k in range(4):
-        n = (y == k).sum()
-        got = [(s[y == k] == part).sum() for part in ("train", "dev", "test")]
-        assert got == [n - round(n * 0.25) - round(n * 0.125), round(n * 0.125), round(n * 0.25)]
-    assert (split_rows(y, "classification", seed=3) == s).all()
-    assert not (split_rows(y, "classification", seed=4) == s).all()
-
-
-def test_split_regression_proportions_and_small_classes():
-    s = split_rows(np.arange(800.0), "regression")
-    assert [(s == p).sum() for p in ("train", "dev", "test")] == [500, 100, 200]
-    tiny = split_rows(np.array([0, 0, 1, 1, 1, 1]), "classification")
-    assert (tiny[:2] == "train").any()  # a 2-example class keeps a training example
-
-
-def test_grouped_split_keeps_groups_whole():
-    groups = np.repeat(np.arange(50), 4)
-    y = np.random.default_rng(0).normal(size=200)
-    s = split_rows(y, "regression", seed=3, groups=groups)
-    per_group = pd.crosstab(groups, s).gt(0).sum(axis=1)
-    assert per_group.max() == 1
-    counts = pd.Series(s).value_counts()
-    assert abs(counts["test"] - 50) <= 4 and abs(counts["dev"] - 25) <= 4
-    with pytest.raises(ValueError, match="too few groups"):
-        split_rows(y[:4], "regression", split=(0.2, 0.4, 0.4), groups=np.array([0, 0, 1, 1]))

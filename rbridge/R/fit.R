@@ -239,3 +239,51 @@ print.summary.pytextpsych_fit <- function(x, ...) {
 as.data.frame.pytextpsych_fit <- function(x, ...) {
   x$metrics
 }
+
+#' Predictions of a fit for new texts, as predict() gives for lm
+#'
+#' @param object A \code{pytextpsych_fit}.
+#' @param newdata A data.frame with the fit's text column, or a character vector of
+#'   texts; missing: the fit's own predictions (\code{fitted()}).
+#' @param interval \code{NULL} or a coverage level (see \code{\link{predict_scores}}).
+#' @param ... Unused.
+#' @return \code{newdata} (all its columns, so id columns come along) with the score
+#'   columns added.
+#' @examples
+#' \dontrun{
+#' predict(fit, data.frame(id = 1:2, answer = c("I cannot sleep", "All is well")))
+#' }
+#' @export
+predict.pytextpsych_fit <- function(object, newdata, interval = NULL, ...) {
+  if (missing(newdata)) return(stats::fitted(object))
+  if (is.character(newdata)) {
+    newdata <- stats::setNames(data.frame(newdata, stringsAsFactors = FALSE), object$text)
+  }
+  scores <- predict_scores(object, newdata, text = object$text, interval = interval)
+  clash <- intersect(names(scores), names(newdata))
+  if (length(clash)) {
+    stop("newdata already has column(s) ", paste(sQuote(clash, FALSE), collapse = ", "),
+         ", which predict() would add; rename or drop them first", call. = FALSE)
+  }
+  cbind(newdata, scores)
+}
+
+#' @export
+fitted.pytextpsych_fit <- function(object, ...) {
+  object$predictions$predicted
+}
+
+#' @export
+residuals.pytextpsych_fit <- function(object, ...) {
+  if (object$task != "regression") {
+    stop("residuals are defined for ratings (regression); this fit is a classification",
+         call. = FALSE)
+  }
+  object$predictions$observed - object$predictions$predicted
+}
+
+#' @export
+coef.pytextpsych_fit <- function(object, ...) {
+  stop("a fine-tuned language model has no coefficients to report; see fit$metrics, ",
+       "fit$comparison and report(fit)", call. = FALSE)
+}

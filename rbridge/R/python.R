@@ -31,10 +31,21 @@ python_module <- function(module = "pytext_psych") {
     # 1.85x as long as from Python with OpenBLAS, over 10x with the reference BLAS).
     # RTLD_DEEPBIND makes the libraries loaded from here on prefer their own symbols;
     # where the flag does not exist (macOS, Windows) this does nothing.
+    # The flag is set only while the package (and torch, when installed, which would
+    # otherwise load later, on the first fit) is imported, then the previous flags are
+    # restored: nothing else loaded into this R session is affected.
     reticulate::py_run_string(paste(
-      "import os, sys",
+      "import importlib.util, os, sys",
+      "_pytextpsych_flags = sys.getdlopenflags()",
       "if hasattr(os, 'RTLD_DEEPBIND'):",
-      "    sys.setdlopenflags(sys.getdlopenflags() | os.RTLD_DEEPBIND)", sep = "\n"))
+      "    sys.setdlopenflags(_pytextpsych_flags | os.RTLD_DEEPBIND)",
+      "try:",
+      sprintf("    import %s", module),
+      "    if importlib.util.find_spec('torch') is not None:",
+      "        import torch, transformers",
+      "finally:",
+      "    sys.setdlopenflags(_pytextpsych_flags)",
+      "    del _pytextpsych_flags", sep = "\n"))
     .state[[module]] <- reticulate::import(module, convert = FALSE)
     .state$rinterop <- reticulate::import(paste0(module, ".rinterop"), convert = FALSE)
   }

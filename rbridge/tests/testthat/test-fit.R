@@ -127,3 +127,20 @@ test_that("print shows cross-validation folds as Python's repr does", {
   expect_identical(paste(capture.output(print(fit)), collapse = "\n"),
                    reticulate::py_str(fit$py))
 })
+
+test_that("predict(), fitted(), residuals() and coef() behave like lm's", {
+  skip_without_python()
+  fit <- tiny_fit("rating")
+  new <- data.frame(id = c(7L, 9L), answer = c("the sun is warm", "grey rain"))
+  out <- predict(fit, new)
+  expect_identical(names(out), c("id", "answer", "predicted"))
+  expect_identical(out$id, c(7L, 9L))
+  expect_equal(predict(fit, c("the sun is warm", "grey rain"))$predicted, out$predicted)
+  expect_identical(fitted(fit), fit$predictions$predicted)
+  expect_equal(residuals(fit), fit$predictions$observed - fit$predictions$predicted)
+  expect_error(coef(fit), "no coefficients")
+  expect_error(predict(fit, data.frame(answer = "x", predicted = 1)), "already has column")
+  flags <- reticulate::py_eval("__import__('sys').getdlopenflags()")
+  deepbind <- reticulate::py_eval("getattr(__import__('os'), 'RTLD_DEEPBIND', 0)")
+  expect_identical(bitwAnd(flags, deepbind), 0L)  # set only while importing, then restored
+})
