@@ -121,6 +121,8 @@ def _curve(args: argparse.Namespace) -> None:
     from .curve import learning_curve
 
     sizes = [s if s == "full" else int(s) for s in args.sizes]
+    if args.target is not None and len(set(sizes)) < 3:
+        raise ValueError("--target fits a curve to at least 3 sizes; give 3 or more --sizes")
     curve = learning_curve(args.data, text=args.text, outcome=args.outcome, sizes=sizes,
                            repeats=args.repeats, test=args.test, output_dir=args.out,
                            progress=not args.quiet, **_options(args))

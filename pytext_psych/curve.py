@@ -153,6 +153,11 @@ class LearningCurve:
         elif estimate > FAR * largest:
             caveat = (f"an extrapolation to {estimate / largest:.1f} times the largest size "
                       f"observed ({largest:.0f}); treat it as a rough guide")
+        n, _ = self._points()
+        if np.unique(n, return_counts=True)[1].max() == 1:
+            caveat = (caveat + "; " if caveat else "") + (
+                "with one run per size the interval leaves out run-to-run variation, so it is "
+                "too narrow; use repeats >= 3")
         return {"metric": self.metric, "target": target, "n_train": estimate,
                 "conf_low": float(low), "conf_high": float(high), "ci_level": ci_level, "caveat": caveat}
 

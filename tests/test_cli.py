@@ -94,3 +94,10 @@ def test_curve(examples, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "n_train" in out and "labelled texts needed for pearson_r = 0.9" in out
     assert (tmp_path / "c" / "runs.jsonl").is_file() and (tmp_path / "c" / "learning_curve.png").is_file()
+
+
+def test_curve_target_needs_three_sizes_before_training(examples, tmp_path, capsys):
+    examples.to_csv(tmp_path / "d.csv", index=False)
+    assert main(["curve", str(tmp_path / "d.csv"), "--text", "answer", "--outcome", "stress",
+                 "--sizes", "50", "100", "--target", "0.5", "--quiet"]) == 2
+    assert "at least 3 sizes" in capsys.readouterr().err

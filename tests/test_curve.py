@@ -80,6 +80,13 @@ def test_power_law_recovers_a_known_curve():
     assert band.extrapolated.tolist() == [False, True]
 
 
+def test_one_run_per_size_is_flagged():
+    runs = _synthetic().runs
+    single = LearningCurve(runs[runs["repeat"] == 0].reset_index(drop=True), "pearson_r", 600)
+    need = single.n_needed(0.6)
+    assert "one run per size" in need["caveat"] and need["conf_low"] == need["conf_high"]
+
+
 def test_targets_out_of_reach_are_flagged():
     lc = _synthetic()
     assert "extrapolation" in lc.n_needed(0.68)["caveat"]  # about 10,000 texts

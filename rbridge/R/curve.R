@@ -17,9 +17,11 @@
 #' @param target \code{NULL} or a metric value (e.g. 0.6) for which to estimate the
 #'   number of labelled texts needed.
 #' @return A list of class \code{pytextpsych_curve} with data.frames \code{runs} (one
-#'   row per run, model and metric, broom column names), \code{summary} (mean and SD per
+#'   row per run, model and metric, broom column names; \code{replicate} counts the
+#'   subsamples of a size from 1), \code{summary} (mean and SD per
 #'   size) and \code{curve} (the fitted curve up to 4 times the largest size, with a
-#'   bootstrap band), plus \code{needed} (when \code{target} is given).
+#'   bootstrap band; \code{NULL} with fewer than 3 sizes), plus \code{needed} (when
+#'   \code{target} is given, which needs 3 or more sizes: checked before training).
 #' @examples
 #' \dontrun{
 #' curve <- learning_curve(worry, text = "text_long", outcome = "anxiety",
@@ -35,6 +37,10 @@ learning_curve <- function(data, text, outcome, sizes = c(100, 250, 500, 1000),
                            lora_alpha = 16L, class_weights = FALSE, grad_accumulation = 1L,
                            seed = 42L, baseline = TRUE, n_resamples = 2000L, ci_level = 0.95,
                            export = "both", target = NULL) {
+  if (!is.null(target) && length(unique(sizes)) < 3) {
+    stop("estimating the texts needed for a target fits a curve to at least 3 sizes; ",
+         "give 3 or more sizes, or target = NULL", call. = FALSE)
+  }
   py <- python_module()
   size_list <- lapply(as.list(sizes), function(s) {  # c(100, "full") is a character vector
     number <- suppressWarnings(as.numeric(s))
@@ -45,10 +51,13 @@ learning_curve <- function(data, text, outcome, sizes = c(100, 250, 500, 1000),
     py$api$learning_curve, to_pandas(data), text = text, outcome = outcome,
     sizes = size_list, repeats = whole_number(repeats), test = test, task = task,
     output_dir = output_dir, progress = progress), options))
+  runs <- to_r_frame(curve$runs, broom = TRUE)
+  names(runs)[names(runs) == "repeat"] <- "replicate"  # `repeat` is reserved in R
+  runs$replicate <- runs$replicate + 1L  # R counts from 1
   out <- list(
-    runs = to_r_frame(curve$runs, broom = TRUE),
+    runs = runs,
     summary = to_r_frame(curve$summary()),
-    curve = to_r_frame(py_call(curve$band), broom = TRUE),
+    curve = if (length(unique(runs$n_train)) >= 3) to_r_frame(py_call(curve$band), broom = TRUE),
     metric = reticulate::py_to_r(curve$metric)
   )
   if (!is.null(target)) {

@@ -33,8 +33,9 @@
 #' @param baseline Also fit a TF-IDF + logistic / ridge regression baseline on the
 #'   same split and compare the two with a paired bootstrap.
 #' @param seed Random seed for the split and training.
-#' @param output_dir Folder for the model bundle (\code{NULL}: a new folder in the
-#'   working directory).
+#' @param output_dir Folder for the model bundle. \code{NULL}: a new folder under
+#'   \code{tools::R_user_dir("pytextpsych", "data")} (named by the time), announced with
+#'   a message, so a ~100 MB bundle never lands unannounced in the working directory.
 #' @param overwrite Replace an existing \code{output_dir}.
 #' @param export ONNX precisions: \code{"both"}, \code{"fp32"} or \code{"int8"}.
 #' @param progress Show a progress bar.
@@ -65,6 +66,7 @@ fit_text_model <- function(data, text, outcome, task = "auto", domain_texts = NU
                            baseline = TRUE, n_resamples = 2000L, ci_level = 0.95,
                            export = "both") {
   py <- python_module()
+  output_dir <- bundle_folder(output_dir)
   options <- settings_arguments(environment(), setting_names(py))
   fit <- do.call(py_call, c(list(
     py$api$fit_text_model, to_pandas(data), text = text, outcome = outcome, task = task,
@@ -101,6 +103,7 @@ tune_text_model <- function(data, text, outcome, task = "auto",
     if (length(v) > 1) lapply(v, whole_number) else whole_number(v)
   })
   if (!is.null(settings$split)) settings$split <- reticulate::tuple(unlist(settings$split))
+  output_dir <- bundle_folder(output_dir)
   fit <- do.call(py_call, c(list(py$api$tune_text_model, to_pandas(data), text = text,
                                  outcome = outcome, task = task,
                                  learning_rate = as.list(learning_rate),
@@ -145,9 +148,28 @@ pretrain_domain <- function(texts, model = "default", output_dir = NULL, epochs 
   reticulate::py_str(folder)
 }
 
+# Classes come back as factors with the fit's levels, in the order the user gave them.
+as_factors <- function(predictions, labels) {
+  if (is.null(labels)) return(predictions)
+  for (column in intersect(c("observed", "predicted", "baseline"), names(predictions))) {
+    predictions[[column]] <- factor(predictions[[column]], levels = labels)
+  }
+  predictions
+}
+
+# Where a bundle goes when output_dir is NULL: a documented per-user folder, announced.
+bundle_folder <- function(output_dir) {
+  if (!is.null(output_dir)) return(output_dir)
+  folder <- file.path(tools::R_user_dir("pytextpsych", "data"), "models",
+                      format(Sys.time(), "fit_%Y%m%d-%H%M%S"))
+  message("Writing the model bundle to ", folder, " (pass output_dir to choose the folder)")
+  folder
+}
+
 # The R view of a Python TextModelFit; the Python object is kept (fit$py) so that
 # compare_models(), report() and print() use it.
 as_r_fit <- function(fit) {
+  labels <- unlist(reticulate::py_to_r(fit$labels))
   optional <- function(df) {
     if (inherits(df, "python.builtin.NoneType")) NULL
     else to_r_frame(df, broom = TRUE)
@@ -158,11 +180,11 @@ as_r_fit <- function(fit) {
     comparison = optional(fit$comparison),
     agreement = to_r_frame(fit$agreement, broom = TRUE),
     report = reticulate::py_to_r(fit$report()$text),
-    predictions = to_r_frame(fit$predictions),  # row: R's row numbers (see to_pandas)
+    predictions = as_factors(to_r_frame(fit$predictions), labels),  # row: R's row numbers
     history = to_r_frame(fit$history),
     bundle_path = reticulate::py_str(fit$bundle_path),
     task = reticulate::py_to_r(fit$task),
-    labels = unlist(reticulate::py_to_r(fit$labels)),
+    labels = labels,
     text = reticulate::py_to_r(fit$text), outcome = reticulate::py_to_r(fit$outcome),
     best_epoch = reticulate::py_to_r(fit$best_epoch),
     py = fit

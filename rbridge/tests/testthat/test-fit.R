@@ -9,7 +9,8 @@ test_that("a fit from an R data.frame comes back as R objects", {
   expect_identical(names(fit$predictions),
                    c("row", "split", "observed", "predicted", "prob_sad", "prob_happy", "baseline"))
   expect_identical(fit$predictions$row, 1:32)
-  expect_identical(fit$predictions$observed, as.character(toy_data()$mood))
+  expect_identical(fit$predictions$observed, toy_data()$mood)  # a factor, levels kept
+  expect_identical(levels(fit$predictions$predicted), c("sad", "happy"))
   expect_equal(sort(unique(fit$predictions$split)), c("dev", "test", "train"))
   expect_true(file.exists(file.path(fit$bundle_path, "bundle.json")))
   expect_equal(nrow(fit$history), length(unique(fit$history$epoch)))
@@ -143,4 +144,17 @@ test_that("predict(), fitted(), residuals() and coef() behave like lm's", {
   flags <- reticulate::py_eval("__import__('sys').getdlopenflags()")
   deepbind <- reticulate::py_eval("getattr(__import__('os'), 'RTLD_DEEPBIND', 0)")
   expect_identical(bitwAnd(flags, deepbind), 0L)  # set only while importing, then restored
+})
+
+test_that("without output_dir the bundle goes to the per-user folder, with a message", {
+  skip_without_python()
+  home <- tempfile("home")
+  old <- Sys.getenv("R_USER_DATA_DIR")
+  Sys.setenv(R_USER_DATA_DIR = home)
+  on.exit(Sys.setenv(R_USER_DATA_DIR = old))
+  expect_message(fit <- fit_text_model(toy_data(), "answer", "mood", epochs = 1L,
+                                       max_length = 16L, progress = FALSE,
+                                       n_resamples = 50L, export = "fp32"),
+                 "Writing the model bundle to")
+  expect_true(startsWith(fit$bundle_path, normalizePath(home)))
 })
