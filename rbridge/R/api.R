@@ -120,3 +120,21 @@ from_bundle <- function(path) {
   py <- python_module()
   as_r_fit(py_call(py$api$TextModelFit$from_bundle, path))
 }
+
+#' The example data shipped with the package
+#'
+#' 400 short answers about what stresses people, with a coded \code{topic} (5 classes)
+#' and a \code{stress} rating (1-9); the same data as Python's \code{example_data()}.
+#'
+#' @return A data.frame with columns \code{id}, \code{answer}, \code{topic} and
+#'   \code{stress}.
+#' @examples
+#' \dontrun{
+#' answers <- example_data()
+#' table(answers$topic)
+#' }
+#' @export
+example_data <- function() {
+  py <- python_module()
+  to_r_frame(py_call(py$api$example_data))
+}

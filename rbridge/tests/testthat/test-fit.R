@@ -158,3 +158,11 @@ test_that("without output_dir the bundle goes to the per-user folder, with a mes
                  "Writing the model bundle to")
   expect_true(startsWith(fit$bundle_path, normalizePath(home)))
 })
+
+test_that("example_data() is the package's example data as an R data.frame", {
+  skip_without_python()
+  answers <- example_data()
+  expect_identical(names(answers), c("id", "answer", "topic", "stress"))
+  expect_identical(nrow(answers), 400L)
+  expect_true(is.character(answers$answer) && is.numeric(answers$stress))
+})
