@@ -173,16 +173,18 @@ def load_model(path: str | Path, digest: str | None = None) -> TextModel:
     >>> predict_scores(model, ["I can't sleep"])  # doctest: +SKIP
     """
     meta = read_bundle(path)
-    if digest is not None and bundle_digest(path) != digest.strip().lower().removeprefix("sha256:"):
-        raise BundleError(f"model bundle '{path}' has digest {bundle_digest(path)}, not the "
-                          f"expected {digest}; it is not the bundle that digest was published for")
+    if digest is not None:
+        actual = bundle_digest(path)
+        if actual != digest.strip().lower().removeprefix("sha256:"):
+            raise BundleError(f"model bundle '{path}' has digest {actual}, not the expected "
+                              f"{digest}; it is not the bundle that digest was published for")
     return TextModel(path, meta)
 
 
 def _signature(folder: Path) -> tuple:
     """Size and mtime of every file: a changed file means a fresh load (and verification)."""
-    return tuple(sorted((p.relative_to(folder).as_posix(), p.lstat().st_size, p.lstat().st_mtime_ns)
-                        for p in folder.rglob("*")))
+    stats = ((p.relative_to(folder).as_posix(), p.lstat()) for p in folder.rglob("*"))
+    return tuple(sorted((name, st.st_size, st.st_mtime_ns) for name, st in stats))
 
 
 @lru_cache(maxsize=8)
