@@ -172,6 +172,8 @@ def load_model(path: str | Path, digest: str | None = None) -> TextModel:
     >>> model = load_model("my_model/")          # doctest: +SKIP
     >>> predict_scores(model, ["I can't sleep"])  # doctest: +SKIP
     """
+    if digest is not None and not isinstance(digest, str):
+        raise TypeError(f"digest must be the bundle's published digest (a string), not {digest!r}")
     meta = read_bundle(path)
     if digest is not None:
         actual = bundle_digest(path)
@@ -340,6 +342,8 @@ def predict_scores(
     model.resolve_precision(precision)  # fail before reading any data
     if interval is not None:
         model.conformal_threshold(interval)
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise ValueError(f"overwrite must be True or False, not {overwrite!r}")
     for name, value in (("chunk_size", chunk_size), ("threads", threads)):
         if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
             raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")

@@ -216,6 +216,11 @@ CASES = [
          ValueError, "precision must be one of"),
     Case("scoring", "threads=0", lambda c: predict_scores(c.bundle, ["x"], threads=0), ValueError,
          "threads must be a whole number of at least 1"),
+    Case("scoring", 'overwrite="no" (a string, not False)',
+         lambda c: predict_scores(c.bundle, ["x"], out=c.csv("old", "scores.csv"), overwrite="no"),
+         ValueError, "overwrite must be True or False"),
+    Case("bundle", "digest that is not a string", lambda c: load_model(c.bundle, digest=123),
+         TypeError, "digest must be the bundle's published digest"),
     Case("scoring", "chunk_size=0", lambda c: predict_scores(c.bundle, ["x"], chunk_size=0), ValueError,
          "chunk_size must be a whole number of at least 1"),
     # --- bundles ---------------------------------------------------------------------
