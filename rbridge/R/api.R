@@ -22,7 +22,7 @@ settings_arguments <- function(env, names) {
 python_fit <- function(fit) {
   if (!is.null(fit$py) && !reticulate::py_is_null_xptr(fit$py)) return(fit$py)
   py <- python_module()
-  py_call(py$api$TextModelFit$from_bundle, fit$bundle_path)
+  py_call(py$api$TextModelFit$from_bundle, bundle_of(fit))
 }
 
 #' Compare two fits on the same test cases (paired bootstrap)
@@ -36,10 +36,17 @@ python_fit <- function(fit) {
 #' @param method \code{"bca"} or \code{"percentile"}.
 #' @return A data.frame: \code{metric, estimate, conf.low, conf.high, p.value,
 #'   estimate_a, estimate_b, ci_level, n, method}.
-#' @examples
-#' \dontrun{
+#' @examplesIf python_ready()
+#' answers <- example_data()[1:80, ]
+#' \donttest{
+#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
+#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       output_dir = tempfile(), progress = FALSE)
 #' compare_models(fit)          # against its TF-IDF baseline
-#' compare_models(fit, fit2)    # two fits of the same data, split and seed
+#' fit2 <- fit_text_model(answers, "answer", "stress", epochs = 2, max_length = 32,
+#'                        n_resamples = 100, export = "fp32", output_dir = tempfile(),
+#'                        progress = FALSE)
+#' compare_models(fit2, fit)    # two fits of the same data, split and seed
 #' }
 #' @export
 compare_models <- function(fit_a, fit_b = NULL, n_resamples = NULL, ci_level = NULL,
@@ -60,9 +67,14 @@ compare_models <- function(fit_a, fit_b = NULL, n_resamples = NULL, ci_level = N
 #' @param path The bundle folder.
 #' @param digest \code{NULL} or the bundle's published digest.
 #' @return An object of class \code{pytextpsych_model}.
-#' @examples
-#' \dontrun{
-#' model <- load_model("my_model")
+#' @examplesIf python_ready()
+#' answers <- example_data()[1:80, ]
+#' \donttest{
+#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
+#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       output_dir = tempfile(), progress = FALSE)
+#' model <- load_model(fit$bundle_path)
+#' model
 #' predict_scores(model, "I cannot sleep")
 #' }
 #' @export
@@ -83,8 +95,12 @@ print.pytextpsych_model <- function(x, ...) {
 #' @param fit A \code{pytextpsych_fit}.
 #' @return An object of class \code{pytextpsych_report}: \code{text} (the paragraph),
 #'   \code{table} (a data.frame), \code{markdown} and \code{html}.
-#' @examples
-#' \dontrun{
+#' @examplesIf python_ready()
+#' answers <- example_data()[1:80, ]
+#' \donttest{
+#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
+#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       output_dir = tempfile(), progress = FALSE)
 #' report(fit)
 #' }
 #' @export
@@ -111,9 +127,14 @@ print.pytextpsych_report <- function(x, ...) {
 #'
 #' @param path The bundle folder.
 #' @return A \code{pytextpsych_fit}.
-#' @examples
-#' \dontrun{
-#' fit <- from_bundle("my_model")
+#' @examplesIf python_ready()
+#' answers <- example_data()[1:80, ]
+#' \donttest{
+#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
+#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       output_dir = tempfile(), progress = FALSE)
+#' again <- from_bundle(fit$bundle_path)
+#' again$metrics
 #' }
 #' @export
 from_bundle <- function(path) {
@@ -128,11 +149,10 @@ from_bundle <- function(path) {
 #'
 #' @return A data.frame with columns \code{id}, \code{answer}, \code{topic} and
 #'   \code{stress}.
-#' @examples
-#' \dontrun{
+#' @examplesIf python_ready(scoring_only = TRUE)
 #' answers <- example_data()
 #' table(answers$topic)
-#' }
+#' summary(answers$stress)
 #' @export
 example_data <- function() {
   py <- python_module()

@@ -22,11 +22,13 @@
 #'   size) and \code{curve} (the fitted curve up to 4 times the largest size, with a
 #'   bootstrap band; \code{NULL} with fewer than 3 sizes), plus \code{needed} (when
 #'   \code{target} is given, which needs 3 or more sizes: checked before training).
-#' @examples
-#' \dontrun{
-#' curve <- learning_curve(worry, text = "text_long", outcome = "anxiety",
-#'                         sizes = c(100, 250, 500, 1000), target = 0.6)
-#' curve$summary
+#' @examplesIf python_ready()
+#' \donttest{
+#' curve <- learning_curve(example_data(), text = "answer", outcome = "stress",
+#'                         sizes = c(40, 80, 160), repeats = 1, epochs = 1,
+#'                         max_length = 32, n_resamples = 100, export = "fp32",
+#'                         progress = FALSE, target = 0.5)
+#' curve
 #' }
 #' @export
 learning_curve <- function(data, text, outcome, sizes = c(100, 250, 500, 1000),

@@ -6,11 +6,14 @@
 #' confidence intervals. Mirrors the Python function of the same name; see its
 #' documentation for the reasoning behind the defaults.
 #'
-#' @param data A data.frame or tibble.
 #' @param text,outcome Names of the text column and of the outcome column.
 #' @param task \code{"auto"} (character, factor and logical outcomes are
 #'   classification, numeric ones regression), \code{"classification"} or
-#'   \code{"regression"}.
+#'   \code{"regression"}. A logical outcome has the classes \code{FALSE} and
+#'   \code{TRUE}; an ordered factor is fitted as unordered classes, and a numeric outcome
+#'   with 10 or fewer whole-number values as a rating, each with a message saying so and
+#'   how to choose the other.
+#' @param data A data.frame or tibble; its text column must be character (or a factor).
 #' @param model \code{"default"}, a Hugging Face model name, or a local model folder.
 #' @param epochs Upper bound on training epochs (early stopping on the dev split).
 #' @param learning_rate \code{NULL} (5e-5, or 5e-4 for LoRA) or a learning rate.
@@ -36,6 +39,8 @@
 #' @param output_dir Folder for the model bundle. \code{NULL}: a new folder under
 #'   \code{tools::R_user_dir("pytextpsych", "data")} (named by the time), announced with
 #'   a message, so a ~100 MB bundle never lands unannounced in the working directory.
+#'   The fit also carries a copy of the bundle, so a fit saved with \code{saveRDS()}
+#'   scores after the folder moves.
 #' @param overwrite Replace an existing \code{output_dir}.
 #' @param export ONNX precisions: \code{"both"}, \code{"fp32"} or \code{"int8"}.
 #' @param progress Show a progress bar.
@@ -45,13 +50,17 @@
 #'   \code{baseline_metrics} (the same for the baseline), \code{comparison} (model
 #'   minus baseline, paired bootstrap, with \code{p.value}), \code{agreement}
 #'   (kappa or ICC with the human coding), \code{report} (an APA-style paragraph),
-#'   \code{predictions} (one row per input row: \code{row}, \code{split},
+#'   \code{predictions} (one row per input row: \code{row} (\code{rownames(data)} when
+#'   data has its own, else the row number), \code{split},
 #'   \code{observed}, \code{predicted}, \code{prob_<class>} for classification,
 #'   and \code{baseline}),
 #'   \code{history} (per epoch), \code{bundle_path}, \code{task}, \code{labels}.
-#' @examples
-#' \dontrun{
-#' fit <- fit_text_model(answers, text = "answer", outcome = "stress")
+#' @examplesIf python_ready()
+#' answers <- example_data()[1:80, ]   # the full 400 rows and default settings fit better
+#' \donttest{
+#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
+#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       output_dir = tempfile(), progress = FALSE)
 #' fit
 #' fit$metrics
 #' }
@@ -66,13 +75,13 @@ fit_text_model <- function(data, text, outcome, task = "auto", domain_texts = NU
                            baseline = TRUE, n_resamples = 2000L, ci_level = 0.95,
                            export = "both") {
   py <- python_module()
-  output_dir <- bundle_folder(output_dir)
+  data <- r_inputs(data, text, outcome, task)
   options <- settings_arguments(environment(), setting_names(py))
   fit <- do.call(py_call, c(list(
     py$api$fit_text_model, to_pandas(data), text = text, outcome = outcome, task = task,
     domain_texts = if (length(domain_texts) > 1) as.list(domain_texts) else domain_texts,
-    output_dir = output_dir, overwrite = overwrite, progress = progress), options))
-  as_r_fit(fit)
+    output_dir = bundle_folder(output_dir), overwrite = overwrite, progress = progress), options))
+  said_where(with_row_names(as_r_fit(fit), data), output_dir)
 }
 
 #' Try training settings on the dev split and keep the best
@@ -89,9 +98,12 @@ fit_text_model <- function(data, text, outcome, task = "auto", domain_texts = NU
 #'   tunable settings are tried in every combination.
 #' @return A \code{pytextpsych_fit} with \code{trials}: one row per setting tried, with
 #'   its dev metric and \code{chosen}.
-#' @examples
-#' \dontrun{
-#' fit <- tune_text_model(answers, "answer", "stress", learning_rate = c(3e-5, 1e-4))
+#' @examplesIf python_ready()
+#' \donttest{
+#' fit <- tune_text_model(example_data()[1:80, ], "answer", "topic",
+#'                        learning_rate = c(5e-5, 2e-4), epochs = 1, max_length = 32,
+#'                        n_resamples = 100, export = "fp32", output_dir = tempfile(),
+#'                        progress = FALSE)
 #' fit$trials
 #' }
 #' @export
@@ -103,15 +115,15 @@ tune_text_model <- function(data, text, outcome, task = "auto",
     if (length(v) > 1) lapply(v, whole_number) else whole_number(v)
   })
   if (!is.null(settings$split)) settings$split <- reticulate::tuple(unlist(settings$split))
-  output_dir <- bundle_folder(output_dir)
+  data <- r_inputs(data, text, outcome, task)
   fit <- do.call(py_call, c(list(py$api$tune_text_model, to_pandas(data), text = text,
                                  outcome = outcome, task = task,
                                  learning_rate = as.list(learning_rate),
-                                 domain_texts = domain_texts, output_dir = output_dir,
+                                 domain_texts = domain_texts, output_dir = bundle_folder(output_dir),
                                  overwrite = overwrite, progress = progress), settings))
-  out <- as_r_fit(fit)
+  out <- with_row_names(as_r_fit(fit), data)
   out$trials <- to_r_frame(fit$trials)
-  out
+  said_where(out, output_dir)
 }
 
 #' Domain-adaptive pretraining on unlabelled texts
@@ -128,10 +140,13 @@ tune_text_model <- function(data, text, outcome, task = "auto",
 #' @param overwrite Replace an existing \code{output_dir}.
 #' @param progress Show a progress bar.
 #' @return The model folder's path.
-#' @examples
-#' \dontrun{
-#' folder <- pretrain_domain(unlabelled$answer, output_dir = "minilm-survey")
-#' fit <- fit_text_model(answers, "answer", "stress", model = folder)
+#' @examplesIf python_ready()
+#' \donttest{
+#' folder <- pretrain_domain(example_data()$answer, epochs = 1, max_length = 32,
+#'                           output_dir = tempfile(), progress = FALSE)
+#' fit <- fit_text_model(example_data()[1:80, ], "answer", "stress", model = folder,
+#'                       epochs = 1, max_length = 32, n_resamples = 100, export = "fp32",
+#'                       output_dir = tempfile(), progress = FALSE)
 #' }
 #' @export
 pretrain_domain <- function(texts, model = "default", output_dir = NULL, epochs = 3L,
@@ -148,6 +163,48 @@ pretrain_domain <- function(texts, model = "default", output_dir = NULL, epochs 
   reticulate::py_str(folder)
 }
 
+# R types as R users mean them, said before anything runs: text from a factor is text;
+# a logical outcome has the classes FALSE and TRUE; an ordered factor is fitted as
+# nominal classes (said once); a few whole-number codes fitted as ratings (said, with
+# the fix). Everything else is left for Python's checks, which name rows and columns.
+r_inputs <- function(data, text, outcome, task) {
+  is_column <- function(name) is.character(name) && length(name) == 1 && name %in% names(data)
+  if (!is.data.frame(data)) return(data)  # to_pandas() says what data must be
+  if (is_column(text)) {
+    column <- data[[text]]
+    if (is.factor(column)) data[[text]] <- as.character(column)
+    else if (!is.character(column) && !all(is.na(column))) {
+      stop(sprintf("text column '%s' is %s, not character: it must hold the texts. ", text,
+                   class(column)[1]), "Character columns in data: ",
+           paste(sQuote(names(data)[vapply(data, is.character, TRUE)], FALSE), collapse = ", "),
+           call. = FALSE)
+    }
+  }
+  if (!is_column(outcome)) return(data)
+  y <- data[[outcome]]
+  if (is.logical(y)) {
+    data[[outcome]] <- factor(y, levels = c(FALSE, TRUE), labels = c("FALSE", "TRUE"))
+  } else if (is.ordered(y)) {
+    message(sprintf("'%s' is an ordered factor: it is fitted as %d unordered classes (%s); ",
+                    outcome, nlevels(y), paste(levels(y), collapse = " < ")),
+            "to treat it as a rating, pass as.numeric(", outcome, ") with task = \"regression\"")
+  } else if (is.numeric(y) && identical(task, "auto")) {
+    codes <- unique(y[!is.na(y)])
+    if (length(codes) <= 10 && all(codes == round(codes))) {
+      message(sprintf("'%s' has %d distinct whole numbers (%s): it is fitted as a rating ",
+                      outcome, length(codes), paste(sort(codes), collapse = ", ")),
+              "(regression); if they are category codes, pass task = \"classification\"")
+    }
+  }
+  data
+}
+
+# Prediction rows named as in data: rownames() when data has its own, else row numbers.
+with_row_names <- function(fit, data) {
+  if (.row_names_info(data) > 0) fit$predictions$row <- rownames(data)[fit$predictions$row]
+  fit
+}
+
 # Classes come back as factors with the fit's levels, in the order the user gave them.
 as_factors <- function(predictions, labels) {
   if (is.null(labels)) return(predictions)
@@ -155,15 +212,6 @@ as_factors <- function(predictions, labels) {
     predictions[[column]] <- factor(predictions[[column]], levels = labels)
   }
   predictions
-}
-
-# Where a bundle goes when output_dir is NULL: a documented per-user folder, announced.
-bundle_folder <- function(output_dir) {
-  if (!is.null(output_dir)) return(output_dir)
-  folder <- file.path(tools::R_user_dir("pytextpsych", "data"), "models",
-                      format(Sys.time(), "fit_%Y%m%d-%H%M%S"))
-  message("Writing the model bundle to ", folder, " (pass output_dir to choose the folder)")
-  folder
 }
 
 # The R view of a Python TextModelFit; the Python object is kept (fit$py) so that
@@ -183,6 +231,7 @@ as_r_fit <- function(fit) {
     predictions = as_factors(to_r_frame(fit$predictions), labels),  # row: R's row numbers
     history = to_r_frame(fit$history),
     bundle_path = reticulate::py_str(fit$bundle_path),
+    bundle = embed_bundle(reticulate::py_str(fit$bundle_path)),
     task = reticulate::py_to_r(fit$task),
     labels = labels,
     text = reticulate::py_to_r(fit$text), outcome = reticulate::py_to_r(fit$outcome),
@@ -209,15 +258,20 @@ as_r_fit <- function(fit) {
 #'   sets (classification: \code{prediction_set}), calibrated on the fit's dev split.
 #' @return A data.frame with one row per input text, in input order:
 #'   \code{predicted} and, for classification, \code{prob_<class>} columns.
-#' @examples
-#' \dontrun{
-#' predict_scores(fit, c("I cannot sleep for worrying", "All is well"))
+#' @examplesIf python_ready()
+#' answers <- example_data()[1:80, ]
+#' \donttest{
+#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
+#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       output_dir = tempfile(), progress = FALSE)
+#' predict_scores(fit, c("I cannot sleep for worrying about rent", "All is well"))
+#' predict_scores(fit$bundle_path, answers[1:3, ], text = "answer")  # from the folder
 #' }
 #' @export
 predict_scores <- function(model, data, text = NULL, precision = "auto", threads = NULL,
                            interval = NULL) {
   py <- python_module()
-  path <- if (inherits(model, "pytextpsych_fit")) model$bundle_path
+  path <- if (inherits(model, "pytextpsych_fit")) bundle_of(model)
           else if (inherits(model, "pytextpsych_model")) model$path else model
   if (!is.character(path) || length(path) != 1) {
     stop("model must be a pytextpsych_fit or the path of a model bundle", call. = FALSE)
@@ -230,82 +284,4 @@ predict_scores <- function(model, data, text = NULL, precision = "auto", threads
                     precision = precision, threads = whole_number(threads),
                     interval = interval)
   to_r_frame(scores)
-}
-
-#' @export
-print.pytextpsych_fit <- function(x, ...) {
-  cat(reticulate::py_str(python_fit(x)), "\n", sep = "")
-  invisible(x)
-}
-
-#' @export
-summary.pytextpsych_fit <- function(object, ...) {
-  structure(list(
-    metrics = object$metrics, history = object$history,
-    n = table(factor(object$predictions$split, levels = c("train", "dev", "test"))),
-    fit = object
-  ), class = "summary.pytextpsych_fit")
-}
-
-#' @export
-print.summary.pytextpsych_fit <- function(x, ...) {
-  print(x$fit)
-  cat("\nTraining history:\n")
-  print(x$history, row.names = FALSE)
-  cat("\nTest metrics:\n")
-  print(x$metrics, row.names = FALSE)
-  invisible(x)
-}
-
-#' @export
-as.data.frame.pytextpsych_fit <- function(x, ...) {
-  x$metrics
-}
-
-#' Predictions of a fit for new texts, as predict() gives for lm
-#'
-#' @param object A \code{pytextpsych_fit}.
-#' @param newdata A data.frame with the fit's text column, or a character vector of
-#'   texts; missing: the fit's own predictions (\code{fitted()}).
-#' @param interval \code{NULL} or a coverage level (see \code{\link{predict_scores}}).
-#' @param ... Unused.
-#' @return \code{newdata} (all its columns, so id columns come along) with the score
-#'   columns added.
-#' @examples
-#' \dontrun{
-#' predict(fit, data.frame(id = 1:2, answer = c("I cannot sleep", "All is well")))
-#' }
-#' @export
-predict.pytextpsych_fit <- function(object, newdata, interval = NULL, ...) {
-  if (missing(newdata)) return(stats::fitted(object))
-  if (is.character(newdata)) {
-    newdata <- stats::setNames(data.frame(newdata, stringsAsFactors = FALSE), object$text)
-  }
-  scores <- predict_scores(object, newdata, text = object$text, interval = interval)
-  clash <- intersect(names(scores), names(newdata))
-  if (length(clash)) {
-    stop("newdata already has column(s) ", paste(sQuote(clash, FALSE), collapse = ", "),
-         ", which predict() would add; rename or drop them first", call. = FALSE)
-  }
-  cbind(newdata, scores)
-}
-
-#' @export
-fitted.pytextpsych_fit <- function(object, ...) {
-  object$predictions$predicted
-}
-
-#' @export
-residuals.pytextpsych_fit <- function(object, ...) {
-  if (object$task != "regression") {
-    stop("residuals are defined for ratings (regression); this fit is a classification",
-         call. = FALSE)
-  }
-  object$predictions$observed - object$predictions$predicted
-}
-
-#' @export
-coef.pytextpsych_fit <- function(object, ...) {
-  stop("a fine-tuned language model has no coefficients to report; see fit$metrics, ",
-       "fit$comparison and report(fit)", call. = FALSE)
 }

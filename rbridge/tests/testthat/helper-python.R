@@ -16,8 +16,8 @@ toy_data <- function() {
   )
 }
 
-tiny_fit <- function(outcome = "mood", epochs = 3L, ...) {
-  fit_text_model(toy_data(), text = "answer", outcome = outcome, epochs = epochs,
+tiny_fit <- function(outcome = "mood", epochs = 3L, data = toy_data(), ...) {
+  fit_text_model(data, text = "answer", outcome = outcome, epochs = epochs,
                  max_length = 16L, learning_rate = 1e-4, progress = FALSE,
                  n_resamples = 200L, export = "fp32",
                  output_dir = tempfile("bundle"), ...)

@@ -54,7 +54,7 @@ test_that("Python's input errors surface as R errors with the same message", {
                "2 missing and 0 empty text(s) (rows 2, 5)", fixed = TRUE)
   expect_error(fit_text_model(toy_data(), text = "answer", outcome = "mood",
                               task = "regression"),
-               "task='regression' needs a numeric outcome", fixed = TRUE)
+               "task=\"regression\" needs a numeric outcome", fixed = TRUE)
   expect_error(predict_scores(tempdir(), c("a text")), "is not a model bundle", fixed = TRUE)
   expect_error(fit_text_model(list(a = 1), text = "a", outcome = "a"),
                "data must be a data.frame")
@@ -155,7 +155,7 @@ test_that("without output_dir the bundle goes to the per-user folder, with a mes
   expect_message(fit <- fit_text_model(toy_data(), "answer", "mood", epochs = 1L,
                                        max_length = 16L, progress = FALSE,
                                        n_resamples = 50L, export = "fp32"),
-                 "Writing the model bundle to")
+                 "The model bundle is in")
   expect_true(startsWith(fit$bundle_path, normalizePath(home)))
 })
 
@@ -165,4 +165,27 @@ test_that("example_data() is the package's example data as an R data.frame", {
   expect_identical(names(answers), c("id", "answer", "topic", "stress"))
   expect_identical(nrow(answers), 400L)
   expect_true(is.character(answers$answer) && is.numeric(answers$stress))
+})
+
+test_that("R types go in and come out as R users mean them", {
+  skip_without_python()
+  data <- toy_data()
+  data$liked <- data$mood == "happy"  # logical -> classes FALSE / TRUE
+  rownames(data) <- sprintf("p%02d", seq_len(nrow(data)))
+  fit <- tiny_fit("liked", data = data)
+  expect_identical(fit$labels, c("FALSE", "TRUE"))
+  expect_identical(levels(fit$predictions$observed), c("FALSE", "TRUE"))
+  expect_identical(fit$predictions$row, rownames(data))
+  data$code <- ifelse(data$mood == "happy", 1L, 2L)
+  expect_message(tiny_fit("code", data = data, epochs = 1L), 'task = "classification"')
+  data$likert <- factor(data$rating, levels = c(2, 3, 8, 9), ordered = TRUE)
+  expect_message(fit <- tiny_fit("likert", data = data, epochs = 1L), "ordered factor")
+  expect_identical(levels(fit$predictions$predicted), c("2", "3", "8", "9"))
+  data$number <- seq_len(nrow(data))
+  started <- Sys.time()
+  expect_error(fit_text_model(data, text = "number", outcome = "mood"),
+               "text column 'number' is integer, not character")
+  expect_lt(as.numeric(Sys.time() - started, units = "secs"), 5)  # before any training
+  data$answer <- factor(data$answer)
+  expect_identical(tiny_fit("mood", data = data, epochs = 1L)$task, "classification")
 })
