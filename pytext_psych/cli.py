@@ -11,6 +11,7 @@ from typing import Sequence
 import pandas as pd
 
 from .bundle import BundleError, bundle_digest
+from .checkpoints import Interrupted
 from .curve import CURVE_EVAL
 from .fit import fit_text_model
 from .settings import EvalSettings, TrainSettings
@@ -43,7 +44,8 @@ def _options(args: argparse.Namespace) -> dict:
 def _fit(args: argparse.Namespace) -> None:
     fit = fit_text_model(args.data, text=args.text, outcome=args.outcome, task=args.task,
                          domain_texts=args.domain_texts, output_dir=args.out,
-                         overwrite=args.overwrite, progress=not args.quiet, **_options(args))
+                         overwrite=args.overwrite, progress=not args.quiet,
+                         resume=not args.no_resume, **_options(args))
     print(fit)
     print()
     print(fit.report())
@@ -125,7 +127,7 @@ def _curve(args: argparse.Namespace) -> None:
         raise ValueError("--target fits a curve to at least 3 sizes; give 3 or more --sizes")
     curve = learning_curve(args.data, text=args.text, outcome=args.outcome, sizes=sizes,
                            repeats=args.repeats, test=args.test, output_dir=args.out,
-                           progress=not args.quiet, **_options(args))
+                           progress=not args.quiet, resume=not args.no_resume, **_options(args))
     print(curve.summary().to_string(index=False))
     if args.target is not None:
         need = curve.n_needed(args.target)
@@ -156,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--overwrite", action="store_true",
                      help="replace an existing --out (only a bundle pytext-psych wrote)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument("--no-resume", action="store_true",
+                     help="start over instead of resuming an interrupted run of the same command")
     fit.set_defaults(run=_fit, settings=add_settings(fit))
 
     predict = sub.add_parser("predict", help="score texts with a model bundle")
@@ -186,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     curve.add_argument("--target", type=float, help="metric to reach, e.g. 0.6: how many texts?")
     curve.add_argument("--out", help="folder for runs.jsonl (resumable) and learning_curve.png")
     curve.add_argument("--quiet", action="store_true", help="no progress bar")
+    curve.add_argument("--no-resume", action="store_true",
+                       help="start the unfinished run over (finished runs in --out stay)")
     curve.set_defaults(run=_curve, settings=add_settings(
         curve, {f.name for f in TrainSettings.public_fields()} | CURVE_EVAL))
 
@@ -204,8 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # user-facing problems (bad input, files, missing extras): one line, no traceback
         print(f"pytext-psych: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("pytext-psych: interrupted; nothing was written under the output name",
+    except KeyboardInterrupt as err:
+        saved = ("; progress is saved: run the same command again to resume (--no-resume starts over)"
+                 if isinstance(err, Interrupted) else "")
+        print(f"pytext-psych: interrupted; nothing was written under the output name{saved}",
               file=sys.stderr)
         return 130
     return 0

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import metadata
 from .data import DataLike
+from .checkpoints import Checkpoints
 from .design import split_rows
 from .evaluate import observed_values, score_rows
 from .settings import TrainSettings, is_int, is_real, show_settings_in_signature
@@ -200,6 +201,7 @@ def learning_curve(
     task: str = "auto",
     output_dir: str | Path | None = None,
     progress: bool = True,
+    resume: bool = True,
     **options: Any,
 ) -> LearningCurve:
     """Fine-tune on ``repeats`` stratified subsamples of each size; evaluate on one test set.
@@ -217,7 +219,11 @@ def learning_curve(
     output_dir : path, optional
         Folder for ``runs.jsonl``: finished runs are recorded there and skipped when the
         call is repeated (resuming an interrupted grid). The settings are recorded too;
-        a folder made with other settings is refused.
+        a folder made with other settings is refused. The run in progress also saves
+        its fine-tune every epoch there, so a crash or Ctrl-C loses at most an epoch.
+    resume : bool
+        ``False`` starts the unfinished run over (finished runs in ``runs.jsonl`` are
+        results and stay).
     **options
         Training settings as in :func:`fit_text_model` (any of
         :class:`~pytext_psych.TrainSettings`), and ``baseline``, ``n_resamples``,
@@ -240,7 +246,7 @@ def learning_curve(
 
     allowed = {f.name for f in TrainSettings.public_fields()} | CURVE_EVAL
     job = pipeline.check_request(data, text, outcome, task, options, progress=False,
-                                 where="learning_curve", allowed=allowed)
+                                 where="learning_curve", allowed=allowed, resume=resume)
     if not is_real(test, 1e-9, 1 - 1e-9):
         raise ValueError(f"test must be a fraction between 0 and 1, not {test!r}")
     if not is_int(repeats, 1):
@@ -256,6 +262,7 @@ def learning_curve(
                     baseline=job.evaluation.baseline, n=len(job.prep.y),
                     n_resamples=job.evaluation.n_resamples, ci_level=job.evaluation.ci_level)
     store = _RunStore(output_dir, settings)
+    checkpoints = Checkpoints(Path(output_dir) / "run", resume) if output_dir is not None else None
     runs = [(size, r) for size in grid for r in range(1 if size == len(pool) else repeats)]
     from tqdm.auto import tqdm
 
@@ -263,8 +270,10 @@ def learning_curve(
         for size, repeat in runs:
             if not store.done(size, repeat):
                 started = time.perf_counter()
-                tables = _run(job, fixed, pool, size, repeat, output_dir)
+                tables = _run(job, fixed, pool, size, repeat, output_dir, checkpoints)
                 store.add(size, repeat, tables, time.perf_counter() - started)
+                if checkpoints is not None:
+                    checkpoints.discard()  # the run is recorded
             bar.update(1)
     return LearningCurve(store.frame(), HEADLINE[job.prep.task], int((fixed == "test").sum()),
                          seed=job.settings.seed, ci_level=job.evaluation.ci_level)
@@ -275,7 +284,7 @@ show_settings_in_signature(learning_curve, {f.name for f in TrainSettings.public
 
 
 def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
-         output_dir: str | Path | None) -> dict[str, pd.DataFrame]:
+         output_dir: str | Path | None, checkpoints: Checkpoints | None) -> dict[str, pd.DataFrame]:
     """One run: its own random stream (``SeedSequence(seed, spawn_key=(size, repeat))``, so
     no two runs share one), a stratified subsample split 5:1 into train and dev, a
     fine-tune exported and scored through ONNX on the fixed test rows, and the metrics."""
@@ -289,7 +298,7 @@ def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
     assigned = np.where(fixed == "test", "test", "unused").astype(object)
     assigned[rows] = split_rows(prep.y[rows], prep.task, (5 / 6, 1 / 6, 0.0), seed)
     run = Run(f"n = {size}, repeat {repeat + 1}", assigned)
-    trained = pipeline.train_run(job, run, job.settings.but(seed=seed), TokenCache())
+    trained = pipeline.train_run(job, run, job.settings.but(seed=seed), TokenCache(), checkpoints)
     contract = metadata.scoring_contract(prep, job.text, job.outcome, None, job.settings.max_length,
                                          trained.tokenizer.pad_token_id, job.settings.model)
     with tempfile.TemporaryDirectory(prefix=".curve-run-", dir=output_dir) as folder:

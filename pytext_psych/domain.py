@@ -8,19 +8,19 @@ through :mod:`pytext_psych.outputs` (reserved, staged, published with one rename
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
 from .outputs import default_folder, reserve
 from .settings import TrainSettings
 from .encoders import DEFAULT_MODEL, check_model, quiet_transformers, resolve_model
-from .train import Optimiser, TokenCache, length_grouped, save_pretrained, using_all_cores
+from .checkpoints import Checkpoints
+from .epochs import Epochs, Optimiser, length_grouped
+from .train import TokenCache, save_pretrained, using_all_cores
 
 DOMAIN_JSON = "domain_pretraining.json"  # written by pretrain_domain into its model folder
 
@@ -39,6 +39,7 @@ def pretrain_domain(
     seed: int = 42,
     overwrite: bool = False,
     progress: bool = True,
+    resume: bool = True,
 ) -> Path:
     """Domain-adaptive pretraining: continue masked-LM training of ``model`` on unlabelled
     ``texts`` (Gururangan et al., 2020, "Don't stop pretraining"), then save a model folder
@@ -48,7 +49,9 @@ def pretrain_domain(
     unlabelled answers are plentiful (thousands); with a few hundred texts expect little.
     A checkpoint without a masked-LM head (such as the default sentence-transformers
     MiniLM) gets a fresh one, tied to the word embeddings. The folder is written
-    atomically; an existing one is replaced only with ``overwrite=True``.
+    atomically; an existing one is replaced only with ``overwrite=True``. Progress is saved
+    every epoch next to ``output_dir``; after a crash or Ctrl-C the same call resumes
+    (``resume=False`` starts over).
 
     Examples
     --------
@@ -64,20 +67,25 @@ def pretrain_domain(
     if not 0 < mlm_probability < 1:
         raise ValueError(f"mlm_probability must be between 0 and 1, not {mlm_probability}")
     check_model(model, max_length)
+    if not isinstance(resume, bool):
+        raise ValueError(f"resume must be True or False, not {resume!r}")
     with reserve(output_dir if output_dir is not None else default_folder("pytext_psych_domain"),
                  overwrite=overwrite, marker=DOMAIN_JSON) as slot:
-        tokenizer, net, history = _masked_lm(texts, model, config, mlm_probability, progress)
+        checkpoints = Checkpoints(slot.target, resume)
+        checkpoint = checkpoints.slot("domain", texts, str(model), config.to_dict(), mlm_probability)
+        tokenizer, net, history = _masked_lm(texts, model, config, mlm_probability, progress, checkpoint)
         with slot.staged() as stage:
             save_pretrained(tokenizer, net, stage)
             files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
             (stage / DOMAIN_JSON).write_text(json.dumps({
                 "base_model": str(model), "n_texts": len(texts), "mlm_probability": mlm_probability,
                 **config.to_dict(), "history": history, "files": files}, indent=2))
+        checkpoints.discard()
     return slot.target
 
 
 def _masked_lm(texts: list[str], model: str | Path, config: TrainSettings, mlm_probability: float,
-               progress: bool):
+               progress: bool, checkpoint):
     """Masked-LM training of ``model`` on ``texts``: tokenizer, model and loss history."""
     from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
 
@@ -95,24 +103,19 @@ def _masked_lm(texts: list[str], model: str | Path, config: TrainSettings, mlm_p
         lengths = np.array([len(e["input_ids"]) for e in encoded])
         masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability,
                                                  return_tensors="pt")
-        batches_per_epoch = -(-len(texts) // batch_size)
-        optimiser = Optimiser(net, config, batches_per_epoch, epochs, device)
+        optimiser = Optimiser(net, config, -(-len(texts) // batch_size), epochs, device)
         shuffler = np.random.default_rng(seed)
-        bar = tqdm(total=optimiser.updates_per_epoch * epochs, disable=not progress,
-                   desc="domain pretraining", unit="step")
 
         def loss_of(rows: np.ndarray):
             batch = masker([encoded[i] for i in rows])
             return net(**{k: v.to(device) for k, v in batch.items()}).loss
 
-        history = []
-        net.train()
-        for epoch in range(1, epochs + 1):
-            started = time.perf_counter()
-            batches = length_grouped(np.arange(len(texts)), lengths, batch_size, shuffler)
-            history.append({"epoch": epoch, "mlm_loss": optimiser.epoch(batches, loss_of, bar),
-                            "seconds": time.perf_counter() - started})
-        bar.close()
+        rows = np.arange(len(texts))
+        done = Epochs(net, optimiser, shuffler, config,
+                      lambda: length_grouped(rows, lengths, batch_size, shuffler), loss_of
+                      ).run(checkpoint, "domain pretraining", progress)
+        history = [{"epoch": h["epoch"], "mlm_loss": h["train_loss"], "seconds": h["seconds"]}
+                   for h in done.history]
         net.to("cpu").eval()
     return tokenizer, net, history
 

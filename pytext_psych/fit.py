@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import bundle
+from .checkpoints import Checkpoints
 from .data import DataLike
 from .settings import show_settings_in_signature
 from .stats import COLUMNS, COMPARISON_COLUMNS, compare_predictions
@@ -201,7 +202,8 @@ def compare_models(
 
 def fit_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto",
                    domain_texts: Any = None, output_dir: str | Path | None = None,
-                   overwrite: bool = False, progress: bool = True, **options: Any) -> TextModelFit:
+                   overwrite: bool = False, progress: bool = True, resume: bool = True,
+                   **options: Any) -> TextModelFit:
     """Fine-tune a pretrained encoder on a data frame, evaluate it through its exported
     ONNX model, and write the scoring bundle.
 
@@ -224,6 +226,11 @@ def fit_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto
         ``overwrite=True``, and only if it is a bundle pytext-psych wrote.
     progress : bool
         Show progress bars.
+    resume : bool
+        Every fine-tune saves its progress each epoch in a hidden folder next to
+        ``output_dir`` (removed once the bundle is written). After a crash, a kill or
+        Ctrl-C, the same call continues where it stopped and ends with the same results;
+        ``resume=False`` starts over.
     **options
         Any setting of :class:`~pytext_psych.TrainSettings` (``model, epochs,
         learning_rate, batch_size, max_length, patience, strategy, freeze_layers, lora_r,
@@ -274,9 +281,10 @@ def fit_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto
     """
     from . import pipeline
 
-    job = pipeline.check_request(data, text, outcome, task, options, domain_texts, progress, overwrite)
+    job = pipeline.check_request(data, text, outcome, task, options, domain_texts, progress, overwrite,
+                                 resume=resume)
     with bundle.reserve_bundle(output_dir, overwrite) as slot:
-        meta, predictions, _ = pipeline.run(job, slot)
+        meta, predictions, _ = pipeline.run(job, slot, Checkpoints(slot.target, resume))
     return TextModelFit.from_meta(meta, predictions, slot.target)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import bundle, metadata
+from .checkpoints import Checkpoints
 from .data import DataLike, Prepared, domain_corpus, group_ids, prepare, read_data
 from .design import Design, Run, plan
 from .evaluate import Evaluation, Scored, evaluate, export_checked, observed_values, rescale, score_rows
@@ -41,16 +42,19 @@ class Job:
     domain_texts: list[str] | None
     progress: bool
     started: float
+    resume: bool = True
 
 
 def check_request(data: DataLike, text: str, outcome: str, task: str, options: dict[str, Any],
                   domain_texts: Any = None, progress: bool = True, overwrite: bool = False,
-                  where: str = "fit_text_model", allowed: set[str] | None = None) -> Job:
+                  where: str = "fit_text_model", allowed: set[str] | None = None,
+                  resume: bool = True) -> Job:
     """Read and validate everything, then check the model exists and reads ``max_length``
     tokens: every mistake is reported here, before any training."""
     started = time.perf_counter()
     settings, evaluation = settings_from(options, allowed=allowed, where=where)
-    bad = [f"{k}={v!r}" for k, v in (("progress", progress), ("overwrite", overwrite)) if not is_bool(v)]
+    flags = (("progress", progress), ("overwrite", overwrite), ("resume", resume))
+    bad = [f"{k}={v!r}" for k, v in flags if not is_bool(v)]
     if bad:
         raise ValueError(f"{', '.join(bad)}: must be True or False")
     df = read_data(data)
@@ -62,7 +66,8 @@ def check_request(data: DataLike, text: str, outcome: str, task: str, options: d
     from .encoders import check_model
 
     check_model(settings.model, settings.max_length)
-    return Job(df, prep, text, outcome, settings, evaluation, design, unlabelled, progress, started)
+    return Job(df, prep, text, outcome, settings, evaluation, design, unlabelled, progress, started,
+               resume)
 
 
 def _warn_small_test(n_test: int) -> None:
@@ -114,28 +119,35 @@ def targets(prep: Prepared, scale: tuple[float, float] | None) -> np.ndarray:
     return (prep.y - scale[0]) / scale[1] if scale else prep.y
 
 
-def train_run(job: Job, run: Run, settings: TrainSettings, tokens) -> Trained:
-    """Fine-tune one run: the one place a fit calls the training loop."""
+def train_run(job: Job, run: Run, settings: TrainSettings, tokens,
+              checkpoints: Checkpoints | None = None) -> Trained:
+    """Fine-tune one run: the one place a fit calls the training loop. With
+    ``checkpoints``, its progress is saved and resumed under a key of its data and
+    settings."""
     from .train import fine_tune
 
     scale = scaling(job.prep, run)
-    tokenizer, net, result = fine_tune(job.prep.texts, targets(job.prep, scale), run.assigned,
-                                       job.prep.task, job.prep.labels, settings, dev_scorer(job.prep.task),
-                                       tokens=tokens, progress=job.progress)
+    y = targets(job.prep, scale)
+    checkpoint = checkpoints.slot("fine-tune", job.prep.texts, y, run.assigned, job.prep.task,
+                                  job.prep.labels, settings.to_dict()) if checkpoints else None
+    tokenizer, net, result = fine_tune(job.prep.texts, y, run.assigned, job.prep.task, job.prep.labels,
+                                       settings, dev_scorer(job.prep.task), tokens=tokens,
+                                       progress=job.progress, checkpoint=checkpoint)
     history = [dict(h, run=run.name) if job.design.final is not None else h for h in result.history]
     return Trained(run, tokenizer, net, history, result.best_epoch, scale)
 
 
-def train_design(job: Job, model: str, tokens, winner: Trained | None = None) -> list[Trained]:
+def train_design(job: Job, model: str, tokens, checkpoints: Checkpoints,
+                 winner: Trained | None = None) -> list[Trained]:
     """Every run of the design (``winner``: the hold-out run already trained by tuning),
     then, with cv, the final model on all rows for the median of the folds' best epochs."""
     settings = job.settings.but(model=model)
     trained = [winner] if winner is not None else [
-        train_run(job, run, settings, tokens) for run in job.design.runs]
+        train_run(job, run, settings, tokens, checkpoints) for run in job.design.runs]
     if job.design.final is None:
         return trained
     epochs = max(1, int(np.round(np.median([t.best_epoch for t in trained]))))
-    return trained + [train_run(job, job.design.final, settings.but(epochs=epochs), tokens)]
+    return trained + [train_run(job, job.design.final, settings.but(epochs=epochs), tokens, checkpoints)]
 
 
 def baseline_predictions(job: Job) -> tuple[np.ndarray | None, str | None]:
@@ -222,13 +234,13 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
     return meta
 
 
-def run(job: Job, slot: Reservation, winner: Trained | None = None):
+def run(job: Job, slot: Reservation, checkpoints: Checkpoints, winner: Trained | None = None):
     """All steps after the checks, writing the bundle into ``slot``; returns the bundle's
-    meta and ``fit.predictions``."""
+    meta and ``fit.predictions``. The checkpoints are removed once the bundle is written."""
     from .train import TokenCache
 
     model, domain = adapt_domain(job, slot)
-    trained = train_design(job, model, TokenCache(), winner)
+    trained = train_design(job, model, TokenCache(), checkpoints, winner)
     baseline = baseline_predictions(job)
     contract = metadata.scoring_contract(job.prep, job.text, job.outcome, None, job.settings.max_length,
                                          trained[-1].tokenizer.pad_token_id,
@@ -243,6 +255,7 @@ def run(job: Job, slot: Reservation, winner: Trained | None = None):
         results = evaluate(job.prep, scored, baseline[0], job.design.evaluated, job.design.calibration,
                            cases, boot)
         meta = bundle.seal(stage, describe(job, trained, scorer, scored, results, baseline, domain))
+    checkpoints.discard()
     return meta, fit_predictions(job, scored, baseline[0]), results
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,10 +21,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
-from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
+from transformers import DataCollatorWithPadding
 
+from .checkpoints import Checkpoint
 from .encoders import load_base, quiet_transformers
+from .epochs import Epochs, Optimiser, length_grouped
 from .settings import TrainSettings
 
 Scorer = Callable[[np.ndarray, np.ndarray], float]  # (outputs, targets) -> higher is better
@@ -34,30 +34,6 @@ Scorer = Callable[[np.ndarray, np.ndarray], float]  # (outputs, targets) -> high
 class TrainResult:
     history: list[dict[str, Any]]  # per epoch: epoch, train_loss, dev_metric, seconds, ...
     best_epoch: int  # whose weights the returned model holds
-
-
-def length_grouped(rows: np.ndarray, lengths: np.ndarray, batch_size: int,
-                   rng: np.random.Generator, group: bool = True) -> list[np.ndarray]:
-    """Shuffled batches of ``rows``; with ``group``, texts of similar length share a batch.
-
-    Grouping sorts by length within shuffled windows of 50 batches, then shuffles the
-    batch order (the scheme of transformers' ``group_by_length``): batches stay random,
-    but per-batch padding wastes far fewer tokens.
-
-    >>> rng = np.random.default_rng(0)
-    >>> batches = length_grouped(np.arange(6), np.array([1, 9, 2, 8, 3, 7]), 2, rng)
-    >>> sorted(sorted(b.tolist()) for b in batches)
-    [[0, 2], [1, 3], [4, 5]]
-    """
-    rows = rng.permutation(rows)
-    if group:
-        window = 50 * batch_size
-        rows = np.concatenate([
-            chunk[np.argsort(-lengths[chunk], kind="stable")]
-            for chunk in np.array_split(rows, range(window, len(rows), window))
-        ]) if len(rows) else rows
-    batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))] if group else batches
 
 
 def predict_torch(net, encoded: list[dict], collate, batch_size: int = 64) -> np.ndarray:
@@ -91,56 +67,6 @@ def using_all_cores():
         yield
     finally:
         torch.set_num_threads(before)
-
-
-class Optimiser:
-    """AdamW with linear warmup and decay, gradient clipping at 1, gradient accumulation,
-    and mixed precision on a GPU (bf16 where supported, else fp16 with loss scaling).
-
-    One code path for CPU and GPU: on CPU autocast and the scaler are disabled.
-    Parameters without gradients (frozen) are skipped by AdamW, weight decay included.
-    """
-
-    def __init__(self, net, config: TrainSettings, batches_per_epoch: int, epochs: int, device):
-        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
-        named = list(net.named_parameters())
-        groups = [
-            {"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
-            {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
-        ]
-        self.net, self.accumulate = net, config.grad_accumulation
-        self.optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
-        self.updates_per_epoch = -(-batches_per_epoch // self.accumulate)
-        total = self.updates_per_epoch * epochs
-        self.schedule = get_linear_schedule_with_warmup(self.optimizer, int(config.warmup_ratio * total), total)
-        gpu = device.type == "cuda"
-        self.dtype = torch.bfloat16 if gpu and torch.cuda.is_bf16_supported() else torch.float16
-        self.device_type, self.amp = device.type, gpu
-        self.scaler = torch.amp.GradScaler(device.type, enabled=gpu and self.dtype == torch.float16)
-
-    def autocast(self):
-        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.amp)
-
-    def epoch(self, batches: list, loss_of, bar) -> float:
-        """One pass over ``batches``; ``loss_of(batch)`` returns the mean loss of a batch.
-        Returns the mean training loss."""
-        losses = []
-        for start in range(0, len(batches), self.accumulate):
-            group = batches[start : start + self.accumulate]
-            for batch in group:
-                with self.autocast():
-                    loss = loss_of(batch)
-                self.scaler.scale(loss / len(group)).backward()
-                losses.append(loss.item())
-            self.scaler.unscale_(self.optimizer)
-            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            self.schedule.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-        return float(np.mean(losses))
 
 
 def encoder_layers(net) -> list:
@@ -229,12 +155,15 @@ def fine_tune(
     *,
     tokens: "TokenCache | None" = None,
     progress: bool = True,
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[Any, Any, TrainResult]:
     """Fine-tune ``settings.model`` on the train rows, selecting the epoch by the dev rows.
 
     ``targets`` are class codes (classification) or standardised scores (regression);
     ``dev_score(outputs, targets)`` rates an epoch on the dev rows (higher is better).
-    ``tokens`` reuses tokenised texts across the calls of one fit or learning curve.
+    ``tokens`` reuses tokenised texts across the calls of one fit or learning curve;
+    ``checkpoint``: where progress is saved every epoch and resumed from (see
+    :mod:`pytext_psych.checkpoints`).
     Returns the tokenizer, the model (best epoch; LoRA merged into the weights, so it
     exports like any other) and the training history.
     """
@@ -252,7 +181,8 @@ def fine_tune(
         loop = _Loop(net, encoded, _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device),
                      _loss_function(task, weights, device), y, device)
         history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch,
-                                       lambda out: dev_score(out, targets[dev_rows]), progress)
+                                       lambda out: dev_score(out, targets[dev_rows]), progress,
+                                       checkpoint)
         if settings.strategy == "lora":
             net = loop.net.merge_and_unload()
         for p in net.parameters():
@@ -273,38 +203,25 @@ class _Loop:
         batch = self.collate([self.encoded[i] for i in rows])
         return self.loss_fn(self.net(**batch).logits, self.y[rows].to(self.device))
 
-    def run(self, train_rows, dev_rows, settings: TrainSettings, on_epoch, rate, progress: bool):
+    def run(self, train_rows, dev_rows, settings: TrainSettings, on_epoch, rate, progress: bool,
+            checkpoint: Checkpoint | None):
         optimiser = Optimiser(self.net, settings, -(-len(train_rows) // settings.batch_size),
-                               settings.epochs, self.device)
+                              settings.epochs, self.device)
         shuffler = np.random.default_rng(settings.seed)
-        history: list[dict[str, Any]] = []
-        best_score, best_epoch, best_state, waited = -np.inf, 0, None, 0
-        with tqdm(total=optimiser.updates_per_epoch * settings.epochs, disable=not progress,
-                  desc="fine-tuning", unit="step") as bar:
-            for epoch in range(1, settings.epochs + 1):
-                started = time.perf_counter()
-                on_epoch(epoch)
-                self.net.train()
-                batches = length_grouped(train_rows, self.lengths, settings.batch_size, shuffler,
-                                         settings.group_by_length)
-                record = {"epoch": epoch, "train_loss": optimiser.epoch(batches, self.loss_of, bar)}
-                if len(dev_rows):
-                    record["dev_metric"] = rate(predict_torch(
-                        self.net, [self.encoded[i] for i in dev_rows], self.collate))
-                record["trainable"] = sum(p.numel() for p in self.net.parameters() if p.requires_grad)
-                record["seconds"] = time.perf_counter() - started
-                history.append(record)
-                score = record.get("dev_metric", float(epoch))  # no dev split: keep the last epoch
-                if np.isfinite(score) and score > best_score:
-                    best_score, best_epoch, waited = score, epoch, 0
-                    best_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
-                else:
-                    waited += 1
-                    if waited >= settings.patience:
-                        break
-        if best_state is not None:
-            self.net.load_state_dict(best_state)
-        return history, best_epoch
+
+        def end_epoch(record: dict) -> float | None:
+            if not len(dev_rows):
+                return None
+            record["dev_metric"] = rate(predict_torch(self.net, [self.encoded[i] for i in dev_rows],
+                                                      self.collate))
+            return record["dev_metric"]
+
+        epochs = Epochs(self.net, optimiser, shuffler, settings,
+                        lambda: length_grouped(train_rows, self.lengths, settings.batch_size, shuffler,
+                                               settings.group_by_length),
+                        self.loss_of, on_epoch, end_epoch)
+        done = epochs.run(checkpoint, "fine-tuning", progress)
+        return done.history, done.best_epoch
 
 
 class TokenCache:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import bundle, pipeline
+from .checkpoints import Checkpoints
 from .data import DataLike
 from .fit import TextModelFit
 from .settings import TrainSettings
@@ -26,7 +27,7 @@ TUNABLE = tuple(f.name for f in TrainSettings.public_fields() if f.metadata["tun
 def tune_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto",
                     learning_rate: Sequence[float] = (2e-5, 5e-5, 1e-4), domain_texts: Any = None,
                     output_dir: str | Path | None = None, overwrite: bool = False,
-                    progress: bool = True, **options: Any) -> TextModelFit:
+                    progress: bool = True, resume: bool = True, **options: Any) -> TextModelFit:
     """Try training settings on the dev split, keep the best, and return its full fit.
 
     Every combination of the list-valued settings (``learning_rate`` and any tunable
@@ -36,7 +37,9 @@ def tune_text_model(data: DataLike, text: str, outcome: str, *, task: str = "aut
     dev rows (macro F1 / Pearson r at its best epoch). The test rows are not looked at
     until the chosen setting's fit, which is :func:`fit_text_model` with that setting,
     reusing the winning trial's model. Other keyword arguments are settings as in
-    :func:`fit_text_model`; ``seed`` is deliberately not tunable.
+    :func:`fit_text_model`; ``seed`` is deliberately not tunable. Every trial saves its
+    progress as a fit does: the same call resumes after a crash (``resume=False`` starts
+    over).
 
     The default grid spans what won in our measurements: 2e-5 (the common recipe),
     5e-5 (the default) and 1e-4 (best on RWWD's unbalanced emotions).
@@ -65,19 +68,21 @@ def tune_text_model(data: DataLike, text: str, outcome: str, *, task: str = "aut
     combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     fixed = {k: v for k, v in options.items() if k not in grid}
     job = pipeline.check_request(data, text, outcome, task, {**fixed, **combos[0]}, None, progress,
-                                 overwrite, where="tune_text_model")
+                                 overwrite, where="tune_text_model", resume=resume)
     jobs = [pipeline.with_settings(job, **combo) for combo in combos]  # all checked up front
     if not len(job.design.runs[0].rows("dev")):
         raise ValueError("tuning needs a dev split; split leaves no dev cases")
     with bundle.reserve_bundle(output_dir, overwrite) as slot:
-        trials, best, winner = _trials(jobs, combos)
-        meta, predictions, _ = pipeline.run(jobs[best], slot, winner=winner)
+        checkpoints = Checkpoints(slot.target, resume)
+        trials, best, winner = _trials(jobs, combos, checkpoints)
+        meta, predictions, _ = pipeline.run(jobs[best], slot, checkpoints, winner=winner)
     fit = TextModelFit.from_meta(meta, predictions, slot.target)
     fit.trials = pd.DataFrame(trials).assign(chosen=lambda t: t["trial"] == best + 1)
     return fit
 
 
-def _trials(jobs: list[pipeline.Job], combos: list[dict]) -> tuple[list[dict], int, pipeline.Trained]:
+def _trials(jobs: list[pipeline.Job], combos: list[dict],
+            checkpoints: Checkpoints) -> tuple[list[dict], int, pipeline.Trained]:
     """Fine-tune every setting on the hold-out run and rate it by its best dev score
     (higher is better: the fit's dev scorer sets the sign by the metric's direction).
     Returns the trials, the winner's position and its trained model (only the best so
@@ -87,7 +92,7 @@ def _trials(jobs: list[pipeline.Job], combos: list[dict]) -> tuple[list[dict], i
     tokens, trials, best, winner = TokenCache(), [], -1, None
     for i, (job, combo) in enumerate(zip(jobs, combos)):
         started = time.perf_counter()
-        result = pipeline.train_run(job, job.design.runs[0], job.settings, tokens)
+        result = pipeline.train_run(job, job.design.runs[0], job.settings, tokens, checkpoints)
         score = max(h["dev_metric"] for h in result.history)
         trials.append({"trial": i + 1, **combo, "learning_rate": job.settings.learning_rate,
                        f"dev_{HEADLINE[job.prep.task]}": score, "best_epoch": result.best_epoch,

@@ -178,6 +178,8 @@ CASES = [
     Case("files", "Parquet without pyarrow", lambda c: _without_pyarrow(c), ImportError,
          r"pip install 'pytext-psych\[parquet\]'"),
     # --- output locations ------------------------------------------------------------
+    Case("output", 'resume="yes" (a string, not True)', lambda c: c.fit(resume="yes"), ValueError,
+         "resume='yes': must be True or False"),
     Case("output", "existing output_dir without overwrite", lambda c: c.fit(output_dir=_user_folder(c)),
          FileExistsError, "already exists; choose another output location or pass overwrite=True"),
     Case("output", "overwrite=True on a folder of user files", lambda c: c.fit(output_dir=_user_folder(c), overwrite=True),

@@ -14,6 +14,8 @@
 #' @param test Share of the data held out, once, as the test set of every run.
 #' @param output_dir \code{NULL} or a folder where finished runs are recorded
 #'   (\code{runs.jsonl}); calling again with the same folder resumes the grid.
+#' @param resume \code{FALSE} starts an unfinished run over (finished runs recorded in
+#'   \code{output_dir} are results and stay).
 #' @param target \code{NULL} or a metric value (e.g. 0.6) for which to estimate the
 #'   number of labelled texts needed.
 #' @return A list of class \code{pytextpsych_curve} with data.frames \code{runs} (one
@@ -33,7 +35,7 @@
 #' @export
 learning_curve <- function(data, text, outcome, sizes = c(100, 250, 500, 1000),
                            repeats = 3L, test = 0.25, task = "auto", output_dir = NULL,
-                           progress = TRUE, model = "default", epochs = 10L,
+                           progress = TRUE, resume = TRUE, model = "default", epochs = 10L,
                            learning_rate = NULL, batch_size = 16L, max_length = 256L,
                            patience = 3L, strategy = "full", freeze_layers = 3L, lora_r = 8L,
                            lora_alpha = 16L, class_weights = FALSE, grad_accumulation = 1L,
@@ -52,7 +54,7 @@ learning_curve <- function(data, text, outcome, sizes = c(100, 250, 500, 1000),
   curve <- do.call(py_call, c(list(
     py$api$learning_curve, to_pandas(data), text = text, outcome = outcome,
     sizes = size_list, repeats = whole_number(repeats), test = test, task = task,
-    output_dir = output_dir, progress = progress), options))
+    output_dir = output_dir, progress = progress, resume = resume), options))
   runs <- to_r_frame(curve$runs, broom = TRUE)
   names(runs)[names(runs) == "repeat"] <- "replicate"  # `repeat` is reserved in R
   runs$replicate <- runs$replicate + 1L  # R counts from 1

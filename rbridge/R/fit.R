@@ -44,6 +44,9 @@
 #' @param overwrite Replace an existing \code{output_dir}.
 #' @param export ONNX precisions: \code{"both"}, \code{"fp32"} or \code{"int8"}.
 #' @param progress Show a progress bar.
+#' @param resume Continue an interrupted call (crash, kill, Ctrl-C) from the progress it
+#'   saved next to \code{output_dir} (removed once the output is written); \code{FALSE}
+#'   starts over.
 #' @param n_resamples,ci_level Bootstrap resamples and confidence level.
 #' @return An object of class \code{pytextpsych_fit}: a list with \code{metrics}
 #'   (columns \code{metric, estimate, conf.low, conf.high, ci_level, n, method}),
@@ -67,7 +70,7 @@
 #' @export
 fit_text_model <- function(data, text, outcome, task = "auto", domain_texts = NULL,
                            output_dir = NULL, overwrite = FALSE, progress = TRUE,
-                           model = "default", epochs = 10L, learning_rate = NULL,
+                           resume = TRUE, model = "default", epochs = 10L, learning_rate = NULL,
                            batch_size = 16L, max_length = 256L, patience = 3L,
                            strategy = "full", freeze_layers = 3L, lora_r = 8L, lora_alpha = 16L,
                            class_weights = FALSE, grad_accumulation = 1L, seed = 42L,
@@ -80,7 +83,8 @@ fit_text_model <- function(data, text, outcome, task = "auto", domain_texts = NU
   fit <- do.call(py_call, c(list(
     py$api$fit_text_model, to_pandas(data), text = text, outcome = outcome, task = task,
     domain_texts = if (length(domain_texts) > 1) as.list(domain_texts) else domain_texts,
-    output_dir = bundle_folder(output_dir), overwrite = overwrite, progress = progress), options))
+    output_dir = bundle_folder(output_dir), overwrite = overwrite, progress = progress,
+    resume = resume), options))
   said_where(with_row_names(as_r_fit(fit), data), output_dir)
 }
 
@@ -109,7 +113,8 @@ fit_text_model <- function(data, text, outcome, task = "auto", domain_texts = NU
 #' @export
 tune_text_model <- function(data, text, outcome, task = "auto",
                             learning_rate = c(2e-05, 5e-05, 1e-04), domain_texts = NULL,
-                            output_dir = NULL, overwrite = FALSE, progress = TRUE, ...) {
+                            output_dir = NULL, overwrite = FALSE, progress = TRUE,
+                            resume = TRUE, ...) {
   py <- python_module()
   settings <- lapply(list(...), function(v) {
     if (length(v) > 1) lapply(v, whole_number) else whole_number(v)
@@ -120,7 +125,8 @@ tune_text_model <- function(data, text, outcome, task = "auto",
                                  outcome = outcome, task = task,
                                  learning_rate = as.list(learning_rate),
                                  domain_texts = domain_texts, output_dir = bundle_folder(output_dir),
-                                 overwrite = overwrite, progress = progress), settings))
+                                 overwrite = overwrite, progress = progress, resume = resume),
+                             settings))
   out <- with_row_names(as_r_fit(fit), data)
   out$trials <- to_r_frame(fit$trials)
   said_where(out, output_dir)
@@ -139,6 +145,9 @@ tune_text_model <- function(data, text, outcome, task = "auto",
 #' @param mlm_probability Share of tokens masked.
 #' @param overwrite Replace an existing \code{output_dir}.
 #' @param progress Show a progress bar.
+#' @param resume Continue an interrupted call (crash, kill, Ctrl-C) from the progress it
+#'   saved next to \code{output_dir} (removed once the output is written); \code{FALSE}
+#'   starts over.
 #' @return The model folder's path.
 #' @examplesIf python_ready()
 #' \donttest{
@@ -152,14 +161,14 @@ tune_text_model <- function(data, text, outcome, task = "auto",
 pretrain_domain <- function(texts, model = "default", output_dir = NULL, epochs = 3L,
                             learning_rate = 5e-05, batch_size = 16L, max_length = 128L,
                             mlm_probability = 0.15, grad_accumulation = 1L, seed = 42L,
-                            overwrite = FALSE, progress = TRUE) {
+                            overwrite = FALSE, progress = TRUE, resume = TRUE) {
   py <- python_module()
   folder <- py_call(py$api$pretrain_domain, as.list(as.character(texts)), model = model,
                     output_dir = output_dir, epochs = as.integer(epochs),
                     learning_rate = learning_rate, batch_size = as.integer(batch_size),
                     max_length = as.integer(max_length), mlm_probability = mlm_probability,
                     grad_accumulation = as.integer(grad_accumulation), seed = as.integer(seed),
-                    overwrite = overwrite, progress = progress)
+                    overwrite = overwrite, progress = progress, resume = resume)
   reticulate::py_str(folder)
 }
 

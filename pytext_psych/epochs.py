@@ -1,0 +1,219 @@
+"""The epoch loop shared by fine-tuning (:mod:`pytext_psych.train`) and domain
+pretraining (:mod:`pytext_psych.domain`): the optimiser, length-grouped batches, and
+epochs that save their progress and resume from it (:mod:`pytext_psych.checkpoints`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from .checkpoints import (Checkpoint, StopRequest, interrupted, random_state, restore_random_state,
+                          said_resuming)
+from .settings import TrainSettings
+
+
+def length_grouped(rows: np.ndarray, lengths: np.ndarray, batch_size: int,
+                   rng: np.random.Generator, group: bool = True) -> list[np.ndarray]:
+    """Shuffled batches of ``rows``; with ``group``, texts of similar length share a batch.
+
+    Grouping sorts by length within shuffled windows of 50 batches, then shuffles the
+    batch order (the scheme of transformers' ``group_by_length``): batches stay random,
+    but per-batch padding wastes far fewer tokens.
+
+    >>> rng = np.random.default_rng(0)
+    >>> batches = length_grouped(np.arange(6), np.array([1, 9, 2, 8, 3, 7]), 2, rng)
+    >>> sorted(sorted(b.tolist()) for b in batches)
+    [[0, 2], [1, 3], [4, 5]]
+    """
+    rows = rng.permutation(rows)
+    if group:
+        window = 50 * batch_size
+        rows = np.concatenate([
+            chunk[np.argsort(-lengths[chunk], kind="stable")]
+            for chunk in np.array_split(rows, range(window, len(rows), window))
+        ]) if len(rows) else rows
+    batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))] if group else batches
+
+
+class _Stop(Exception):
+    """Ctrl-C was pressed: the epoch stopped after an optimiser step."""
+
+
+class Optimiser:
+    """AdamW with linear warmup and decay, gradient clipping at 1, gradient accumulation,
+    and mixed precision on a GPU (bf16 where supported, else fp16 with loss scaling).
+
+    One code path for CPU and GPU: on CPU autocast and the scaler are disabled.
+    Parameters without gradients (frozen) are skipped by AdamW, weight decay included.
+    """
+
+    def __init__(self, net, config: TrainSettings, batches_per_epoch: int, epochs: int, device):
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+        named = list(net.named_parameters())
+        groups = [
+            {"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
+            {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
+        ]
+        self.net, self.accumulate = net, config.grad_accumulation
+        self.optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+        self.updates_per_epoch = -(-batches_per_epoch // self.accumulate)
+        total = self.updates_per_epoch * epochs
+        self.schedule = get_linear_schedule_with_warmup(self.optimizer, int(config.warmup_ratio * total), total)
+        gpu = device.type == "cuda"
+        self.dtype = torch.bfloat16 if gpu and torch.cuda.is_bf16_supported() else torch.float16
+        self.device_type, self.amp = device.type, gpu
+        self.scaler = torch.amp.GradScaler(device.type, enabled=gpu and self.dtype == torch.float16)
+
+    def autocast(self):
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.amp)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
+                "scaler": self.scaler.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        if state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+
+    def epoch(self, batches: list, loss_of, bar, done: "Progress", stop: StopRequest) -> float:
+        """The optimiser steps of one pass over ``batches`` after the ``done.step`` already
+        taken (their losses in ``done.losses``); ``loss_of(batch)`` is a batch's mean loss.
+        Returns the mean training loss; raises :class:`_Stop` after a step once Ctrl-C was
+        pressed."""
+        for start in range(done.step * self.accumulate, len(batches), self.accumulate):
+            group = batches[start : start + self.accumulate]
+            for batch in group:
+                with self.autocast():
+                    loss = loss_of(np.asarray(batch))
+                self.scaler.scale(loss / len(group)).backward()
+                done.losses.append(loss.item())
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.schedule.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            done.step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(done.losses[-20:]):.3f}")
+            if stop.requested and done.step < self.updates_per_epoch:
+                raise _Stop
+        return float(np.mean(done.losses))
+
+
+@dataclass
+class Progress:
+    """Where a loop stands: the epoch being trained, the optimiser steps done in it (with
+    its batches and losses so far), the history and the best epoch so far."""
+
+    epoch: int = 1
+    step: int = 0
+    batches: list | None = None
+    losses: list = field(default_factory=list)
+    history: list = field(default_factory=list)
+    best_score: float = -math.inf
+    best_epoch: int = 0
+    waited: int = 0
+    finished: bool = False
+
+
+@dataclass
+class Epochs:
+    """A resumable training loop: ``draw()`` gives a new epoch's batches, ``loss_of``
+    a batch's loss, ``on_epoch(epoch)`` prepares an epoch (gradual unfreezing), and
+    ``end_epoch(progress, record)`` completes the epoch's record (dev metric) and returns
+    its score (higher is better; None: no selection, keep the last epoch)."""
+
+    net: Any
+    optimiser: Optimiser
+    shuffler: np.random.Generator
+    settings: TrainSettings
+    draw: Callable[[], list]
+    loss_of: Callable
+    on_epoch: Callable[[int], None] = lambda epoch: None
+    end_epoch: Callable[[dict], float | None] = lambda record: None
+
+    def run(self, checkpoint: Checkpoint | None, what: str, progress: bool) -> Progress:
+        """Train, saving after every epoch (and on Ctrl-C); continue from ``checkpoint``
+        when it holds this loop's progress. Leaves the best epoch's weights in ``net``."""
+        p, best = self._restore(checkpoint, what)
+        steps = self.optimiser.updates_per_epoch
+        if p.finished:
+            return p
+        with tqdm(total=steps * self.settings.epochs, initial=steps * (p.epoch - 1) + p.step,
+                  disable=not progress, desc=what, unit="step") as bar, StopRequest() as stop:
+            while p.epoch <= self.settings.epochs and p.waited < self.settings.patience:
+                if stop.requested:  # Ctrl-C came while the dev split was scored
+                    self._stop(checkpoint, p, best)
+                best = self._epoch(p, best, bar, stop, checkpoint)
+        if best is not None:
+            self.net.load_state_dict(best)
+        p.finished = True
+        self._save(checkpoint, p, None)
+        return p
+
+    def _epoch(self, p: Progress, best, bar, stop: StopRequest, checkpoint: Checkpoint | None):
+        started = time.perf_counter()
+        self.on_epoch(p.epoch)
+        if p.batches is None:
+            p.batches = [b.tolist() for b in self.draw()]
+        self.net.train()
+        try:
+            loss = self.optimiser.epoch(p.batches, self.loss_of, bar, p, stop)
+        except _Stop:
+            loss = None
+        if loss is None:
+            self._stop(checkpoint, p, best)
+        record = {"epoch": p.epoch, "train_loss": loss}
+        score = self.end_epoch(record)
+        record["trainable"] = sum(q.numel() for q in self.net.parameters() if q.requires_grad)
+        record["seconds"] = time.perf_counter() - started
+        p.history.append(record)
+        score = float(p.epoch) if score is None else score  # no selection: keep the last epoch
+        if np.isfinite(score) and score > p.best_score:
+            p.best_score, p.best_epoch, p.waited = score, p.epoch, 0
+            best = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+        else:
+            p.waited += 1
+        p.epoch, p.step, p.batches, p.losses = p.epoch + 1, 0, None, []
+        self._save(checkpoint, p, best)
+        return best
+
+    def _stop(self, checkpoint: Checkpoint | None, p: Progress, best) -> None:
+        """Save and raise :class:`~pytext_psych.checkpoints.Interrupted` (Ctrl-C)."""
+        if checkpoint is None:
+            raise KeyboardInterrupt
+        self._save(checkpoint, p, best)
+        raise interrupted(checkpoint, p.epoch, p.step, self.optimiser.updates_per_epoch)
+
+    def _save(self, checkpoint: Checkpoint | None, p: Progress, best) -> None:
+        if checkpoint is None:
+            return
+        state = {"progress": asdict(p), "net": self.net.state_dict()}
+        if not p.finished:
+            state.update(best=best, optimiser=self.optimiser.state_dict(),
+                         random=random_state(self.shuffler))
+        checkpoint.save(state)
+
+    def _restore(self, checkpoint: Checkpoint | None, what: str) -> tuple[Progress, Any]:
+        saved = checkpoint.load() if checkpoint is not None else None
+        if saved is None:
+            return Progress(), None
+        p = Progress(**saved["progress"])
+        said_resuming(checkpoint, asdict(p), what)
+        self.net.load_state_dict(saved["net"])
+        if not p.finished:
+            self.optimiser.load_state_dict(saved["optimiser"])
+            restore_random_state(saved["random"], self.shuffler)
+        return p, saved.get("best")
