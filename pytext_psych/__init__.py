@@ -9,11 +9,14 @@ entry points load it on first use, and scoring never needs it.
 from importlib import metadata as _metadata
 
 from .bundle import BundleError
+from .card import model_card
 from .curve import LearningCurve, learning_curve
 from .data import read_data
 from .examples import example_data
+from .explain import explain, explanation_html
 from .fit import TextModelFit, compare_models, fit_text_model
 from .infer import TextModel, load_model, predict_scores
+from .language import language_analysis, plot_language
 from .settings import EvalSettings, TrainSettings
 from .stats import agreement, bootstrap_metrics, compare_predictions, correlation_test
 from .tune import tune_text_model
@@ -48,9 +51,14 @@ __all__ = [
     "compare_predictions",
     "correlation_test",
     "example_data",
+    "explain",
+    "explanation_html",
     "fit_text_model",
+    "language_analysis",
     "learning_curve",
     "load_model",
+    "model_card",
+    "plot_language",
     "predict_scores",
     "read_data",
     "tune_text_model",

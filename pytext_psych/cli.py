@@ -102,6 +102,9 @@ def _info(args: argparse.Namespace) -> None:
             ", ".join(f"{op} x{n}" for op, n in fused.items()) or "nothing (slower scoring)"))
     print(f"\nTest metrics (scored with {meta['metrics_precision']}):")
     print(pd.DataFrame(meta["metrics"]).to_string(index=False))
+    from .card import model_card
+
+    print("\n" + model_card(args.model))
 
 
 def _report(args: argparse.Namespace) -> None:

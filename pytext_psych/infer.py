@@ -26,6 +26,7 @@ import pandas as pd
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
 from .data import READERS, clean_texts, require_columns
 from .outputs import reserve
+from .shift import flag
 from .streams import ChunkWriter, file_chunks
 from .stats import conformal_threshold, softmax
 
@@ -256,9 +257,10 @@ def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
 
 def _output_columns(model: TextModel, interval: float | None) -> set[str]:
     """The columns predict_scores adds for ``model``."""
+    shift = {"unusual"} if "shift" in model.meta else set()
     if model.task == "regression":
-        return {"predicted"} | ({"lower", "upper"} if interval is not None else set())
-    return ({"predicted"} | {f"prob_{label}" for label in model.labels}
+        return {"predicted"} | shift | ({"lower", "upper"} if interval is not None else set())
+    return ({"predicted"} | shift | {f"prob_{label}" for label in model.labels}
             | ({"prediction_set"} if interval is not None else set()))
 
 
@@ -283,6 +285,7 @@ def predict_scores(
     threads: int | None = None,
     progress: bool | None = None,
     interval: float | None = None,
+    check_shift: bool = True,
 ) -> pd.DataFrame | Path:
     """Score texts with a fitted model bundle (onnxruntime; CUDA when available, else CPU).
 
@@ -323,6 +326,11 @@ def predict_scores(
         the epoch, which can make its errors a little optimistic (example data: 79%
         coverage for a 90% interval on 100 test texts); bundles fitted with ``cv=`` are
         calibrated on out-of-fold errors instead.
+    check_shift : bool
+        Add ``unusual``: whether each text is unlike the training texts (length, how the
+        tokenizer cuts its words, the model's response; calibrated so that about 5% of
+        texts like the dev texts are flagged), and warn when clearly more are
+        (:mod:`pytext_psych.shift`; it costs a few percent of scoring time).
 
     Returns
     -------
@@ -330,7 +338,8 @@ def predict_scores(
         One row per input text, with the input's index (files: row numbers).
         Classification: ``predicted`` (the most probable class) and ``prob_<label>`` per
         class. Regression: ``predicted`` on the outcome's original scale. With
-        ``interval``: ``lower``, ``upper`` or ``prediction_set``.
+        ``interval``: ``lower``, ``upper`` or ``prediction_set``. With ``check_shift``
+        (bundles made since it exists): ``unusual``.
 
     Examples
     --------
@@ -342,8 +351,9 @@ def predict_scores(
     model.resolve_precision(precision)  # fail before reading any data
     if interval is not None:
         model.conformal_threshold(interval)
-    if not isinstance(overwrite, (bool, np.bool_)):
-        raise ValueError(f"overwrite must be True or False, not {overwrite!r}")
+    for name, value in (("overwrite", overwrite), ("check_shift", check_shift)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, not {value!r}")
     for name, value in (("chunk_size", chunk_size), ("threads", threads)):
         if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
             raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
@@ -352,7 +362,7 @@ def predict_scores(
     chunks, total, text, what, from_file = _open_input(data, text, chunk_size)
     show = from_file if progress is None else progress
     score = lambda chunk: _score_chunk(model, chunk, text, what, from_file,  # noqa: E731
-                                       dict(precision=precision, threads=threads), interval)
+                                       dict(precision=precision, threads=threads), interval, check_shift)
     if out is None:
         frames = list(_scored(chunks, score, total, show))
         return frames[0] if len(frames) == 1 else pd.concat(frames)
@@ -396,10 +406,14 @@ def _scored(chunks: Iterator[pd.DataFrame], score, total: int | None, show: bool
 
 
 def _score_chunk(model: TextModel, chunk: pd.DataFrame, text: str, what: str, from_file: bool,
-                 run: dict, interval: float | None) -> pd.DataFrame:
+                 run: dict, interval: float | None, check_shift: bool) -> pd.DataFrame:
     if from_file:
         require_columns(chunk, text)
         _check_no_clash(chunk.columns, text, model, interval)
     texts = clean_texts(chunk[text], what=what)
-    scores = outputs_to_frame(model, model.raw_outputs(texts, **run), chunk.index, interval)
+    outputs = model.raw_outputs(texts, **run)
+    scores = outputs_to_frame(model, outputs, chunk.index, interval)
+    unusual = flag(model, texts, outputs) if check_shift else None
+    if unusual is not None:
+        scores["unusual"] = unusual
     return pd.concat([chunk.drop(columns=[text]), scores], axis=1) if from_file else scores

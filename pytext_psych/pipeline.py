@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import bundle, metadata
+from .card import CARD, render
 from .checkpoints import Checkpoints
 from .data import DataLike, Prepared, domain_corpus, group_ids, prepare, read_data
 from .design import Design, Run, plan
@@ -225,7 +226,13 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
                   for k in ("metrics", "baseline_metrics", "comparison", "agreement")}
     evaluation.update(baseline=baseline[1], cases=metadata.cases(
         job.prep, job.design, predicted, baseline[0], observed_values(job.prep)))
+    from .card import data_summary, model_license
+    from .encoders import resolve_model
+
     meta = dict(scorer.meta, training=training, n=metadata.split_sizes(job.design),
+                data=data_summary(job.prep.y, job.prep.labels, job.prep.texts),
+                card={"license": model_license(_folder(resolve_model(job.settings.model))),
+                      "intended_use": None, "limitations": None},
                 metrics_precision=scored.precision, metrics=evaluation["metrics"],
                 evaluation=evaluation, manifest=metadata.manifest(
                     job.settings.seed, job.design, job.prep.index, job.started))
@@ -254,9 +261,29 @@ def run(job: Job, slot: Reservation, checkpoints: Checkpoints, winner: Trained |
                  else "dev split")
         results = evaluate(job.prep, scored, baseline[0], job.design.evaluated, job.design.calibration,
                            cases, boot)
-        meta = bundle.seal(stage, describe(job, trained, scorer, scored, results, baseline, domain))
+        described = dict(describe(job, trained, scorer, scored, results, baseline, domain),
+                         shift=shift_profile(job, scorer, scored))
+        (stage / CARD).write_text(render(described))
+        meta = bundle.seal(stage, described)
     checkpoints.discard()
     return meta, fit_predictions(job, scored, baseline[0]), results
+
+
+def shift_profile(job: Job, scorer, scored: Scored) -> dict[str, Any]:
+    """The training texts' profile for the shift check at scoring time: medians from the
+    training rows, threshold from the dev rows (with cv: all rows, out-of-fold)."""
+    from .shift import make_profile
+
+    run = job.design.runs[0]
+    if job.design.final is not None or not len(run.rows("dev")):
+        every = np.arange(len(job.prep.y))
+        return make_profile(scorer, job.prep.texts, scored.outputs, every, every, "all texts")
+    return make_profile(scorer, job.prep.texts, scored.outputs, run.rows("train"), run.rows("dev"),
+                        "dev split")
+
+
+def _folder(model: str) -> Path | None:
+    return Path(model) if Path(model).is_dir() else None
 
 
 def with_settings(job: Job, **changes: Any) -> Job:

@@ -64,7 +64,8 @@ def test_r_cmd_check_as_cran(tmp_path):
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 @pytest.mark.parametrize("name", ["fit_text_model", "predict_scores", "learning_curve",
                                   "tune_text_model", "pretrain_domain", "compare_models",
-                                  "load_model"])
+                                  "load_model", "explain", "explanation_html", "language_analysis",
+                                  "model_card"])
 def test_r_functions_mirror_python_names_and_defaults(name):
     import inspect
     import json

@@ -86,7 +86,8 @@ load_model <- function(path, digest = NULL) {
 
 #' @export
 print.pytextpsych_model <- function(x, ...) {
-  cat(reticulate::py_str(x$py), "\n", sep = "")
+  cat(reticulate::py_str(x$py), "\n\n", sep = "")
+  print(model_card(x$path))
   invisible(x)
 }
 

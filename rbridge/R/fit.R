@@ -265,8 +265,13 @@ as_r_fit <- function(fit) {
 #' @param interval \code{NULL} or a coverage level such as 0.9 for split-conformal
 #'   prediction intervals (regression: \code{lower}, \code{upper}) or prediction
 #'   sets (classification: \code{prediction_set}), calibrated on the fit's dev split.
+#' @param check_shift Add \code{unusual}: whether each text is unlike the training
+#'   texts (length, how its words are cut into tokens, the model's response; calibrated
+#'   so about 5\% of texts like the dev texts are flagged), with a warning when clearly
+#'   more are.
 #' @return A data.frame with one row per input text, in input order:
-#'   \code{predicted} and, for classification, \code{prob_<class>} columns.
+#'   \code{predicted}, for classification \code{prob_<class>} columns, and
+#'   \code{unusual}.
 #' @examplesIf python_ready()
 #' answers <- example_data()[1:80, ]
 #' \donttest{
@@ -278,19 +283,15 @@ as_r_fit <- function(fit) {
 #' }
 #' @export
 predict_scores <- function(model, data, text = NULL, precision = "auto", threads = NULL,
-                           interval = NULL) {
+                           interval = NULL, check_shift = TRUE) {
   py <- python_module()
-  path <- if (inherits(model, "pytextpsych_fit")) bundle_of(model)
-          else if (inherits(model, "pytextpsych_model")) model$path else model
-  if (!is.character(path) || length(path) != 1) {
-    stop("model must be a pytextpsych_fit or the path of a model bundle", call. = FALSE)
-  }
+  path <- model_path(model)
   if (is.character(data) && !is.data.frame(data)) {
     data <- data.frame(text = data, stringsAsFactors = FALSE)
     text <- "text"
   }
   scores <- py_call(py$api$predict_scores, path, to_pandas(data), text = text,
                     precision = precision, threads = whole_number(threads),
-                    interval = interval)
+                    interval = interval, check_shift = check_shift)
   to_r_frame(scores)
 }

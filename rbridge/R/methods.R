@@ -259,7 +259,7 @@ augment.pytextpsych_fit <- function(x, data = NULL, newdata = NULL, ...) {
   if (!is.null(newdata)) {
     scores <- predict(x, newdata)
     names(scores)[names(scores) == "predicted"] <- ".fitted"
-    names(scores) <- sub("^prob_", ".prob_", names(scores))
+    names(scores) <- sub("^(prob_|unusual$)", ".\\1", names(scores))
     return(scores)
   }
   p <- x$predictions

@@ -36,6 +36,6 @@ test_that("broom's tidy, glance and augment give broom's column names", {
   expect_equal(a$.resid, a$rating - a$.fitted)
   expect_identical(names(broom::augment(fit))[1:2], c("row", "rating"))
   new <- broom::augment(fit, newdata = data.frame(id = 1:2, answer = c("sun", "rain")))
-  expect_identical(names(new), c("id", "answer", ".fitted"))
+  expect_identical(names(new), c("id", "answer", ".fitted", ".unusual"))
   expect_error(broom::augment(fit, data = toy_data()[1:3, ]), "made from 32")
 })

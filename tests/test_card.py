@@ -1,0 +1,31 @@
+"""Every bundle carries a model card; info prints it; the researcher can state the
+intended use and limitations, which reseals the bundle."""
+
+import shutil
+
+from pytext_psych import load_model, model_card
+from pytext_psych.bundle import bundle_digest
+from pytext_psych.cli import main
+
+
+def test_card_in_every_bundle_and_in_info(topic_fit, capsys):
+    card = (topic_fit.bundle_path / "model_card.md").read_text()
+    assert "model_card.md" in load_model(topic_fit.bundle_path).meta["files"]  # verified like the rest
+    for part in ("# Model card: topic from answer", "license: apache-2.0", "Classes: ",
+                 "Text length: median", "| f1_macro |", "Fine-tuned minus baseline",
+                 "Agreement with the human coding", "int8: ", "## Intended use", "torch "):
+        assert part in card, part
+    assert main(["info", str(topic_fit.bundle_path)]) == 0
+    assert "# Model card: topic from answer" in capsys.readouterr().out
+
+
+def test_stating_intended_use_reseals_the_bundle(topic_fit, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(topic_fit.bundle_path, copy)
+    before = bundle_digest(copy)
+    card = model_card(copy, intended_use="Research on what stresses adults.",
+                      limitations="English only; not for individual diagnosis.")
+    assert "Research on what stresses adults." in card and "English only" in card
+    assert load_model(copy).meta["card"]["limitations"].startswith("English only")
+    assert bundle_digest(copy) != before
+    assert model_card(copy) == card
