@@ -129,15 +129,17 @@ class Interrupted(KeyboardInterrupt):
 
 class StopRequest:
     """Turns the first Ctrl-C into a request to stop at the next step boundary (a second
-    Ctrl-C interrupts at once). Only in the main thread, where Python delivers signals;
-    the previous handler is restored on exit."""
+    Ctrl-C interrupts at once). Only where Python itself handles Ctrl-C (its main thread,
+    with Python's default handler): embedded in R through reticulate, R owns SIGINT and
+    is left alone. The previous handler is restored on exit."""
 
     def __init__(self) -> None:
         self.requested = False
         self._previous: Any = None
 
     def __enter__(self) -> "StopRequest":
-        if threading.current_thread() is threading.main_thread():
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 

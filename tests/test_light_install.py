@@ -19,16 +19,19 @@ def _size_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
-def test_light_install_scores_without_torch(topic_fit, tmp_path):
+def test_light_install_scores_explains_and_checks_shift_without_torch(topic_fit, tmp_path):
     env = tmp_path / "light"
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True)
     code = (
         "import importlib.util, sys\n"
-        "from pytext_psych import load_model, predict_scores\n"
-        f"out = predict_scores(load_model({str(topic_fit.bundle_path)!r}), "
-        "['the rent went up again', 'my boss shouts at me'])\n"
+        "from pytext_psych import explain, load_model, model_card, predict_scores\n"
+        f"model = load_model({str(topic_fit.bundle_path)!r})\n"
+        "out = predict_scores(model, ['the rent went up again', 'my boss shouts at me'])\n"
+        "assert out.unusual.dtype == bool  # the shift check\n"
+        "assert len(explain(model, ['the rent went up again'])) == 5\n"
+        "assert model_card(model.path).startswith('# Model card')\n"
         "print(out.to_csv(index=False))\n"
         "missing = [m for m in ('torch', 'transformers') if importlib.util.find_spec(m)]\n"
         "assert not missing, missing\n"

@@ -1,4 +1,5 @@
 library(testthat)
 library(pytextpsych)
 
-test_check("pytextpsych")
+# The progress reporter names every warning (the default check reporter only counts them).
+test_check("pytextpsych", reporter = ProgressReporter$new(show_praise = FALSE))

@@ -24,6 +24,11 @@ test_that("install_python_deps() builds a working environment from the package's
   python <- Sys.getenv("PYTEXTPSYCH_TEST_BASE_PYTHON")
   index <- Sys.getenv("PYTEXTPSYCH_TEST_TORCH_INDEX")
   skip_if(!nzchar(python) || !nzchar(index), "no local PyTorch index for an install test")
+  # reticulate warns that packages should not be installed during R CMD check (CRAN's
+  # policy); this opt-in test installs into a throwaway environment on purpose.
+  install_python_deps <- function(...) withCallingHandlers(
+    pytextpsych::install_python_deps(...),
+    warning = function(w) if (grepl("during R CMD check", conditionMessage(w))) invokeRestart("muffleWarning"))
   root <- tempfile("venvs")
   train <- file.path(root, "train")
   expect_message(install_python_deps(train, python = python, torch_index = index,
@@ -45,7 +50,11 @@ test_that("install_python_deps() builds a working environment from the package's
   skip_without_python()
   fit <- tiny_fit("rating")
   light <- probe(scoring, sprintf(paste(
-    "from pytext_psych import predict_scores;",
-    "print(repr(float(predict_scores('%s', ['grey rain']).predicted.iloc[0])))"), fit$bundle_path))
-  expect_equal(as.numeric(light), predict_scores(fit, "grey rain")$predicted, tolerance = 1e-6)
+    "from pytext_psych import explain, predict_scores;",
+    "s = predict_scores('%1$s', ['grey rain']);",
+    "print(repr(float(s.predicted.iloc[0])));",
+    "print(bool(s.unusual.iloc[0]) in (True, False));",  # the shift check, torch-free
+    "print(len(explain('%1$s', ['grey rain'])))"), fit$bundle_path))
+  expect_equal(as.numeric(light[1]), predict_scores(fit, "grey rain")$predicted, tolerance = 1e-6)
+  expect_identical(light[2:3], c("True", "2"))  # and word attributions, torch-free
 })
