@@ -82,7 +82,7 @@ def test_predict_with_interval(stress_fit, examples, tmp_path):
     res = run("predict", str(stress_fit.bundle_path), str(tmp_path / "new.csv"), "--text",
               "answer", "--interval", "0.9", "--quiet")
     assert res.returncode == 0, res.stderr
-    assert res.stdout.splitlines()[0].endswith("predicted,lower,upper")
+    assert res.stdout.splitlines()[0].endswith("predicted,lower,upper,unusual")
 
 
 def test_curve(examples, tmp_path, capsys):
