@@ -133,11 +133,12 @@ def model_card(path: str | Path, *, intended_use: str | None = None,
             raise ValueError(f"{name} must be a non-empty string, not {value!r}")
     card = dict(meta.get("card", {}), **{k: v.strip() for k, v in
                                          (("intended_use", intended_use), ("limitations", limitations)) if v})
+    files = list(meta["files"])  # verified above: read and hash the bundle once
     meta = {k: v for k, v in meta.items() if k not in ("files", "manifest_sha256", "format_version")}
     meta["card"] = card
     with reserve_bundle(path, overwrite=True) as slot:
         with slot.staged() as stage:
-            for name in read_bundle(path)["files"]:
+            for name in files:
                 (stage / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(Path(path) / name, stage / name)
             (stage / CARD).write_text(render(meta))
