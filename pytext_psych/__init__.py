@@ -12,6 +12,7 @@ from .bundle import BundleError
 from .card import model_card
 from .curve import LearningCurve, learning_curve
 from .data import read_data
+from .distributed import predict_scores_distributed
 from .examples import example_data
 from .explain import explain, explanation_html
 from .fit import TextModelFit, compare_models, fit_text_model
@@ -60,6 +61,7 @@ __all__ = [
     "model_card",
     "plot_language",
     "predict_scores",
+    "predict_scores_distributed",
     "read_data",
     "tune_text_model",
 ]

@@ -54,6 +54,9 @@ def _fit(args: argparse.Namespace) -> None:
 def _predict(args: argparse.Namespace) -> None:
     from .infer import predict_scores
 
+    if args.workers or args.scheduler:
+        _predict_distributed(args)
+        return
     result = predict_scores(args.model, args.data, text=args.text, precision=args.precision,
                             out=args.out, overwrite=args.overwrite, threads=args.threads,
                             progress=not args.quiet, interval=args.interval)
@@ -61,6 +64,21 @@ def _predict(args: argparse.Namespace) -> None:
         print(f"wrote {args.out}")
     else:
         result.to_csv(sys.stdout, index=False)
+
+
+def _predict_distributed(args: argparse.Namespace) -> None:
+    from .distributed import predict_scores_distributed
+
+    if not args.out:
+        raise ValueError("--workers / --scheduler write a Parquet folder: give it with --out")
+    if args.threads:
+        raise ValueError("--threads is for one process; with --workers each worker scores "
+                         "single-threaded (give more workers instead)")
+    out = predict_scores_distributed(args.model, args.data, args.text, out=args.out,
+                                     scheduler=args.scheduler, workers=args.workers,
+                                     precision=args.precision, overwrite=args.overwrite,
+                                     interval=args.interval, progress=not args.quiet)
+    print(f"wrote {out}")
 
 
 def parity_table(meta: dict) -> pd.DataFrame:
@@ -143,6 +161,25 @@ def _curve(args: argparse.Namespace) -> None:
         print(f"\nwrote {Path(args.out) / 'runs.jsonl'} and {Path(args.out) / 'learning_curve.png'}")
 
 
+def _add_predict(sub) -> None:
+    predict = sub.add_parser("predict", help="score texts with a model bundle")
+    predict.add_argument("model", help="model bundle folder")
+    predict.add_argument("data", help="CSV, TSV or Parquet file with texts (with --workers or "
+                         "--scheduler also a glob: 'waves/*.parquet')")
+    predict.add_argument("--text", required=True, help="text column")
+    predict.add_argument("--out", help=".csv or .parquet file to write (default: standard output)")
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    predict.add_argument("--threads", type=int, help="texts scored in parallel (default: all cores)")
+    predict.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
+    predict.add_argument("--interval", type=float, help="conformal coverage, e.g. 0.9")
+    predict.add_argument("--workers", type=int, help="score on a local Dask cluster of this many "
+                         "processes; --out is then a Parquet folder (needs pytext-psych[dask])")
+    predict.add_argument("--scheduler", help="score on this Dask cluster (tcp://host:8786); "
+                         "--out is then a Parquet folder on a file system its workers share")
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict.set_defaults(run=_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pytext-psych",
@@ -165,17 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start over instead of resuming an interrupted run of the same command")
     fit.set_defaults(run=_fit, settings=add_settings(fit))
 
-    predict = sub.add_parser("predict", help="score texts with a model bundle")
-    predict.add_argument("model", help="model bundle folder")
-    predict.add_argument("data", help="CSV, TSV or Parquet file with texts")
-    predict.add_argument("--text", required=True, help="text column")
-    predict.add_argument("--out", help=".csv or .parquet file to write (default: standard output)")
-    predict.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    predict.add_argument("--threads", type=int, help="texts scored in parallel (default: all cores)")
-    predict.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
-    predict.add_argument("--interval", type=float, help="conformal coverage, e.g. 0.9")
-    predict.add_argument("--quiet", action="store_true", help="no progress bar")
-    predict.set_defaults(run=_predict)
+    _add_predict(sub)
 
     info = sub.add_parser("info", help="verify a model bundle and describe it")
     info.add_argument("model", help="model bundle folder")

@@ -66,12 +66,17 @@ def flag(model, texts: Sequence[str], outputs: np.ndarray) -> np.ndarray | None:
     if profile is None or not len(texts):
         return None
     unusual = unusualness(profile, features(model, texts, outputs)) > profile["threshold"]
-    k, n = int(unusual.sum()), len(unusual)
+    warn_if_many(int(unusual.sum()), len(unusual), stacklevel=5)
+    return unusual
+
+
+def warn_if_many(k: int, n: int, stacklevel: int = 2) -> None:
+    """Warn when ``k`` unusual texts of ``n`` are clearly more than the 5% expected
+    (one-sided binomial test, p < .001)."""
     from scipy.stats import binomtest
 
     if k > 1 and binomtest(k, n, EXPECTED, alternative="greater").pvalue < 0.001:
         warnings.warn(f"{k} of {n} texts ({k / n:.0%}) are unlike the texts the model was trained "
                       f"on (length, words or the model's response; about {EXPECTED:.0%} expected): "
                       "check that the model applies to them (see the 'unusual' column)",
-                      UserWarning, stacklevel=4)
-    return unusual
+                      UserWarning, stacklevel=stacklevel)

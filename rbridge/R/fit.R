@@ -295,3 +295,69 @@ predict_scores <- function(model, data, text = NULL, precision = "auto", threads
                     interval = interval, check_shift = check_shift)
   to_r_frame(scores)
 }
+
+#' Score many texts on a Dask cluster
+#'
+#' For more texts than one process scores in good time: the partitions of \code{data}
+#' are scored by the worker processes of a Dask cluster (a local one by default, or the
+#' cluster at \code{scheduler}) with the same code as \code{\link{predict_scores}}, so
+#' the scores are the same. The result is written as a Parquet folder that appears only
+#' once complete; a failed run of the same call resumes. Needs the Python extra
+#' \code{pytext-psych[dask]}.
+#'
+#' @param model A \code{pytextpsych_fit}, a \code{pytextpsych_model} or the path of a
+#'   model bundle folder, on a file system every worker can read.
+#' @param data A data.frame, or the path (or glob, such as \code{"waves/*.parquet"}) of
+#'   CSV, TSV or Parquet files.
+#' @param text The text column. Every other column (ids) is copied into the output.
+#' @param out A new folder for the Parquet files (read it with \code{\link{read_scores}}
+#'   or \code{arrow::open_dataset}).
+#' @param scheduler \code{NULL} or a Dask scheduler's address, such as
+#'   \code{"tcp://host:8786"}.
+#' @param workers \code{NULL} or the number of local worker processes (default: the
+#'   machine's cores).
+#' @param precision,interval,check_shift As in \code{\link{predict_scores}}.
+#' @param chunk_size Rows per partition of a data.frame.
+#' @param overwrite Replace an existing \code{out} (only a folder pytext-psych wrote).
+#' @param resume Keep the partitions a failed run of the same call finished.
+#' @param progress Show a progress bar.
+#' @return The path of \code{out}, invisibly.
+#' @examplesIf python_ready() && reticulate::py_module_available("distributed")
+#' answers <- example_data()[1:80, ]
+#' \donttest{
+#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
+#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       output_dir = tempfile(), progress = FALSE)
+#' out <- predict_scores_distributed(fit, answers, text = "answer", out = tempfile(),
+#'                                   workers = 1, progress = FALSE)
+#' head(read_scores(out))
+#' }
+#' @export
+predict_scores_distributed <- function(model, data, text, out, scheduler = NULL, workers = NULL,
+                                       precision = "auto", chunk_size = 10000,
+                                       overwrite = FALSE, resume = TRUE, interval = NULL,
+                                       check_shift = TRUE, progress = TRUE) {
+  py <- python_module()
+  if (!is.data.frame(data) && !(is.character(data) && length(data) == 1)) {
+    stop("data must be a data.frame or the path (or glob) of CSV, TSV or Parquet files",
+         call. = FALSE)
+  }
+  # the local cluster's worker processes are started from R's environment
+  result <- without_r_libraries(py_call(py$api$predict_scores_distributed, model_path(model),
+                    if (is.data.frame(data)) to_pandas(data) else data, text, out = out,
+                    scheduler = scheduler, workers = whole_number(workers),
+                    precision = precision, chunk_size = whole_number(chunk_size),
+                    overwrite = overwrite, resume = resume, interval = interval,
+                    check_shift = check_shift, progress = progress))
+  invisible(reticulate::py_str(result))
+}
+
+#' Read the scores written by predict_scores_distributed
+#'
+#' @param path The folder \code{\link{predict_scores_distributed}} wrote.
+#' @return A data.frame, rows in input order.
+#' @export
+read_scores <- function(path) {
+  pandas <- reticulate::import("pandas", convert = FALSE)
+  to_r_frame(py_call(pandas$read_parquet, path))
+}

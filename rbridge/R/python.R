@@ -168,9 +168,10 @@ install_python_deps <- function(envname = default_envname, gpu = FALSE, scoring_
   invisible(envname)
 }
 
-# Runs pip without R's LD_LIBRARY_PATH (R puts its own and the system's library folders
-# there): a Python with its own OpenSSL would load the system's and lose its ssl module
-# (seen: pyenv's Python could not reach any https index from R).
+# Runs code that starts Python processes (pip, Dask's workers) without R's LD_LIBRARY_PATH
+# (R puts its own and the system's library folders there): a Python with its own OpenSSL
+# would load the system's and lose its ssl module (seen: pyenv's Python could not reach
+# any https index from R, and Dask's workers failed to start).
 without_r_libraries <- function(code) {
   old <- Sys.getenv("LD_LIBRARY_PATH", unset = NA)
   Sys.unsetenv("LD_LIBRARY_PATH")

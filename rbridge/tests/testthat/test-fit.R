@@ -189,3 +189,19 @@ test_that("R types go in and come out as R users mean them", {
   data$answer <- factor(data$answer)
   expect_identical(tiny_fit("mood", data = data, epochs = 1L)$task, "classification")
 })
+
+test_that("predict_scores_distributed scores like predict_scores, from a data.frame", {
+  skip_without_python()
+  fit <- tiny_fit("rating")
+  data <- data.frame(id = 1:40, answer = rep(toy_data()$answer, length.out = 40))
+  out <- predict_scores_distributed(fit, data, text = "answer", out = tempfile("scores"),
+                                    workers = 1, chunk_size = 15, progress = FALSE,
+                                    check_shift = FALSE)
+  scores <- read_scores(out)
+  expect_equal(scores$id, data$id)
+  expect_equal(scores$predicted,
+               predict_scores(fit, data, text = "answer", check_shift = FALSE)$predicted,
+               tolerance = 1e-6)
+  expect_error(predict_scores_distributed(fit, data, text = "nope", out = tempfile()),
+               "text column 'nope' not found", fixed = TRUE)
+})
