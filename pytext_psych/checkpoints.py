@@ -52,17 +52,19 @@ def data_key(*parts: Any) -> str:
 
 
 class Checkpoints:
-    """The checkpoint folder of one output (``target``); ``resume=False`` empties it."""
+    """The checkpoint folder of one output (``target``); ``resume=False`` empties it.
+    ``write=False``: read only (the processes of a DDP fit other than the main one)."""
 
-    def __init__(self, target: Path, resume: bool = True):
+    def __init__(self, target: Path, resume: bool = True, write: bool = True):
         self.folder = target.with_name(f".{target.name}{RESUME}")
-        self.resume = resume
-        if not resume:
+        self.resume, self.write = resume, write
+        if not resume and write:
             self.discard()
 
     def slot(self, kind: str, *parts: Any) -> "Checkpoint":
         """Where the loop ``kind`` with these inputs saves its progress."""
-        return Checkpoint(self.folder / f"{kind}-{data_key(kind, *parts)}.pt")
+        return Checkpoint(self.folder / f"{kind}-{data_key(kind, *parts)}.pt", self.write,
+                          self.resume)
 
     def discard(self) -> None:
         """Remove the checkpoints (only the files this module writes, then the folder)."""
@@ -78,13 +80,13 @@ class Checkpoints:
 class Checkpoint:
     """One loop's saved state: ``load()`` (None when there is none) and ``save(state)``."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, write: bool = True, resume: bool = True):
+        self.path, self.write, self.resume = path, write, resume
 
     def load(self) -> dict[str, Any] | None:
         import torch
 
-        if not self.path.is_file():
+        if not self.resume or not self.path.is_file():
             return None
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
@@ -98,6 +100,8 @@ class Checkpoint:
         """Write atomically: a kill while saving leaves the previous checkpoint."""
         import torch
 
+        if not self.write:
+            return
         self.path.parent.mkdir(exist_ok=True)
         partial = self.path.with_name(self.path.name + f".{os.getpid()}.partial")
         torch.save(dict(state, format=FORMAT), partial)

@@ -21,6 +21,7 @@ from .encoders import DEFAULT_MODEL, check_model, quiet_transformers, resolve_mo
 from .checkpoints import Checkpoints
 from .epochs import Epochs, Optimiser, length_grouped
 from .train import TokenCache, save_pretrained, using_all_cores
+from .parallel import refuse_if_launched
 
 DOMAIN_JSON = "domain_pretraining.json"  # written by pretrain_domain into its model folder
 
@@ -58,6 +59,7 @@ def pretrain_domain(
     >>> folder = pretrain_domain(unlabelled_answers, output_dir="minilm-survey")  # doctest: +SKIP
     >>> fit = fit_text_model(df, "answer", "stress", model=folder)                # doctest: +SKIP
     """
+    refuse_if_launched("pretrain_domain")
     texts = [str(t) for t in texts if isinstance(t, str) and t.strip()]
     if len(texts) < 2:
         raise ValueError(f"domain pretraining needs unlabelled texts; got {len(texts)}")

@@ -17,6 +17,7 @@ import pandas as pd
 from . import bundle
 from .checkpoints import Checkpoints
 from .data import DataLike
+from .parallel import fit_on_processes, launched
 from .settings import show_settings_in_signature
 from .stats import COLUMNS, COMPARISON_COLUMNS, compare_predictions
 
@@ -283,6 +284,8 @@ def fit_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto
 
     job = pipeline.check_request(data, text, outcome, task, options, domain_texts, progress, overwrite,
                                  resume=resume)
+    if launched():
+        return fit_on_processes(job, output_dir, overwrite)
     with bundle.reserve_bundle(output_dir, overwrite) as slot:
         meta, predictions, _ = pipeline.run(job, slot, Checkpoints(slot.target, resume))
     return TextModelFit.from_meta(meta, predictions, slot.target)

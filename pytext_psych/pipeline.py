@@ -25,6 +25,7 @@ from .data import DataLike, Prepared, domain_corpus, group_ids, prepare, read_da
 from .design import Design, Run, plan
 from .evaluate import Evaluation, Scored, evaluate, export_checked, observed_values, rescale, score_rows
 from .outputs import Reservation
+from .parallel import refuse_if_launched
 from .settings import EvalSettings, TrainSettings, is_bool, settings_from
 from .stats import MIN_TEST_CASES, dev_scorer
 
@@ -53,6 +54,8 @@ def check_request(data: DataLike, text: str, outcome: str, task: str, options: d
     """Read and validate everything, then check the model exists and reads ``max_length``
     tokens: every mistake is reported here, before any training."""
     started = time.perf_counter()
+    if where != "fit_text_model":
+        refuse_if_launched(where)
     settings, evaluation = settings_from(options, allowed=allowed, where=where)
     flags = (("progress", progress), ("overwrite", overwrite), ("resume", resume))
     bad = [f"{k}={v!r}" for k, v in flags if not is_bool(v)]

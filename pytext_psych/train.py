@@ -26,6 +26,7 @@ from transformers import DataCollatorWithPadding
 from .checkpoints import Checkpoint
 from .encoders import load_base, quiet_transformers
 from .epochs import Epochs, Optimiser, length_grouped
+from .parallel import Processes
 from .settings import TrainSettings
 
 Scorer = Callable[[np.ndarray, np.ndarray], float]  # (outputs, targets) -> higher is better
@@ -59,10 +60,12 @@ def predict_texts(tokenizer, net, texts: Sequence[str], max_length: int,
 @contextmanager
 def using_all_cores():
     """Use every core this process may run on (torch defaults to physical cores, which
-    in containers can exceed the CPUs actually allotted)."""
+    in containers can exceed the CPUs actually allotted), shared out among the processes
+    of a DDP fit on this machine."""
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity")
-                          else before)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else before
+    shared = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # processes on this machine (DDP)
+    torch.set_num_threads(max(1, cores // shared))
     try:
         yield
     finally:
@@ -167,7 +170,8 @@ def fine_tune(
     Returns the tokenizer, the model (best epoch; LoRA merged into the weights, so it
     exports like any other) and the training history.
     """
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    processes = Processes()  # one, or several under torchrun / accelerate launch (DDP)
+    device = processes.device
     with torch.random.fork_rng(devices=[]), using_all_cores():
         torch.manual_seed(settings.seed)
         tokenizer, net = load_base(settings.model, task, labels)
@@ -179,7 +183,7 @@ def fine_tune(
         weights = (class_weights(targets[train_rows].astype(np.int64), len(labels))
                    if settings.class_weights and task == "classification" else None)
         loop = _Loop(net, encoded, _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device),
-                     _loss_function(task, weights, device), y, device)
+                     _loss_function(task, weights, device), y, processes)
         history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch,
                                        lambda out: dev_score(out, targets[dev_rows]), progress,
                                        checkpoint)
@@ -194,14 +198,17 @@ def fine_tune(
 class _Loop:
     """The epochs of one fine-tune: train, rate on dev, keep the best weights, stop early."""
 
-    def __init__(self, net, encoded: list[dict], collate, loss_fn, y, device):
+    def __init__(self, net, encoded: list[dict], collate, loss_fn, y, processes: Processes):
         self.net, self.encoded, self.collate, self.loss_fn, self.y = net, encoded, collate, loss_fn, y
-        self.device = device
+        self.processes, self.device = processes, processes.device
         self.lengths = np.array([len(e["input_ids"]) for e in encoded])
 
     def loss_of(self, rows: np.ndarray):
-        batch = self.collate([self.encoded[i] for i in rows])
-        return self.loss_fn(self.net(**batch).logits, self.y[rows].to(self.device))
+        """The mean loss of this process's part of the batch ``rows``."""
+        mine, weight = self.processes.share(rows)
+        batch = self.collate([self.encoded[i] for i in mine])
+        logits = self.processes.wrap(self.net)(**batch).logits
+        return self.loss_fn(logits, self.y[mine].to(self.device)) * weight
 
     def run(self, train_rows, dev_rows, settings: TrainSettings, on_epoch, rate, progress: bool,
             checkpoint: Checkpoint | None):
@@ -210,10 +217,12 @@ class _Loop:
         shuffler = np.random.default_rng(settings.seed)
 
         def end_epoch(record: dict) -> float | None:
+            self.processes.check_in_step(self.net)
             if not len(dev_rows):
                 return None
-            record["dev_metric"] = rate(predict_torch(self.net, [self.encoded[i] for i in dev_rows],
-                                                      self.collate))
+            mine = self.processes.part(dev_rows)
+            outputs = predict_torch(self.net, [self.encoded[i] for i in mine], self.collate)
+            record["dev_metric"] = rate(self.processes.gather(outputs))
             return record["dev_metric"]
 
         epochs = Epochs(self.net, optimiser, shuffler, settings,

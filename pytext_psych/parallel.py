@@ -1,0 +1,150 @@
+"""Fine-tuning on several processes (DDP) with Hugging Face Accelerate.
+
+Launch the script that calls :func:`~pytext_psych.fit_text_model` once per process, on
+several GPUs or, with the gloo backend, several CPU processes::
+
+    accelerate launch --num_processes 2 fit.py      # or: accelerate launch --cpu ...
+    torchrun --nproc-per-node 2 fit.py
+
+Every process reads and checks the data, splits it the same way (same seed) and trains
+the same model in lockstep: each optimiser step's batch is shared out among the
+processes and DDP averages their gradients, so the number of steps and the learning-rate
+schedule are those of one process. Each epoch's dev predictions are made in parts and
+gathered, so every process picks the same best epoch. The main process alone writes
+checkpoints, exports, evaluates and writes the bundle (the same bundle as on one
+process); the others wait for it and return the fit read from that bundle.
+
+One code path: on one process :class:`Processes` passes everything through unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def launched() -> bool:
+    """Whether this process is one of several started by torchrun / accelerate launch."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def refuse_if_launched(where: str) -> None:
+    if launched():
+        raise ValueError(f"{where} runs on one process; under torchrun / accelerate launch only "
+                         "fit_text_model trains on several (run this one with plain python)")
+
+
+class Processes:
+    """The processes one fine-tune runs on, through an ``accelerate.Accelerator``."""
+
+    def __init__(self):
+        import torch
+        from accelerate import Accelerator
+        from accelerate.utils import DistributedDataParallelKwargs
+
+        # find_unused_parameters=False, deliberately: every strategy freezes by
+        # requires_grad=False, and DDP registers only the parameters that train when it
+        # wraps the model, so every registered parameter gets a gradient each step (the
+        # search for unused ones would cost a graph traversal per step). Gradual unfreezing
+        # changes which parameters train each epoch: :meth:`wrap` wraps the model again then.
+        self.accelerator = Accelerator(
+            cpu=not torch.cuda.is_available(),
+            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=False)])
+        self._wrapped: tuple[tuple, Any] = ((), None)
+
+    @property
+    def world(self) -> int:
+        return self.accelerator.num_processes
+
+    @property
+    def rank(self) -> int:
+        return self.accelerator.process_index
+
+    @property
+    def main(self) -> bool:
+        return self.accelerator.is_main_process
+
+    @property
+    def device(self):
+        return self.accelerator.device
+
+    def wrap(self, net):
+        """``net`` for the training forward pass: DDP-wrapped on several processes (again
+        whenever the set of trained parameters changed), else ``net`` itself."""
+        if self.world == 1:
+            return net
+        trainable = tuple(p.requires_grad for p in net.parameters())
+        if self._wrapped[0] != trainable:
+            self._wrapped = (trainable, self.accelerator.prepare_model(net))
+        return self._wrapped[1]
+
+    def share(self, rows: np.ndarray) -> tuple[np.ndarray, float]:
+        """This process's part of a batch and its loss weight: a batch smaller than the
+        number of processes leaves some without rows, which then run one row with weight
+        0 (DDP needs every process in every step)."""
+        mine = np.array_split(rows, self.world)[self.rank]
+        return (mine, 1.0) if len(mine) else (rows[:1], 0.0)
+
+    def part(self, rows: np.ndarray) -> np.ndarray:
+        """This process's contiguous part of ``rows`` (for predictions to gather)."""
+        return np.array_split(rows, self.world)[self.rank]
+
+    def check_in_step(self, net) -> None:
+        """Raise if the processes' weights differ after an epoch (a gradient that DDP did
+        not average would let them drift apart silently)."""
+        if self.world == 1:
+            return
+        from hashlib import sha256
+
+        digest = sha256()
+        for p in net.parameters():  # DDP's averaged gradients make the weights bit-identical
+            digest.update(p.detach().cpu().numpy().tobytes())
+        digests = self.gather(np.array([digest.hexdigest()]))
+        if len(set(digests)) > 1:
+            raise RuntimeError("the training processes have different weights after an epoch; "
+                               "please report this with the strategy and settings used")
+
+    def gather(self, outputs: np.ndarray) -> np.ndarray:
+        """The parts' outputs, concatenated in process order (the order of ``rows``)."""
+        if self.world == 1:
+            return outputs
+        from accelerate.utils import gather_object
+
+        return np.concatenate(gather_object([outputs]))
+
+
+def fit_on_processes(job, output_dir: str | Path | None, overwrite: bool):
+    """:func:`fit_text_model` on one of several processes (see the module docstring)."""
+    from accelerate.utils import broadcast_object_list
+
+    from . import bundle, pipeline
+    from .checkpoints import Checkpoints
+    from .fit import TextModelFit
+    from .train import TokenCache
+
+    processes = Processes()  # starts the process group
+    if job.domain_texts is not None:
+        raise ValueError("domain_texts= pretrains on one process: run pretrain_domain() first "
+                         "with plain python, then fit with model= the folder it wrote")
+    if not processes.main:
+        target = broadcast_object_list([None])[0]  # the main process's bundle folder
+        if target.startswith("error: "):
+            raise RuntimeError(f"the main process could not start: {target[7:]}")
+        pipeline.train_design(job, job.settings.model, TokenCache(),
+                              Checkpoints(Path(target), job.resume, write=False))
+        processes.accelerator.wait_for_everyone()  # the main process exports and writes the bundle
+        return TextModelFit.from_bundle(target)
+    with ExitStack() as stack:
+        try:
+            slot = stack.enter_context(bundle.reserve_bundle(output_dir, overwrite))
+        except Exception as err:
+            broadcast_object_list([f"error: {err}"])
+            raise
+        broadcast_object_list([str(slot.target)])
+        meta, predictions, _ = pipeline.run(job, slot, Checkpoints(slot.target, job.resume))
+    processes.accelerator.wait_for_everyone()
+    return TextModelFit.from_meta(meta, predictions, slot.target)
