@@ -15,6 +15,7 @@ from .data import read_data
 from .distributed import predict_scores_distributed
 from .examples import example_data
 from .explain import explain, explanation_html
+from .fairness import Fairness, fairness
 from .fit import TextModelFit, compare_models, fit_text_model
 from .infer import TextModel, load_model, predict_scores
 from .language import language_analysis, plot_language
@@ -42,6 +43,7 @@ except _metadata.PackageNotFoundError:  # running from a source tree
 __all__ = [
     "BundleError",
     "EvalSettings",
+    "Fairness",
     "LearningCurve",
     "TextModel",
     "TextModelFit",
@@ -54,6 +56,7 @@ __all__ = [
     "example_data",
     "explain",
     "explanation_html",
+    "fairness",
     "fit_text_model",
     "language_analysis",
     "learning_curve",

@@ -46,8 +46,9 @@ def data_summary(y: np.ndarray, labels: list[str] | None, texts: list[str]) -> d
 def render(meta: dict[str, Any]) -> str:
     """The card's Markdown, from a bundle's meta."""
     t, card = meta["training"], meta.get("card", {})
-    what = ("classification into " + ", ".join(meta["labels"]) if meta["task"] == "classification"
-            else "rating (regression)")
+    what = {"classification": "classification into " + ", ".join(meta["labels"] or []),
+            "ordinal": "ordinal rating with the levels " + ", ".join(meta["labels"] or []) + " (CORN head)",
+            }.get(meta["task"], "rating (regression)")
     lines = [f"# Model card: {meta['outcome']} from {meta['text']}", "",
              f"Made with pytext-psych {meta['manifest']['versions'].get('pytext-psych')} on "
              f"{meta['manifest']['created'][:10]}.", "", "## Model", "",

@@ -43,7 +43,7 @@ def _options(args: argparse.Namespace) -> dict:
 
 def _fit(args: argparse.Namespace) -> None:
     fit = fit_text_model(args.data, text=args.text, outcome=args.outcome, task=args.task,
-                         domain_texts=args.domain_texts, output_dir=args.out,
+                         covariates=args.covariates, domain_texts=args.domain_texts, output_dir=args.out,
                          overwrite=args.overwrite, progress=not args.quiet,
                          resume=not args.no_resume, **_options(args))
     print(fit)
@@ -138,6 +138,27 @@ def _report(args: argparse.Namespace) -> None:
         (out / "report.html").write_text(report.to_html())
         fit.plot(out / "figures.png")
         print(f"\nwrote {out / 'report.md'}, {out / 'report.html'}, {out / 'figures.png'}")
+    if args.group:
+        _fairness(fit, args)
+
+
+def _fairness(fit, args: argparse.Namespace) -> None:
+    from .data import read_data
+    from .fairness import fairness
+
+    if not args.data:
+        raise ValueError("--group names a column of the data the model was fitted on: give it with --data")
+    result = fairness(fit, args.group, data=read_data(args.data))
+    print(f"\n{result!r}\n\n{result.report()}")
+    if args.out:
+        out = Path(args.out)
+        text = "\n\n".join([result.report(), result.metrics.to_markdown(index=False),
+                             result.differences.to_markdown(index=False)]
+                            + ([result.cleary_tests.to_markdown(index=False)]
+                               if result.cleary_tests is not None else []))
+        (out / "fairness.md").write_text(text + "\n")
+        result.plot(out / "fairness.png")
+        print(f"\nwrote {out / 'fairness.md'}, {out / 'fairness.png'}")
 
 
 def _curve(args: argparse.Namespace) -> None:
@@ -193,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--outcome", required=True, help="outcome column")
     fit.add_argument("--out", help="bundle folder to write (default: a new folder here)")
     fit.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
+    fit.add_argument("--covariates", nargs="+", help="columns the text must add to: the report "
+                     "gives its incremental validity beyond them")
     fit.add_argument("--domain-texts", help="column or text file of unlabelled texts for "
                      "domain-adaptive pretraining")
     fit.add_argument("--overwrite", action="store_true",
@@ -228,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="APA-style report and figures from a model bundle")
     report.add_argument("model", help="model bundle folder")
     report.add_argument("--out", help="folder for report.md, report.html and figures.png")
+    report.add_argument("--data", help="the data the model was fitted on (for --group)")
+    report.add_argument("--group", help="column of --data: metrics, differences and Cleary's "
+                        "differential prediction by group (fairness.md, fairness.png)")
     report.set_defaults(run=_report)
     return parser
 

@@ -247,6 +247,9 @@ def learning_curve(
     allowed = {f.name for f in TrainSettings.public_fields()} | CURVE_EVAL
     job = pipeline.check_request(data, text, outcome, task, options, progress=False,
                                  where="learning_curve", allowed=allowed, resume=resume)
+    if job.prep.task == "ordinal":
+        raise ValueError("learning_curve does not take task='ordinal' yet; run it with "
+                         "task='regression' (the same split) to see how many texts are needed")
     if not is_real(test, 1e-9, 1 - 1e-9):
         raise ValueError(f"test must be a fraction between 0 and 1, not {test!r}")
     if not is_int(repeats, 1):

@@ -18,7 +18,7 @@ import pandas as pd
 
 DataLike = Union[pd.DataFrame, str, Path]
 
-TASKS = ("auto", "classification", "regression")
+TASKS = ("auto", "classification", "regression", "ordinal")
 READERS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 MIN_ROWS = 10  # below this no train/dev/test split leaves anything to learn or test on
 # Whitespace, control and invisible format characters (zero-width space / joiners, BOM,
@@ -205,16 +205,20 @@ def domain_corpus(df: pd.DataFrame, source: str | Path | Sequence[str],
 
 
 def infer_task(outcome: pd.Series, task: str = "auto") -> str:
-    """Decide between ``"classification"`` and ``"regression"``.
+    """Decide between ``"classification"``, ``"regression"`` and ``"ordinal"``.
 
-    The rule for ``task="auto"``: boolean, string, object and categorical outcomes are
-    classification; every other (numeric) outcome is regression. Numeric category codes
-    (e.g. 1 = work, 2 = family) therefore need ``task="classification"``.
+    The rule for ``task="auto"``: an ordered categorical (R's ordered factor) is ordinal;
+    boolean, string, object and unordered categorical outcomes are classification; every
+    other (numeric) outcome is regression. Numeric category codes (e.g. 1 = work, 2 =
+    family) therefore need ``task="classification"``, and Likert ratings to be modelled as
+    ordered levels rather than numbers ``task="ordinal"``.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
     if task != "auto":
         return task
+    if isinstance(outcome.dtype, pd.CategoricalDtype) and outcome.dtype.ordered:
+        return "ordinal"
     if pd.api.types.is_bool_dtype(outcome) or not pd.api.types.is_numeric_dtype(outcome):
         return "classification"
     return "regression"
@@ -225,10 +229,16 @@ class Prepared:
     """Validated training data: texts, the encoded outcome and its meaning."""
 
     texts: list[str]
-    y: np.ndarray  # class codes (int) or the raw numeric outcome (float)
+    y: np.ndarray  # class or level codes (int), or the raw numeric outcome (float)
     task: str
-    labels: list[str] | None  # class names in code order; None for regression
+    labels: list[str] | None  # class / level names in code order; None for regression
     index: pd.Index  # the caller's row ids
+    values: np.ndarray | None = None  # ordinal: each level's number (the rating, or 1..K)
+
+    @property
+    def numeric(self) -> bool:
+        """Reported as numbers (regression, and ordinal's expected rating)."""
+        return self.task != "classification"
 
 
 def prepare(df: pd.DataFrame, text: str, outcome: str, task: str = "auto") -> Prepared:
@@ -245,7 +255,21 @@ def prepare(df: pd.DataFrame, text: str, outcome: str, task: str = "auto") -> Pr
     if task == "regression":
         return Prepared(texts, _numeric_outcome(df[outcome], outcome), task, None, df.index)
     labels, codes = _class_outcome(df[outcome], outcome)
+    if task == "ordinal":
+        return Prepared(texts, codes, task, labels, df.index, _level_values(df[outcome], labels, outcome))
     return Prepared(texts, codes, task, labels, df.index)
+
+
+def _level_values(y: pd.Series, labels: list[str], outcome: str) -> np.ndarray:
+    """The number of each ordinal level: the ratings themselves when the outcome is
+    numeric (or its ordered levels are numbers), else 1..K in the levels' order."""
+    if not isinstance(y.dtype, pd.CategoricalDtype) and not pd.api.types.is_numeric_dtype(y):
+        raise ValueError(f"task='ordinal' needs ordered levels: outcome {outcome!r} holds text; "
+                         "make it an ordered categorical (pandas) / ordered factor (R), or numbers")
+    numbers = pd.to_numeric(pd.Series(labels), errors="coerce")
+    if numbers.notna().all():
+        return numbers.to_numpy(dtype=float)
+    return np.arange(1, len(labels) + 1, dtype=float)
 
 
 def _check_frame(df: pd.DataFrame, text: str, outcome: str) -> None:
@@ -320,6 +344,8 @@ def _class_labels(y: pd.Series) -> list[str]:
     if isinstance(y.dtype, pd.CategoricalDtype):
         present = set(y.dropna().astype(str))
         return [str(c) for c in y.cat.categories if str(c) in present]
+    if pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y):  # ordered by value
+        return [str(v) for v in sorted(set(y.dropna()))]
     return sorted(set(y.astype(str)))
 
 

@@ -84,6 +84,8 @@ def load_base(model: str | Path, task: str, labels: Sequence[str] | None):
             label2id={label: i for i, label in enumerate(labels)},
             problem_type="single_label_classification",
         )
+    elif task == "ordinal":  # CORN: one conditional logit per threshold (pytext_psych.ordinal)
+        kwargs = dict(num_labels=len(labels) - 1)
     else:
         kwargs = dict(num_labels=1, problem_type="regression")
     with quiet_transformers():

@@ -17,8 +17,10 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from . import ordinal
 from .data import Prepared
-from .infer import TextModel, outputs_to_frame
+from .frames import outputs_to_frame
+from .infer import TextModel
 from .stats import (
     agreement,
     bootstrap_metrics,
@@ -44,10 +46,7 @@ def parity_report(reference: np.ndarray, candidates: dict[str, np.ndarray], targ
     report: dict[str, Any] = {"reference": "pytorch fp32", "threshold": threshold,
                               "n": int(len(targets)), "metric_pytorch": base}
     for precision, out in candidates.items():
-        if task == "classification":
-            agreement_ = float((out.argmax(1) == reference.argmax(1)).mean())
-        else:
-            agreement_ = float(np.corrcoef(out[:, 0], reference[:, 0])[0, 1])
+        agreement_ = _parity_agreement(task, out, reference)
         metric = headline_score(task, out, targets)
         report[precision] = {
             "max_abs_diff": float(np.abs(out - reference).max()),
@@ -57,6 +56,17 @@ def parity_report(reference: np.ndarray, candidates: dict[str, np.ndarray], targ
             "recommended": bool(metric - base >= -threshold),
         }
     return report
+
+
+def _parity_agreement(task: str, out: np.ndarray, reference: np.ndarray) -> float:
+    """Share of equal classes, or the correlation of the scores (ordinal: of the expected
+    levels)."""
+    if task == "classification":
+        return float((out.argmax(1) == reference.argmax(1)).mean())
+    if task == "ordinal":
+        codes = np.arange(out.shape[1] + 1)
+        return float(np.corrcoef(ordinal.expected(out, codes), ordinal.expected(reference, codes))[0, 1])
+    return float(np.corrcoef(out[:, 0], reference[:, 0])[0, 1])
 
 
 def export_checked(tokenizer, net, folder: Path, meta: dict[str, Any], precisions: Sequence[str],
@@ -114,42 +124,71 @@ class Evaluation:
     comparison: pd.DataFrame | None
     agreement: pd.DataFrame
     calibration: dict[str, Any] | None
+    incremental: pd.DataFrame | None = None  # text beyond the covariates
 
 
 def observed_values(prep: Prepared) -> np.ndarray:
-    """The outcome as the user coded it: class names, or the ratings."""
+    """The outcome as the user coded it: class names, or the ratings (ordinal: each level's
+    number)."""
+    if prep.task == "ordinal":
+        return prep.values[prep.y]
     return np.asarray(prep.labels, dtype=object)[prep.y] if prep.labels else prep.y
 
 
+def metric_task(task: str) -> str:
+    """The metrics a task is rated by: ordinal predictions (expected ratings) as ratings."""
+    return "regression" if task == "ordinal" else task
+
+
 def evaluate(prep: Prepared, scored: Scored, baseline: np.ndarray | None, evaluated: np.ndarray,
-             calibration_rows: np.ndarray, calibration_cases: str, boot: dict[str, Any]) -> Evaluation:
+             calibration_rows: np.ndarray, calibration_cases: str, boot: dict[str, Any],
+             covariates: np.ndarray | None = None) -> Evaluation:
     """Metrics with bootstrap CIs on the ``evaluated`` rows, the baseline's and the paired
-    comparison on the same rows, agreement with the human coding, and the conformal
-    calibration scores of ``calibration_rows``."""
+    comparison on the same rows, agreement with the human coding, the conformal
+    calibration scores of ``calibration_rows``, and with ``covariates`` (a design matrix)
+    the text's incremental validity beyond them."""
     observed = observed_values(prep)
     predicted = scored.frame["predicted"].to_numpy()
     obs, pred = observed[evaluated], predicted[evaluated]
-    kw = dict(labels=prep.labels, **boot)
-    metrics = bootstrap_metrics(obs, pred, prep.task, **kw)
+    task = metric_task(prep.task)
+    kw = dict(labels=None if prep.numeric else prep.labels, **boot)
+    metrics = bootstrap_metrics(obs, pred, task, **kw)
     base_metrics = comparison = None
     if baseline is not None:
-        base_metrics = bootstrap_metrics(obs, baseline[evaluated], prep.task, **kw)
-        comparison = compare_predictions(obs, pred, baseline[evaluated], prep.task, **kw)
+        base_metrics = bootstrap_metrics(obs, baseline[evaluated], task, **kw)
+        comparison = compare_predictions(obs, pred, baseline[evaluated], task, **kw)
     if prep.task == "classification":
         agree = agreement(obs, pred, "nominal", categories=prep.labels, **boot)
+    elif prep.task == "ordinal":  # the most likely level against the human's level
+        levels = np.asarray(prep.labels, dtype=object)
+        agree = agreement(levels[prep.y[evaluated]], scored.frame["level"].to_numpy()[evaluated],
+                          "ordinal", categories=prep.labels, **boot)
+        metrics = pd.concat([metrics, agree[agree.metric == "kappa_quadratic"]], ignore_index=True)
     else:
         agree = rating_agreement(obs, pred.astype(float), levels=prep.y, **boot)
     return Evaluation(metrics, base_metrics, comparison, agree,
-                      _calibration(prep, scored, calibration_rows, calibration_cases))
+                      _calibration(prep, scored, calibration_rows, calibration_cases),
+                      None if covariates is None else _incremental(prep, scored, evaluated, covariates, boot))
+
+
+def _incremental(prep: Prepared, scored: Scored, rows: np.ndarray, covariates: np.ndarray,
+                 boot: dict[str, Any]) -> pd.DataFrame:
+    from .incremental import incremental_validity
+
+    frame = scored.frame.iloc[rows]
+    score = (frame["predicted"].to_numpy(dtype=float) if prep.numeric
+             else frame[[f"prob_{label}" for label in prep.labels]].to_numpy())
+    return incremental_validity(observed_values(prep)[rows], score, covariates[rows],
+                                metric_task(prep.task), labels=prep.labels, **boot)
 
 
 def _calibration(prep: Prepared, scored: Scored, rows: np.ndarray, cases: str) -> dict[str, Any] | None:
     """Split-conformal calibration scores of ``rows`` (none without such rows)."""
     if not len(rows):
         return None
-    regression = prep.task == "regression"
-    scores = (np.abs(prep.y[rows] - scored.frame["predicted"].to_numpy()[rows].astype(float)) if regression
-              else conformity_scores(prep.task, scored.outputs[rows], prep.y[rows]))
+    regression = prep.numeric
+    scores = (np.abs(observed_values(prep)[rows] - scored.frame["predicted"].to_numpy()[rows].astype(float))
+              if regression else conformity_scores(prep.task, scored.outputs[rows], prep.y[rows]))
     return {"method": "split conformal, absolute residual" if regression else
             "split conformal, LAC (1 - probability of the true class)",
             "cases": cases, "n": len(rows), "scores": sorted(float(s) for s in scores)}

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from .data import clean_texts
-from .infer import ModelLike, _as_model, outputs_to_frame
+from .frames import outputs_to_frame
+from .infer import ModelLike, _as_model
 
 WORD = re.compile(r"\S+")
 COLUMNS = ["text_id", "word_id", "word", "start", "end", "attribution", "target", "prediction"]
@@ -77,7 +78,7 @@ def explain(model: ModelLike, texts: Sequence[str], *, target: str | None = None
 
 def _explained(model, block: pd.DataFrame, target: str | None) -> tuple[str, np.ndarray]:
     """The explained quantity for a text and its variants: the score, or a class's probability."""
-    if model.task == "regression":
+    if model.task != "classification":  # the score, or ordinal's expected rating
         return str(model.meta.get("outcome")), block["predicted"].to_numpy(float)
     label = target if target is not None else block["predicted"].iloc[0]
     return str(label), block[f"prob_{label}"].to_numpy(float)

@@ -53,6 +53,10 @@ class TextModelFit:
         versions, hardware, wall time.
     trials : DataFrame or None
         From :func:`tune_text_model`: the settings tried, with their dev metric.
+    incremental : DataFrame or None
+        With ``covariates``: covariates + the model's score (a) against covariates only
+        (b) on the evaluated cases, in the columns of ``comparison`` (see
+        :mod:`pytext_psych.incremental`).
     """
 
     task: str
@@ -70,14 +74,14 @@ class TextModelFit:
     settings: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     trials: pd.DataFrame | None = None  # tune_text_model: every setting tried on dev
+    incremental: pd.DataFrame | None = None  # covariates=: the text beyond the covariates
     n: dict[str, int] = field(default_factory=dict)  # rows per split (or per fold)
 
     def __repr__(self) -> str:
-        what = (
-            f"classification of '{self.outcome}' ({len(self.labels)} classes)"
-            if self.task == "classification"
-            else f"regression of '{self.outcome}'"
-        )
+        what = {
+            "classification": f"classification of '{self.outcome}' ({len(self.labels or [])} classes)",
+            "ordinal": f"ordinal rating of '{self.outcome}' ({len(self.labels or [])} levels, CORN head)",
+        }.get(self.task, f"regression of '{self.outcome}'")
         cv = self.settings.get("cv")
         if cv:
             design = f"{cv}-fold cross-validation, n = {sum(self.n.values())} (all out-of-fold)"
@@ -97,8 +101,19 @@ class TextModelFit:
                 b = base.loc[row.metric]
                 line += f"  {b.estimate:7.3f} [{b.conf_low:.3f}, {b.conf_high:.3f}]"
             lines.append(line)
+        lines += self._ordinal_hint()
         lines.append(f"  bundle: {self.bundle_path}>")
         return "\n".join(lines)
+
+    def _ordinal_hint(self) -> list[str]:
+        """For ratings of a few whole numbers (Likert items): say that task="ordinal" exists."""
+        if self.task != "regression":
+            return []
+        levels = np.unique(self.predictions["observed"].to_numpy(dtype=float))
+        if len(levels) > 10 or not np.all(levels == np.round(levels)):
+            return []
+        return [f"  note: the ratings take {len(levels)} whole-number levels; task=\"ordinal\" "
+                "models them as ordered levels (fit both and compare_models() them)"]
 
     @property
     def evaluated(self) -> pd.DataFrame:
@@ -147,6 +162,7 @@ class TextModelFit:
             bundle_path=path, best_epoch=training["best_epoch"],
             settings={"base_model": meta["base_model"], **{k: v for k, v in training.items() if k != "history"}},
             manifest=meta["manifest"], n=meta["n"],
+            incremental=frame("incremental", COMPARISON_COLUMNS),
         )
 
 
@@ -187,14 +203,16 @@ def compare_models(
         b = fit_b.evaluated
         same = (len(a) == len(b) and a["row"].tolist() == b["row"].tolist()
                 and np.array_equal(a["observed"].to_numpy(), b["observed"].to_numpy()))
-        if not same or fit_a.task != fit_b.task:
+        kinds = {("classification" if f.task == "classification" else "ratings") for f in (fit_a, fit_b)}
+        if not same or len(kinds) > 1:  # ratings: regression and ordinal fits compare
             raise ValueError(
                 "the two fits were not evaluated on the same cases; fit both on the same data "
                 "with the same split (or cv) and seed"
             )
         b_pred = b["predicted"].to_numpy()
     return compare_predictions(
-        a["observed"].to_numpy(), a["predicted"].to_numpy(), b_pred, fit_a.task,
+        a["observed"].to_numpy(), a["predicted"].to_numpy(), b_pred,
+        "classification" if fit_a.task == "classification" else "regression",
         labels=fit_a.labels, n_resamples=n_resamples or fit_a.settings.get("n_resamples", 2000),
         ci_level=ci_level or fit_a.settings.get("ci_level", 0.95), method=method,
         seed=fit_a.settings.get("seed", 42) if seed is None else seed,
@@ -202,7 +220,7 @@ def compare_models(
 
 
 def fit_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto",
-                   domain_texts: Any = None, output_dir: str | Path | None = None,
+                   covariates: Any = None, domain_texts: Any = None, output_dir: str | Path | None = None,
                    overwrite: bool = False, progress: bool = True, resume: bool = True,
                    **options: Any) -> TextModelFit:
     """Fine-tune a pretrained encoder on a data frame, evaluate it through its exported
@@ -214,9 +232,21 @@ def fit_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto
         The labelled texts; a path to a CSV, TSV or Parquet file is read.
     text, outcome : str
         Column names of the texts and of the human-coded outcome.
-    task : {"auto", "classification", "regression"}
-        ``"auto"``: string, categorical and boolean outcomes are classification, numeric
-        outcomes regression (pass ``task="classification"`` for numeric category codes).
+    task : {"auto", "classification", "regression", "ordinal"}
+        ``"auto"``: ordered categoricals are ordinal; string, other categorical and boolean
+        outcomes classification; numeric outcomes regression (pass
+        ``task="classification"`` for numeric category codes). ``"ordinal"`` models ordered
+        levels (Likert ratings) with a CORN head (:mod:`pytext_psych.ordinal`): predictions
+        are the expected rating (``predicted``), the most likely ``level`` and each
+        level's probability; metrics are the regression ones on the expected rating plus
+        quadratic-weighted kappa of the most likely level.
+    covariates : column name or list of column names, optional
+        Variables (age, condition, a questionnaire score) the text must add to: the fit
+        reports the text's incremental validity beyond them (``fit.incremental``, the
+        report): ratings, hierarchical regression ΔR² with its F test, and covariates +
+        score against covariates only out of sample (ΔR², Δr, ΔRMSE); classes, Δ macro F1,
+        Δ accuracy and Δ log-loss; paired bootstrap CIs on the evaluated texts (see
+        :mod:`pytext_psych.incremental`). The covariates do not enter the network.
     domain_texts : column name, list of texts, or text file path, optional
         Unlabelled texts for domain-adaptive masked-LM pretraining of the encoder before
         fine-tuning (see :func:`pretrain_domain`). From a column, the test rows' texts
@@ -283,7 +313,7 @@ def fit_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto
     from . import pipeline
 
     job = pipeline.check_request(data, text, outcome, task, options, domain_texts, progress, overwrite,
-                                 resume=resume)
+                                 resume=resume, covariates=covariates)
     if launched():
         return fit_on_processes(job, output_dir, overwrite)
     with bundle.reserve_bundle(output_dir, overwrite) as slot:

@@ -28,7 +28,8 @@ from .data import READERS, clean_texts, require_columns
 from .outputs import reserve
 from .shift import flag
 from .streams import ChunkWriter, file_chunks
-from .stats import conformal_threshold, softmax
+from .frames import output_columns, outputs_to_frame
+from .stats import conformal_threshold
 
 PRECISIONS = ("auto", "fp32", "int8")
 WINDOW = 4096  # texts tokenised together; bounds memory
@@ -62,12 +63,13 @@ class TextModel:
         return self.meta.get("labels")
 
     def __repr__(self) -> str:
-        what = (
-            f"classification into {len(self.labels)} classes ({', '.join(self.labels[:5])}"
-            f"{', ...' if len(self.labels) > 5 else ''})"
-            if self.task == "classification"
-            else f"regression of '{self.meta.get('outcome')}'"
-        )
+        what = {
+            "classification": f"classification into {len(self.labels or [])} classes "
+                              f"({', '.join((self.labels or [])[:5])}"
+                              f"{', ...' if len(self.labels or []) > 5 else ''})",
+            "ordinal": f"ordinal ratings of '{self.meta.get('outcome')}' ({len(self.labels or [])} "
+                       f"levels, {', '.join((self.labels or [])[:9])}; CORN head)",
+        }.get(self.task, f"regression of '{self.meta.get('outcome')}'")
         headline = next((m for m in self.meta.get("metrics", [])
                          if m.get("metric") in ("f1_macro", "pearson_r")), None)
         perf = (
@@ -229,43 +231,8 @@ def _in_memory(data: Any, text: str | None) -> tuple[pd.DataFrame, str, str]:
     )
 
 
-def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
-                     interval: float | None = None) -> pd.DataFrame:
-    """Turn raw model outputs into the user-facing frame (classes + probabilities, or
-    scores), with conformal intervals or prediction sets when ``interval`` is given."""
-    meta = model.meta
-    threshold = model.conformal_threshold(interval) if interval is not None else None
-    if meta["task"] == "regression":
-        scores = outputs[:, 0].astype(float) * meta["target_sd"] + meta["target_mean"]
-        frame = pd.DataFrame({"predicted": scores}, index=index)
-        if threshold is not None:
-            frame["lower"], frame["upper"] = scores - threshold, scores + threshold
-        return frame
-    probs = softmax(outputs)
-    labels = meta["labels"]
-    frame = pd.DataFrame(
-        {f"prob_{label}": probs[:, k].astype(float) for k, label in enumerate(labels)}, index=index
-    )
-    top = probs.argmax(axis=1)
-    frame.insert(0, "predicted", np.asarray(labels, dtype=object)[top])
-    if threshold is not None:
-        members = probs >= 1 - threshold
-        members[np.arange(len(top)), top] = True  # never an empty set
-        frame["prediction_set"] = ["; ".join(np.asarray(labels)[row]) for row in members]
-    return frame
-
-
-def _output_columns(model: TextModel, interval: float | None) -> set[str]:
-    """The columns predict_scores adds for ``model``."""
-    shift = {"unusual"} if "shift" in model.meta else set()
-    if model.task == "regression":
-        return {"predicted"} | shift | ({"lower", "upper"} if interval is not None else set())
-    return ({"predicted"} | shift | {f"prob_{label}" for label in model.labels}
-            | ({"prediction_set"} if interval is not None else set()))
-
-
 def _check_no_clash(columns: pd.Index, text: str, model: TextModel, interval: float | None) -> None:
-    clash = sorted(set(map(str, columns)) - {text} & _output_columns(model, interval))
+    clash = sorted(set(map(str, columns)) - {text} & output_columns(model, interval))
     if clash:
         raise ValueError(
             f"the data already has column(s) {', '.join(map(repr, clash))}, which scoring would "

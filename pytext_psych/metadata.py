@@ -70,9 +70,11 @@ def base_model_name(model: str, domain: dict[str, Any] | None) -> str:
 def scoring_contract(prep: Prepared, text: str, outcome: str, scale: tuple[float, float] | None,
                      max_length: int, pad_token_id: int | None, base_model: str) -> dict[str, Any]:
     """What scoring needs (task, labels, target scaling, max_length) and what it was."""
+    outputs = len(prep.labels) - 1 if prep.task == "ordinal" else len(prep.labels or [0])
     return {"task": prep.task, "text": text, "outcome": outcome, "labels": prep.labels,
+            "level_values": None if prep.values is None else prep.values.tolist(),
             "target_mean": scale[0] if scale else None, "target_sd": scale[1] if scale else None,
-            "max_length": max_length, "num_outputs": len(prep.labels or [0]),
+            "max_length": max_length, "num_outputs": outputs,
             "pad_token_id": int(pad_token_id or 0), "base_model": base_model}
 
 
@@ -102,7 +104,7 @@ def cases(prep: Prepared, design: Design, predicted: np.ndarray, baseline: np.nd
           observed: np.ndarray) -> dict[str, list]:
     """The evaluated cases (row id, fold, observed, predicted, baseline) as JSON lists."""
     rows = design.evaluated
-    as_json = (lambda v: [str(x) for x in v]) if prep.labels else (lambda v: [float(x) for x in v])
+    as_json = (lambda v: [float(x) for x in v]) if prep.numeric else (lambda v: [str(x) for x in v])
     out: dict[str, list] = {"row": ids(prep.index[rows])}
     if design.folds is not None:
         out["fold"] = [int(f) + 1 for f in design.folds[rows]]

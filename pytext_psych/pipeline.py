@@ -23,7 +23,9 @@ from .card import CARD, render
 from .checkpoints import Checkpoints
 from .data import DataLike, Prepared, domain_corpus, group_ids, prepare, read_data
 from .design import Design, Run, plan
-from .evaluate import Evaluation, Scored, evaluate, export_checked, observed_values, rescale, score_rows
+from .incremental import covariate_matrix
+from .evaluate import (Evaluation, Scored, evaluate, export_checked, metric_task, observed_values,
+                       rescale, score_rows)
 from .outputs import Reservation
 from .parallel import refuse_if_launched
 from .settings import EvalSettings, TrainSettings, is_bool, settings_from
@@ -45,12 +47,14 @@ class Job:
     progress: bool
     started: float
     resume: bool = True
+    covariates: tuple[str, ...] = ()
+    covariate_values: np.ndarray | None = None  # the design matrix (dummy-coded)
 
 
 def check_request(data: DataLike, text: str, outcome: str, task: str, options: dict[str, Any],
                   domain_texts: Any = None, progress: bool = True, overwrite: bool = False,
                   where: str = "fit_text_model", allowed: set[str] | None = None,
-                  resume: bool = True) -> Job:
+                  resume: bool = True, covariates: Any = None) -> Job:
     """Read and validate everything, then check the model exists and reads ``max_length``
     tokens: every mistake is reported here, before any training."""
     started = time.perf_counter()
@@ -63,6 +67,8 @@ def check_request(data: DataLike, text: str, outcome: str, task: str, options: d
         raise ValueError(f"{', '.join(bad)}: must be True or False")
     df = read_data(data)
     prep = prepare(df, text, outcome, task)
+    names = _covariate_names(covariates)
+    values = covariate_matrix(df, names, text, outcome)[0] if names else None
     design = plan(prep, group_ids(df, evaluation.group), evaluation, settings.seed)
     unlabelled = None if domain_texts is None else domain_corpus(
         df, domain_texts, None if design.folds is not None else design.runs[0].assigned != "test")
@@ -71,7 +77,16 @@ def check_request(data: DataLike, text: str, outcome: str, task: str, options: d
 
     check_model(settings.model, settings.max_length)
     return Job(df, prep, text, outcome, settings, evaluation, design, unlabelled, progress, started,
-               resume)
+               resume, names, values)
+
+
+def _covariate_names(covariates: Any) -> tuple[str, ...]:
+    if covariates is None:
+        return ()
+    names = (covariates,) if isinstance(covariates, str) else covariates
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(c, str) for c in names):
+        raise TypeError(f"covariates must be a column name or a list of column names, not {covariates!r}")
+    return tuple(names)
 
 
 def _warn_small_test(n_test: int) -> None:
@@ -162,12 +177,14 @@ def baseline_predictions(job: Job) -> tuple[np.ndarray | None, str | None]:
     from .baseline import fit_baseline
 
     prep, k = job.prep, len(job.prep.labels or [0])
-    values = np.empty(len(prep.y), dtype=np.int64 if prep.labels else float)
+    task = metric_task(prep.task)  # ordinal: ridge on the ratings
+    y = observed_values(prep) if prep.numeric else prep.y
+    values = np.empty(len(prep.y), dtype=float if prep.numeric else np.int64)
     for run in job.design.runs:
-        base = fit_baseline(prep.texts, prep.y, run.assigned, prep.task, k, dev_scorer(prep.task))
+        base = fit_baseline(prep.texts, y, run.assigned, task, k, dev_scorer(task))
         rows = slice(None) if job.design.final is None else run.rows("test")
         values[rows] = base.predicted[rows]
-    return (np.asarray(prep.labels, dtype=object)[values] if prep.labels else values), base.describe()
+    return (values if prep.numeric else np.asarray(prep.labels, dtype=object)[values]), base.describe()
 
 
 def export_model(job: Job, trained: Trained, folder: Path, contract: dict[str, Any]):
@@ -222,11 +239,11 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
     """bundle.json: the scoring contract, training record, evaluation and provenance."""
     history = [h for t in trained for h in t.history]
     training = dict(job.settings.to_dict(), **job.evaluation.to_dict(), best_epoch=trained[-1].best_epoch,
-                    domain_pretraining=domain, history=history)
+                    domain_pretraining=domain, covariates=list(job.covariates), history=history)
     training["split"] = list(job.evaluation.split)
     predicted = scored.frame["predicted"].to_numpy()
     evaluation = {k: metadata.records(getattr(results, k))
-                  for k in ("metrics", "baseline_metrics", "comparison", "agreement")}
+                  for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental")}
     evaluation.update(baseline=baseline[1], cases=metadata.cases(
         job.prep, job.design, predicted, baseline[0], observed_values(job.prep)))
     from .card import data_summary, model_license
@@ -263,7 +280,7 @@ def run(job: Job, slot: Reservation, checkpoints: Checkpoints, winner: Trained |
         cases = ("out-of-fold predictions of the fold models" if job.design.final is not None
                  else "dev split")
         results = evaluate(job.prep, scored, baseline[0], job.design.evaluated, job.design.calibration,
-                           cases, boot)
+                           cases, boot, job.covariate_values)
         described = dict(describe(job, trained, scorer, scored, results, baseline, domain),
                          shift=shift_profile(job, scorer, scored))
         (stage / CARD).write_text(render(described))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .incremental import FOLDS
 from .stats import MIN_TEST_CASES
 
 # Statistics bounded by 1 lose their leading zero in APA style (r = .62; RMSE = 1.71).
@@ -26,7 +27,8 @@ SYMBOLS = {"pearson_r": "r", "spearman_rho": "ρ", "r_squared": "R²", "icc_2_1"
            "f1_weighted": "weighted F1", "precision_macro": "macro precision",
            "recall_macro": "macro recall", "cohen_kappa": "κ", "kappa_linear": "linear κw",
            "kappa_quadratic": "quadratic κw"}
-HEADLINES = {"regression": ["pearson_r", "rmse"], "classification": ["f1_macro", "accuracy"]}
+HEADLINES = {"regression": ["pearson_r", "rmse"], "ordinal": ["pearson_r", "rmse", "kappa_quadratic"],
+             "classification": ["f1_macro", "accuracy"]}
 
 
 def number(value: float, metric: str) -> str:
@@ -100,8 +102,10 @@ def make_report(fit) -> Report:
     cv = fit.settings.get("cv")
     cases = f"{cv}-fold cross-validated (out-of-fold) predictions for all n = {n} texts" if cv \
         else f"n = {n} held-out test texts"
-    what = (f"the human-coded {fit.outcome} ({len(fit.labels)} classes)"
-            if fit.task == "classification" else f"the observed {fit.outcome} ratings")
+    what = {"classification": f"the human-coded {fit.outcome} ({len(fit.labels or [])} classes)",
+            "ordinal": f"the observed {fit.outcome} ratings ({len(fit.labels or [])} ordered levels; "
+                       "expected rating, and the most likely level for κw)",
+            }.get(fit.task, f"the observed {fit.outcome} ratings")
     heads = HEADLINES[fit.task]
     sentences = [f"On {cases}, the fine-tuned model's predictions of {what} reached "
                  + "; ".join(statistic(m.loc[h], h) for h in heads) + "."]
@@ -115,10 +119,13 @@ def make_report(fit) -> Report:
         h = heads[0]
         sentences.append(
             "A TF-IDF baseline fitted on the same training texts reached "
-            + "; ".join(statistic(b.loc[x], x) for x in heads)
+            + "; ".join(statistic(b.loc[x], x) for x in heads if x in b.index)
             + f"; the paired difference in {SYMBOLS[h]} was {number(c.loc[h, 'estimate'], h)}, "
             f"{level} CI [{number(c.loc[h, 'conf_low'], h)}, {number(c.loc[h, 'conf_high'], h)}], "
             f"{p_text(c.loc[h, 'p_value'])}.")
+    if fit.incremental is not None:
+        sentences.append(incremental_sentence(fit.incremental, fit.settings.get("covariates", []),
+                                              fit.task, level))
     sentences.append(f"Confidence intervals: {resamples:,} {method} bootstrap resamples of the "
                      "texts" + (", the same resamples for both models." if fit.baseline_metrics
                                 is not None else "."))
@@ -127,6 +134,32 @@ def make_report(fit) -> Report:
                          f"{MIN_TEST_CASES}), so their intervals are unreliable; treat them as "
                          "exploratory.")
     return Report(" ".join(sentences), _table(fit))
+
+
+def incremental_sentence(table: pd.DataFrame, covariates: list[str], task: str, level: str) -> str:
+    """The APA sentence on the text's incremental validity beyond the covariates."""
+    t = table.set_index("metric")
+    names = ", ".join(covariates)
+
+    def change(metric: str, symbol: str) -> str:
+        r = t.loc[metric]
+        return (f"{symbol} from {number(r.estimate_b, metric)} to {number(r.estimate_a, metric)} "
+                f"(difference {number(r.estimate, metric)}, {level} CI [{number(r.conf_low, metric)}, "
+                f"{number(r.conf_high, metric)}], {p_text(r.p_value)})")
+
+    if task != "classification":
+        h = t.loc["r_squared_change"]
+        f_test = h.method.split("; ")[1]
+        return (f"Beyond the covariates ({names}), the model's score added ΔR² = "
+                f"{number(h.estimate, 'r_squared')}, {level} CI [{number(h.conf_low, 'r_squared')}, "
+                f"{number(h.conf_high, 'r_squared')}], {f_test}, {p_text(h.p_value)} (hierarchical "
+                f"regression on the evaluated texts); out of sample ({FOLDS}-fold cross-validated "
+                f"within them), {change('r_squared', 'R²')}.")
+    loss = t.loc["log_loss"]
+    return (f"Beyond the covariates ({names}), adding the model's class probabilities to a "
+            f"logistic regression ({FOLDS}-fold cross-validated within the evaluated texts) "
+            f"changed {change('f1_macro', 'macro F1')}, and the log-loss by "
+            f"{loss.estimate:.2f}, {level} CI [{loss.conf_low:.2f}, {loss.conf_high:.2f}].")
 
 
 def _table(fit) -> pd.DataFrame:
@@ -161,11 +194,11 @@ def plot_fit(fit, path: str | Path) -> Path:
     from matplotlib.figure import Figure
 
     path = Path(path)
-    panels = 2 if fit.task == "regression" else 3
+    panels = 3 if fit.task == "classification" else 2
     fig = Figure(figsize=(5.2 * panels, 4.6), layout="constrained")
     axes = fig.subplots(1, panels)
     cases = fit.evaluated
-    if fit.task == "regression":
+    if fit.task != "classification":
         _scatter(axes[0], cases, fit)
     else:
         _confusion(axes[0], cases, fit)

@@ -56,7 +56,8 @@ def frame_from_columns(columns: dict[str, dict[str, Any]], names: Any = None) ->
         elif kind in ("character", "factor"):
             series = pd.Series([None if m else str(v) for v, m in zip(values, na)], dtype=object)
             if kind == "factor":
-                series = pd.Series(pd.Categorical(series, categories=_as_list(col["levels"])))
+                series = pd.Series(pd.Categorical(series, categories=_as_list(col["levels"]),
+                                                  ordered=bool(col.get("ordered", False))))
         else:
             raise ValueError(f"column {name!r}: unsupported R column type {kind!r}")
         data[name] = series

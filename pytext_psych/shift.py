@@ -35,6 +35,10 @@ def features(model, texts: Sequence[str], outputs: np.ndarray) -> np.ndarray:
         z = outputs - outputs.max(axis=1, keepdims=True)
         p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
         response = -(p * np.log(np.clip(p, 1e-12, 1))).sum(axis=1)
+    elif model.task == "ordinal":
+        from .ordinal import expected
+
+        response = expected(outputs, np.arange(outputs.shape[1] + 1))  # the expected level
     else:
         response = outputs[:, 0].astype(float)  # standardised score: training mean 0, SD 1
     return np.column_stack([np.log1p(words), per_word, response])

@@ -130,9 +130,21 @@ def apply_strategy(net, config: TrainSettings):
     return net, lambda epoch: _trainable(groups, epoch)  # gradual
 
 
+def corn_loss(logits, y):
+    """CORN (see :mod:`pytext_psych.ordinal`): output k is trained, on the texts rated
+    above level k - 1 only, to say whether the rating is above level k."""
+    k = torch.arange(logits.shape[1], device=logits.device)
+    subset = (y[:, None] >= k).float()
+    above = (y[:, None] > k).float()
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), above, reduction="none")
+    return (loss * subset).sum() / subset.sum().clamp(min=1)
+
+
 def _loss_function(task: str, weights: np.ndarray | None, device):
     if task == "regression":
         return lambda logits, y: torch.nn.functional.mse_loss(logits.squeeze(-1).float(), y)
+    if task == "ordinal":
+        return corn_loss
     w = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=device)
     return lambda logits, y: torch.nn.functional.cross_entropy(logits.float(), y, weight=w)
 
@@ -178,7 +190,7 @@ def fine_tune(
         net, on_epoch = apply_strategy(net, settings)
         net.to(device)
         encoded = (tokens or TokenCache()).encode(tokenizer, texts, settings.max_length)
-        y = torch.as_tensor(targets.astype(np.int64 if task == "classification" else np.float32))
+        y = torch.as_tensor(targets.astype(np.float32 if task == "regression" else np.int64))
         train_rows, dev_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "dev")
         weights = (class_weights(targets[train_rows].astype(np.int64), len(labels))
                    if settings.class_weights and task == "classification" else None)

@@ -65,7 +65,7 @@ def test_r_cmd_check_as_cran(tmp_path):
 @pytest.mark.parametrize("name", ["fit_text_model", "predict_scores", "learning_curve",
                                   "tune_text_model", "pretrain_domain", "compare_models",
                                   "load_model", "explain", "explanation_html", "language_analysis",
-                                  "model_card", "predict_scores_distributed"])
+                                  "model_card", "predict_scores_distributed", "fairness"])
 def test_r_functions_mirror_python_names_and_defaults(name):
     import inspect
     import json

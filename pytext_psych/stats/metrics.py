@@ -265,7 +265,7 @@ REGISTRY: dict[str, Metric] = {
         Metric("icc_2_1", "regression", True, _icc_2_1),
     ]
 }
-HEADLINE = {"classification": "f1_macro", "regression": "pearson_r"}
+HEADLINE = {"classification": "f1_macro", "regression": "pearson_r", "ordinal": "pearson_r"}
 AGREEMENT = {
     "nominal": {"cohen_kappa": _kappa("none")},
     "ordinal": {"cohen_kappa": _kappa("none"), "kappa_linear": _kappa("linear"),
@@ -295,6 +295,11 @@ def headline_score(task: str, outputs: np.ndarray, targets: np.ndarray) -> float
     if task == "classification":
         k = outputs.shape[1]
         data = _Classification(np.asarray(targets, dtype=np.int64), outputs.argmax(1), k)
+    elif task == "ordinal":  # the expected level (in level codes) against the codes
+        from ..ordinal import expected
+
+        level = expected(outputs, np.arange(outputs.shape[1] + 1))
+        data = _Regression(np.asarray(targets, dtype=float), level)
     else:
         data = _Regression(np.asarray(targets, dtype=float), outputs[:, 0].astype(float))
     fn = REGISTRY[HEADLINE[task]].fn

@@ -8,7 +8,7 @@ column_for_python <- function(x) {
   fill <- function(values, placeholder) as.list(ifelse(na, placeholder, values))
   if (is.factor(x)) {
     list(kind = "factor", values = fill(as.character(x), ""), na = as.list(na),
-         levels = as.list(levels(x)))
+         levels = as.list(levels(x)), ordered = is.ordered(x))
   } else if (is.logical(x)) {
     list(kind = "logical", values = fill(x, FALSE), na = as.list(na))
   } else if (is.integer(x)) {

@@ -7,13 +7,20 @@
 #' documentation for the reasoning behind the defaults.
 #'
 #' @param text,outcome Names of the text column and of the outcome column.
-#' @param task \code{"auto"} (character, factor and logical outcomes are
-#'   classification, numeric ones regression), \code{"classification"} or
-#'   \code{"regression"}. A logical outcome has the classes \code{FALSE} and
-#'   \code{TRUE}; an ordered factor is fitted as unordered classes, and a numeric outcome
-#'   with 10 or fewer whole-number values as a rating, each with a message saying so and
-#'   how to choose the other.
+#' @param task \code{"auto"} (ordered factors are ordinal, character, factor and
+#'   logical outcomes classification, numeric ones regression), \code{"classification"},
+#'   \code{"regression"} or \code{"ordinal"} (ordered levels such as Likert ratings, with a
+#'   CORN head: \code{predicted} is the expected rating, \code{level} the most likely
+#'   level as an ordered factor, \code{prob_<level>} each level's probability). A logical
+#'   outcome has the classes \code{FALSE} and \code{TRUE}; an ordered factor is fitted as
+#'   an ordinal rating, and a numeric outcome with 10 or fewer whole-number values as a
+#'   rating (regression), each with a message saying so and how to choose another.
 #' @param data A data.frame or tibble; its text column must be character (or a factor).
+#' @param covariates \code{NULL} or names of columns (age, condition, a questionnaire
+#'   score) the text must add to: \code{incremental} then reports the text's incremental
+#'   validity beyond them (ratings: hierarchical regression, Delta R-squared with its F
+#'   test; out of sample, covariates + score against covariates only; classes: macro F1
+#'   and log-loss), with paired bootstrap CIs on the evaluated texts.
 #' @param model \code{"default"}, a Hugging Face model name, or a local model folder.
 #' @param epochs Upper bound on training epochs (early stopping on the dev split).
 #' @param learning_rate \code{NULL} (5e-5, or 5e-4 for LoRA) or a learning rate.
@@ -57,7 +64,9 @@
 #'   data has its own, else the row number), \code{split},
 #'   \code{observed}, \code{predicted}, \code{prob_<class>} for classification,
 #'   and \code{baseline}),
-#'   \code{history} (per epoch), \code{bundle_path}, \code{task}, \code{labels}.
+#'   \code{history} (per epoch), \code{bundle_path}, \code{task}, \code{labels}, and
+#'   with \code{covariates}, \code{incremental} (covariates + score minus covariates
+#'   only, in the columns of \code{comparison}).
 #' @examplesIf python_ready()
 #' answers <- example_data()[1:80, ]   # the full 400 rows and default settings fit better
 #' \donttest{
@@ -68,7 +77,8 @@
 #' fit$metrics
 #' }
 #' @export
-fit_text_model <- function(data, text, outcome, task = "auto", domain_texts = NULL,
+fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL,
+                           domain_texts = NULL,
                            output_dir = NULL, overwrite = FALSE, progress = TRUE,
                            resume = TRUE, model = "default", epochs = 10L, learning_rate = NULL,
                            batch_size = 16L, max_length = 256L, patience = 3L,
@@ -82,6 +92,7 @@ fit_text_model <- function(data, text, outcome, task = "auto", domain_texts = NU
   options <- settings_arguments(environment(), setting_names(py))
   fit <- do.call(py_call, c(list(
     py$api$fit_text_model, to_pandas(data), text = text, outcome = outcome, task = task,
+    covariates = if (length(covariates) > 1) as.list(covariates) else covariates,
     domain_texts = if (length(domain_texts) > 1) as.list(domain_texts) else domain_texts,
     output_dir = bundle_folder(output_dir), overwrite = overwrite, progress = progress,
     resume = resume), options))
@@ -193,16 +204,17 @@ r_inputs <- function(data, text, outcome, task) {
   y <- data[[outcome]]
   if (is.logical(y)) {
     data[[outcome]] <- factor(y, levels = c(FALSE, TRUE), labels = c("FALSE", "TRUE"))
-  } else if (is.ordered(y)) {
-    message(sprintf("'%s' is an ordered factor: it is fitted as %d unordered classes (%s); ",
+  } else if (is.ordered(y) && identical(task, "auto")) {
+    message(sprintf("'%s' is an ordered factor: it is fitted as an ordinal rating of %d levels (%s); ",
                     outcome, nlevels(y), paste(levels(y), collapse = " < ")),
-            "to treat it as a rating, pass as.numeric(", outcome, ") with task = \"regression\"")
+            "pass task = \"classification\" for unordered classes")
   } else if (is.numeric(y) && identical(task, "auto")) {
     codes <- unique(y[!is.na(y)])
     if (length(codes) <= 10 && all(codes == round(codes))) {
       message(sprintf("'%s' has %d distinct whole numbers (%s): it is fitted as a rating ",
                       outcome, length(codes), paste(sort(codes), collapse = ", ")),
-              "(regression); if they are category codes, pass task = \"classification\"")
+              "(regression); for ordered levels pass task = \"ordinal\", for category codes ",
+              "task = \"classification\"")
     }
   }
   data
@@ -214,9 +226,16 @@ with_row_names <- function(fit, data) {
   fit
 }
 
-# Classes come back as factors with the fit's levels, in the order the user gave them.
-as_factors <- function(predictions, labels) {
+# Classes come back as factors with the fit's levels, in the order the user gave them;
+# ordinal levels as ordered factors (the ratings themselves stay numbers).
+as_factors <- function(predictions, labels, task = "classification") {
   if (is.null(labels)) return(predictions)
+  if (task == "ordinal") {
+    if ("level" %in% names(predictions)) {
+      predictions$level <- factor(predictions$level, levels = labels, ordered = TRUE)
+    }
+    return(predictions)
+  }
   for (column in intersect(c("observed", "predicted", "baseline"), names(predictions))) {
     predictions[[column]] <- factor(predictions[[column]], levels = labels)
   }
@@ -235,9 +254,11 @@ as_r_fit <- function(fit) {
     metrics = to_r_frame(fit$metrics, broom = TRUE),
     baseline_metrics = optional(fit$baseline_metrics),
     comparison = optional(fit$comparison),
+    incremental = optional(fit$incremental),
     agreement = to_r_frame(fit$agreement, broom = TRUE),
     report = reticulate::py_to_r(fit$report()$text),
-    predictions = as_factors(to_r_frame(fit$predictions), labels),  # row: R's row numbers
+    predictions = as_factors(to_r_frame(fit$predictions), labels,  # row: R's row numbers
+                             reticulate::py_to_r(fit$task)),
     history = to_r_frame(fit$history),
     bundle_path = reticulate::py_str(fit$bundle_path),
     bundle = embed_bundle(reticulate::py_str(fit$bundle_path)),
@@ -293,7 +314,11 @@ predict_scores <- function(model, data, text = NULL, precision = "auto", threads
   scores <- py_call(py$api$predict_scores, path, to_pandas(data), text = text,
                     precision = precision, threads = whole_number(threads),
                     interval = interval, check_shift = check_shift)
-  to_r_frame(scores)
+  scores <- to_r_frame(scores)
+  if (!"level" %in% names(scores)) return(scores)
+  # ordinal: the most likely level as an ordered factor (the prob_ columns are in level order)
+  levels <- sub("^prob_", "", grep("^prob_", names(scores), value = TRUE))
+  as_factors(scores, levels, "ordinal")
 }
 
 #' Score many texts on a Dask cluster

@@ -43,6 +43,10 @@ print.summary.pytextpsych_fit <- function(x, ...) {
     cat("\nFine-tuned minus TF-IDF baseline (paired bootstrap):\n")
     print(x$comparison, row.names = FALSE)
   }
+  if (!is.null(x$fit$incremental)) {
+    cat("\nCovariates + model score minus covariates only (incremental validity):\n")
+    print(x$fit$incremental, row.names = FALSE)
+  }
   cat("\nAgreement with the human coding:\n")
   print(x$agreement, row.names = FALSE)
   cat("\nTraining history:\n")
@@ -94,7 +98,7 @@ fitted.pytextpsych_fit <- function(object, ...) {
 
 #' @export
 residuals.pytextpsych_fit <- function(object, ...) {
-  if (object$task != "regression") {
+  if (object$task == "classification") {
     stop("residuals are defined for ratings (regression); this fit is a classification",
          call. = FALSE)
   }
@@ -126,11 +130,11 @@ coef.pytextpsych_fit <- function(object, ...) {
 #' }
 #' @export
 plot.pytextpsych_fit <- function(x, ...) {
-  panels <- if (x$task == "regression") 2 else 3
+  panels <- if (x$task == "classification") 3 else 2
   old <- graphics::par(mfrow = c(1, panels), mar = c(4.5, 4.5, 3, 4.5))
   on.exit(graphics::par(old))
   cases <- x$predictions[x$predictions$split == "test", ]
-  if (x$task == "regression") {
+  if (x$task != "classification") {
     plot_scatter(cases, x)
   } else {
     plot_confusion(cases, x$labels)
@@ -197,7 +201,7 @@ plot_history <- function(fit) {
     for (i in seq_along(runs)) graphics::lines(runs[[i]]$epoch, runs[[i]]$dev_metric, type = "o",
                                                lty = 2, pch = 15, col = i)
     graphics::axis(4)
-    graphics::mtext(paste("dev", if (fit$task == "regression") "r" else "macro F1", "(dashed)"),
+    graphics::mtext(paste("dev", if (fit$task == "classification") "macro F1" else "r", "(dashed)"),
                     side = 4, line = 2.5, cex = 0.7)
   }
 }
@@ -241,7 +245,7 @@ tidy.pytextpsych_fit <- function(x, component = c("metrics", "baseline", "compar
 #' @rdname tidy.pytextpsych_fit
 #' @exportS3Method generics::glance
 glance.pytextpsych_fit <- function(x, ...) {
-  primary <- if (x$task == "regression") "pearson_r" else "f1_macro"
+  primary <- if (x$task == "classification") "f1_macro" else "pearson_r"
   m <- x$metrics[x$metrics$metric == primary, ]
   versus <- if (is.null(x$comparison)) NA_real_ else x$comparison$p.value[x$comparison$metric == primary]
   n <- table(factor(x$predictions$split, levels = c("train", "dev", "test")))
@@ -273,6 +277,6 @@ augment.pytextpsych_fit <- function(x, data = NULL, newdata = NULL, ...) {
   }
   out$.split <- p$split
   out$.fitted <- p$predicted
-  if (x$task == "regression") out$.resid <- p$observed - p$predicted
+  if (x$task != "classification") out$.resid <- p$observed - p$predicted
   out
 }

@@ -1,0 +1,36 @@
+test_that("covariates give incremental validity and fairness compares groups, from R", {
+  skip_without_python()
+  data <- toy_data()
+  data$site <- rep(c("north", "south"), length.out = nrow(data))
+  data$age <- seq_len(nrow(data)) %% 7
+  fit <- tiny_fit("rating", data = data, covariates = "age")
+  expect_s3_class(fit$incremental, "data.frame")
+  expect_true(all(c("r_squared_change", "r_squared") %in% fit$incremental$metric))
+  expect_true(all(c("conf.low", "conf.high", "p.value") %in% names(fit$incremental)))
+  expect_output(print(summary(fit)), "incremental validity")
+  fair <- fairness(fit, "site", data = data, n_resamples = 200)
+  expect_s3_class(fair, "pytextpsych_fairness")
+  expect_setequal(unique(fair$metrics$group), c("north", "south"))
+  expect_true(all(c("conf.low", "conf.high") %in% names(fair$differences)))
+  expect_identical(fair$cleary$term[1:2], c("(Intercept)", "predicted"))
+  expect_output(print(fair), "Cleary's differential prediction")
+  expect_error(fairness(fit, "nope", data = data), "group column 'nope' not found", fixed = TRUE)
+  pdf(NULL)
+  on.exit(grDevices::dev.off(), add = TRUE)
+  expect_silent(plot(fair))
+})
+
+test_that("ordered factors are fitted as ordinal ratings and come back ordered", {
+  skip_without_python()
+  data <- toy_data()
+  data$level <- factor(c("low", "high", "high", "low")[(seq_len(nrow(data)) - 1) %% 4 + 1],
+                       levels = c("low", "mid", "high"), ordered = TRUE)
+  data$level[c(5, 9)] <- "mid"
+  expect_message(fit <- tiny_fit("level", data = data), "ordinal rating of 3 levels")
+  expect_identical(fit$task, "ordinal")
+  expect_true(is.ordered(fit$predictions$level))
+  scores <- predict_scores(fit, c("the sun is warm and bright", "cold rain"))
+  expect_true(is.ordered(scores$level))
+  expect_identical(levels(scores$level), c("low", "mid", "high"))
+  expect_true(all(c("prob_low", "prob_mid", "prob_high") %in% names(scores)))
+})
