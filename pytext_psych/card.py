@@ -43,11 +43,15 @@ def data_summary(y: np.ndarray, labels: list[str] | None, texts: list[str]) -> d
     return out
 
 
+HEADS = {"clm": "cumulative-link", "corn": "CORN"}
+
+
 def render(meta: dict[str, Any]) -> str:
     """The card's Markdown, from a bundle's meta."""
     t, card = meta["training"], meta.get("card", {})
     what = {"classification": "classification into " + ", ".join(meta["labels"] or []),
-            "ordinal": "ordinal rating with the levels " + ", ".join(meta["labels"] or []) + " (CORN head)",
+            "ordinal": ("ordinal rating with the levels " + ", ".join(meta["labels"] or [])
+                        + f" ({HEADS.get(meta.get('ordinal_head'), 'ordinal')} head)"),
             }.get(meta["task"], "rating (regression)")
     lines = [f"# Model card: {meta['outcome']} from {meta['text']}", "",
              f"Made with pytext-psych {meta['manifest']['versions'].get('pytext-psych')} on "

@@ -34,6 +34,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -243,8 +244,9 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
         yield current
         return
     n = workers or len(os.sched_getaffinity(0))
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                      silence_logs=40) as cluster, Client(cluster) as client:
+    with tempfile.TemporaryDirectory(prefix="pytext-psych-dask-") as scratch, \
+            LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                         silence_logs=40, local_directory=scratch) as cluster, Client(cluster) as client:
         yield client
 
 

@@ -73,7 +73,7 @@ def quiet_transformers():
             hf_logging.enable_progress_bar()
 
 
-def load_base(model: str | Path, task: str, labels: Sequence[str] | None):
+def load_base(model: str | Path, task: str, labels: Sequence[str] | None, head: str | None = None):
     """Tokenizer and encoder with a fresh head; never runs remote code."""
     name = resolve_model(model)
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
@@ -84,7 +84,7 @@ def load_base(model: str | Path, task: str, labels: Sequence[str] | None):
             label2id={label: i for i, label in enumerate(labels)},
             problem_type="single_label_classification",
         )
-    elif task == "ordinal":  # CORN: one conditional logit per threshold (pytext_psych.ordinal)
+    elif task == "ordinal" and head == "corn":  # one conditional logit per cut (pytext_psych.ordinal)
         kwargs = dict(num_labels=len(labels) - 1)
     else:
         kwargs = dict(num_labels=1, problem_type="regression")

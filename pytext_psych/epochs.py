@@ -57,7 +57,7 @@ class Optimiser:
     """
 
     def __init__(self, net, config: TrainSettings, batches_per_epoch: int, epochs: int, device):
-        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "ordinal_cuts")
         named = list(net.named_parameters())
         groups = [
             {"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": config.weight_decay},

@@ -64,8 +64,7 @@ def _parity_agreement(task: str, out: np.ndarray, reference: np.ndarray) -> floa
     if task == "classification":
         return float((out.argmax(1) == reference.argmax(1)).mean())
     if task == "ordinal":
-        codes = np.arange(out.shape[1] + 1)
-        return float(np.corrcoef(ordinal.expected(out, codes), ordinal.expected(reference, codes))[0, 1])
+        return float(np.corrcoef(ordinal.level_score(out), ordinal.level_score(reference))[0, 1])
     return float(np.corrcoef(out[:, 0], reference[:, 0])[0, 1])
 
 

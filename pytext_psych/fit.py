@@ -80,7 +80,8 @@ class TextModelFit:
     def __repr__(self) -> str:
         what = {
             "classification": f"classification of '{self.outcome}' ({len(self.labels or [])} classes)",
-            "ordinal": f"ordinal rating of '{self.outcome}' ({len(self.labels or [])} levels, CORN head)",
+            "ordinal": f"ordinal rating of '{self.outcome}' ({len(self.labels or [])} levels, "
+                       f"{self.settings.get('ordinal_head', 'clm')} head)",
         }.get(self.task, f"regression of '{self.outcome}'")
         cv = self.settings.get("cv")
         if cv:
@@ -236,7 +237,8 @@ def fit_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto
         ``"auto"``: ordered categoricals are ordinal; string, other categorical and boolean
         outcomes classification; numeric outcomes regression (pass
         ``task="classification"`` for numeric category codes). ``"ordinal"`` models ordered
-        levels (Likert ratings) with a CORN head (:mod:`pytext_psych.ordinal`): predictions
+        levels (Likert ratings) with a cumulative-link head (``ordinal_head="clm"``, the
+        default) or CORN (``"corn"``; see :mod:`pytext_psych.ordinal`): predictions
         are the expected rating (``predicted``), the most likely ``level`` and each
         level's probability; metrics are the regression ones on the expected rating plus
         quadratic-weighted kappa of the most likely level.

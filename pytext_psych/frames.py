@@ -42,7 +42,7 @@ def _rating_frame(meta: dict, outputs: np.ndarray, index: pd.Index,
     """Regression: the score. Ordinal: the expected rating, the most likely ``level`` and
     each level's probability. With ``threshold``: ``lower`` and ``upper``."""
     if meta["task"] == "ordinal":
-        probs = ordinal.probabilities(outputs)
+        probs = ordinal.probabilities(outputs, meta.get("ordinal_cuts"))
         scores = probs @ np.asarray(meta["level_values"], dtype=float)
         frame = pd.DataFrame({"predicted": scores,
                               "level": np.asarray(meta["labels"], dtype=object)[probs.argmax(1)],

@@ -68,7 +68,8 @@ class TextModel:
                               f"({', '.join((self.labels or [])[:5])}"
                               f"{', ...' if len(self.labels or []) > 5 else ''})",
             "ordinal": f"ordinal ratings of '{self.meta.get('outcome')}' ({len(self.labels or [])} "
-                       f"levels, {', '.join((self.labels or [])[:9])}; CORN head)",
+                       f"levels, {', '.join((self.labels or [])[:9])}; "
+                       f"{self.meta.get('ordinal_head')} head)",
         }.get(self.task, f"regression of '{self.meta.get('outcome')}'")
         headline = next((m for m in self.meta.get("metrics", [])
                          if m.get("metric") in ("f1_macro", "pearson_r")), None)

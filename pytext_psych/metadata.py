@@ -68,10 +68,14 @@ def base_model_name(model: str, domain: dict[str, Any] | None) -> str:
 
 
 def scoring_contract(prep: Prepared, text: str, outcome: str, scale: tuple[float, float] | None,
-                     max_length: int, pad_token_id: int | None, base_model: str) -> dict[str, Any]:
+                     max_length: int, pad_token_id: int | None, base_model: str,
+                     ordinal_head: str = "corn") -> dict[str, Any]:
     """What scoring needs (task, labels, target scaling, max_length) and what it was."""
-    outputs = len(prep.labels) - 1 if prep.task == "ordinal" else len(prep.labels or [0])
-    return {"task": prep.task, "text": text, "outcome": outcome, "labels": prep.labels,
+    outputs = len(prep.labels or [0])
+    if prep.task == "ordinal":  # CORN: K - 1 logits; cumulative link: one score (cuts added later)
+        outputs = len(prep.labels) - 1 if ordinal_head == "corn" else 1
+    return {"task": prep.task, "ordinal_head": ordinal_head if prep.task == "ordinal" else None,
+            "text": text, "outcome": outcome, "labels": prep.labels,
             "level_values": None if prep.values is None else prep.values.tolist(),
             "target_mean": scale[0] if scale else None, "target_sd": scale[1] if scale else None,
             "max_length": max_length, "num_outputs": outputs,

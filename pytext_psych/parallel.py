@@ -14,7 +14,8 @@ gathered, so every process picks the same best epoch. The main process alone wri
 checkpoints, exports, evaluates and writes the bundle (the same bundle as on one
 process); the others wait for it and return the fit read from that bundle.
 
-One code path: on one process :class:`Processes` passes everything through unchanged.
+One code path: on one process :class:`Processes` passes everything through unchanged
+(and Accelerate is not started).
 """
 
 from __future__ import annotations
@@ -39,38 +40,33 @@ def refuse_if_launched(where: str) -> None:
 
 
 class Processes:
-    """The processes one fine-tune runs on, through an ``accelerate.Accelerator``."""
+    """The processes one fine-tune runs on: under torchrun / accelerate launch, through an
+    ``accelerate.Accelerator``; otherwise this one process, and Accelerate is not even
+    created (it sets process-wide state, e.g. environment variables that an embedding R
+    session would pass on to every program it starts)."""
 
     def __init__(self):
         import torch
-        from accelerate import Accelerator
-        from accelerate.utils import DistributedDataParallelKwargs
 
-        # find_unused_parameters=False, deliberately: every strategy freezes by
-        # requires_grad=False, and DDP registers only the parameters that train when it
-        # wraps the model, so every registered parameter gets a gradient each step (the
-        # search for unused ones would cost a graph traversal per step). Gradual unfreezing
-        # changes which parameters train each epoch: :meth:`wrap` wraps the model again then.
-        self.accelerator = Accelerator(
-            cpu=not torch.cuda.is_available(),
-            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=False)])
+        self.accelerator = _accelerator() if launched() else None
+        self._device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self._wrapped: tuple[tuple, Any] = ((), None)
 
     @property
     def world(self) -> int:
-        return self.accelerator.num_processes
+        return self.accelerator.num_processes if self.accelerator else 1
 
     @property
     def rank(self) -> int:
-        return self.accelerator.process_index
+        return self.accelerator.process_index if self.accelerator else 0
 
     @property
     def main(self) -> bool:
-        return self.accelerator.is_main_process
+        return self.accelerator.is_main_process if self.accelerator else True
 
     @property
     def device(self):
-        return self.accelerator.device
+        return self.accelerator.device if self.accelerator else self._device
 
     def wrap(self, net):
         """``net`` for the training forward pass: DDP-wrapped on several processes (again
@@ -115,6 +111,20 @@ class Processes:
         from accelerate.utils import gather_object
 
         return np.concatenate(gather_object([outputs]))
+
+
+def _accelerator():
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    # find_unused_parameters=False, deliberately: every strategy freezes by
+    # requires_grad=False, and DDP registers only the parameters that train when it wraps
+    # the model, so every registered parameter gets a gradient each step (the search for
+    # unused ones would cost a graph traversal per step). Gradual unfreezing changes which
+    # parameters train each epoch: Processes.wrap wraps the model again then.
+    return Accelerator(cpu=not torch.cuda.is_available(),
+                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=False)])
 
 
 def fit_on_processes(job, output_dir: str | Path | None, overwrite: bool):

@@ -122,6 +122,7 @@ class Trained:
     history: list[dict[str, Any]]
     best_epoch: int
     scale: tuple[float, float] | None
+    cuts: list[float] | None = None  # ordinal cumulative-link head's cut points
 
 
 def scaling(prep: Prepared, run: Run) -> tuple[float, float] | None:
@@ -153,7 +154,7 @@ def train_run(job: Job, run: Run, settings: TrainSettings, tokens,
                                        settings, dev_scorer(job.prep.task), tokens=tokens,
                                        progress=job.progress, checkpoint=checkpoint)
     history = [dict(h, run=run.name) if job.design.final is not None else h for h in result.history]
-    return Trained(run, tokenizer, net, history, result.best_epoch, scale)
+    return Trained(run, tokenizer, net, history, result.best_epoch, scale, result.cuts)
 
 
 def train_design(job: Job, model: str, tokens, checkpoints: Checkpoints,
@@ -197,7 +198,7 @@ def export_model(job: Job, trained: Trained, folder: Path, contract: dict[str, A
         rows = np.sort(np.random.default_rng(job.settings.seed).permutation(len(job.prep.y))[:256])
         split = "sample of training rows"
     meta = dict(contract, target_mean=trained.scale[0] if trained.scale else None,
-                target_sd=trained.scale[1] if trained.scale else None)
+                target_sd=trained.scale[1] if trained.scale else None, ordinal_cuts=trained.cuts)
     return export_checked(trained.tokenizer, trained.net, folder, meta, job.evaluation.precisions,
                           [job.prep.texts[i] for i in rows], targets(job.prep, trained.scale)[rows], split)
 
@@ -271,7 +272,8 @@ def run(job: Job, slot: Reservation, checkpoints: Checkpoints, winner: Trained |
     baseline = baseline_predictions(job)
     contract = metadata.scoring_contract(job.prep, job.text, job.outcome, None, job.settings.max_length,
                                          trained[-1].tokenizer.pad_token_id,
-                                         metadata.base_model_name(job.settings.model, domain))
+                                         metadata.base_model_name(job.settings.model, domain),
+                                         job.settings.ordinal_head)
     with slot.staged(check=bundle.check_sealed) as stage:
         scorer = export_model(job, trained[-1], stage, contract)
         scored = scored_through_bundles(job, trained, scorer, slot, scorer.meta)

@@ -36,9 +36,9 @@ def features(model, texts: Sequence[str], outputs: np.ndarray) -> np.ndarray:
         p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
         response = -(p * np.log(np.clip(p, 1e-12, 1))).sum(axis=1)
     elif model.task == "ordinal":
-        from .ordinal import expected
+        from .ordinal import level_score
 
-        response = expected(outputs, np.arange(outputs.shape[1] + 1))  # the expected level
+        response = level_score(outputs)
     else:
         response = outputs[:, 0].astype(float)  # standardised score: training mean 0, SD 1
     return np.column_stack([np.log1p(words), per_word, response])

@@ -35,6 +35,7 @@ Scorer = Callable[[np.ndarray, np.ndarray], float]  # (outputs, targets) -> high
 class TrainResult:
     history: list[dict[str, Any]]  # per epoch: epoch, train_loss, dev_metric, seconds, ...
     best_epoch: int  # whose weights the returned model holds
+    cuts: list[float] | None = None  # ordinal cumulative-link head: its ordered cut points
 
 
 def predict_torch(net, encoded: list[dict], collate, batch_size: int = 64) -> np.ndarray:
@@ -140,6 +141,38 @@ def corn_loss(logits, y):
     return (loss * subset).sum() / subset.sum().clamp(min=1)
 
 
+def ordered_cuts(raw):
+    """The cumulative-link head's cut points from their free parameters: the first, then
+    positive gaps (softplus), so they stay in order."""
+    gaps = torch.nn.functional.softplus(raw[1:])
+    return torch.cat([raw[:1], raw[:1] + torch.cumsum(gaps, 0)])
+
+
+def add_cut_points(net, y_train: np.ndarray, levels: int):
+    """Register the K - 1 cut points on ``net`` (so they train, checkpoint and synchronise
+    under DDP like any weight), starting where a score of 0 reproduces the training
+    levels' shares: cut_k = logit(P(y <= k))."""
+    shares = np.bincount(y_train.astype(np.int64), minlength=levels)[:-1].cumsum() / len(y_train)
+    cuts = np.log(np.clip(shares, 1e-3, 1 - 1e-3) / (1 - np.clip(shares, 1e-3, 1 - 1e-3)))
+    gaps = np.maximum(np.diff(cuts), 1e-3)
+    raw = np.concatenate([cuts[:1], np.log(np.expm1(gaps))])  # inverse softplus
+    net.ordinal_cuts = torch.nn.Parameter(torch.as_tensor(raw, dtype=torch.float32))
+    return net.ordinal_cuts
+
+
+def clm_loss(raw):
+    """Negative log-likelihood of the cumulative-link (ordinal logistic) model,
+    P(y <= k) = sigmoid(cut_k - s), with s the network's one output."""
+    def loss(logits, y):
+        s = logits[:, 0].float()
+        below = torch.sigmoid(ordered_cuts(raw)[None, :] - s[:, None])
+        edges = torch.nn.functional.pad(below, (1, 0), value=0.0)
+        edges = torch.nn.functional.pad(edges, (0, 1), value=1.0)
+        rows = torch.arange(len(y), device=y.device)
+        return -torch.log((edges[rows, y + 1] - edges[rows, y]).clamp_min(1e-9)).mean()
+    return loss
+
+
 def _loss_function(task: str, weights: np.ndarray | None, device):
     if task == "regression":
         return lambda logits, y: torch.nn.functional.mse_loss(logits.squeeze(-1).float(), y)
@@ -186,25 +219,33 @@ def fine_tune(
     device = processes.device
     with torch.random.fork_rng(devices=[]), using_all_cores():
         torch.manual_seed(settings.seed)
-        tokenizer, net = load_base(settings.model, task, labels)
+        head = settings.ordinal_head if task == "ordinal" else None
+        tokenizer, net = load_base(settings.model, task, labels, head)
+        train_rows, dev_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "dev")
+        cuts = add_cut_points(net, targets[train_rows], len(labels)) if head == "clm" else None
         net, on_epoch = apply_strategy(net, settings)
+        if cuts is not None:
+            cuts.requires_grad_(True)  # LoRA freezes everything it does not adapt
         net.to(device)
         encoded = (tokens or TokenCache()).encode(tokenizer, texts, settings.max_length)
         y = torch.as_tensor(targets.astype(np.float32 if task == "regression" else np.int64))
-        train_rows, dev_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "dev")
         weights = (class_weights(targets[train_rows].astype(np.int64), len(labels))
                    if settings.class_weights and task == "classification" else None)
+        loss = clm_loss(cuts) if cuts is not None else _loss_function(task, weights, device)
         loop = _Loop(net, encoded, _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device),
-                     _loss_function(task, weights, device), y, processes)
+                     loss, y, processes)
         history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch,
                                        lambda out: dev_score(out, targets[dev_rows]), progress,
                                        checkpoint)
         if settings.strategy == "lora":
             net = loop.net.merge_and_unload()
+        cut_points = None if cuts is None else ordered_cuts(cuts).detach().cpu().tolist()
+        if cuts is not None:  # the cut points go to bundle.json; the network exports as usual
+            del net.ordinal_cuts
         for p in net.parameters():
             p.requires_grad_(True)
         net.to("cpu").eval()
-    return tokenizer, net, TrainResult(history, best_epoch or len(history))
+    return tokenizer, net, TrainResult(history, best_epoch or len(history), cut_points)
 
 
 class _Loop:

@@ -8,7 +8,7 @@ import pytest
 
 from pytext_psych import compare_models, fit_text_model, load_model, predict_scores
 from pytext_psych.data import prepare
-from pytext_psych.ordinal import expected, most_likely, probabilities
+from pytext_psych.ordinal import expected, probabilities
 
 
 def test_probabilities_are_consistent():
@@ -19,7 +19,9 @@ def test_probabilities_are_consistent():
     above = 1 - np.cumsum(p, axis=1)[:, :-1]  # P(y > k) falls with k
     assert np.all(np.diff(above, axis=1) <= 1e-12)
     np.testing.assert_allclose(expected(outputs, np.arange(1, 10)), p @ np.arange(1, 10))
-    assert (most_likely(outputs) == p.argmax(1)).all()
+    cut = probabilities(outputs[:, :1], np.linspace(-2, 2, 8))  # cumulative link
+    np.testing.assert_allclose(cut.sum(1), 1)
+    assert np.all(cut >= 0)
 
 
 def test_corn_loss_matches_its_definition():
@@ -35,6 +37,20 @@ def test_corn_loss_matches_its_definition():
             terms.append(-np.log(p) if y[i] > k else -np.log(1 - p))
     got = corn_loss(torch.tensor(logits), torch.tensor(y)).item()
     assert got == pytest.approx(np.mean(terms), rel=1e-6)
+
+
+def test_cumulative_link_loss_matches_its_definition():
+    torch = pytest.importorskip("torch")
+    from pytext_psych.train import clm_loss, ordered_cuts
+
+    rng = np.random.default_rng(2)
+    scores, y, raw = rng.normal(size=(30, 1)), rng.integers(0, 4, 30), rng.normal(size=3)
+    cuts = ordered_cuts(torch.tensor(raw)).numpy()
+    assert np.all(np.diff(cuts) > 0)
+    p = probabilities(scores, cuts)  # numpy side, as scoring computes it
+    want = -np.mean(np.log(p[np.arange(30), y]))
+    got = clm_loss(torch.tensor(raw))(torch.tensor(scores), torch.tensor(y)).item()
+    assert got == pytest.approx(want, rel=1e-5)
 
 
 def test_ordered_categoricals_are_ordinal_with_their_levels():
@@ -68,6 +84,7 @@ def test_ordinal_fit_learns_and_scores_through_its_bundle(ordinal_fit, examples)
     assert m.loc["kappa_quadratic", "estimate"] == pytest.approx(qwk)
     model = load_model(ordinal_fit.bundle_path)
     assert "ordinal ratings of 'stress'" in repr(model)
+    assert len(model.meta["ordinal_cuts"]) == len(ordinal_fit.labels) - 1  # the default: cumulative link
     scores = predict_scores(model, examples.loc[test["row"], "answer"].tolist())
     np.testing.assert_allclose(scores["predicted"], test["predicted"], rtol=1e-6)
     assert scores["level"].tolist() == test["level"].tolist()
@@ -83,3 +100,13 @@ def test_ordinal_and_regression_compare_on_the_same_cases(ordinal_fit, stress_fi
     assert {"pearson_r", "rmse"} <= set(table.index)
     assert table.loc["pearson_r", "estimate_b"] == pytest.approx(
         stress_fit.metrics.set_index("metric").loc["pearson_r", "estimate"])
+
+
+def test_the_corn_head_fits_and_scores_too(examples, tmp_path):
+    fit = fit_text_model(examples, "answer", "stress", task="ordinal", ordinal_head="corn",
+                         output_dir=tmp_path / "corn", max_length=32, epochs=2, learning_rate=1e-4,
+                         progress=False, n_resamples=200, baseline=False)
+    model = load_model(fit.bundle_path)
+    assert model.meta["num_outputs"] == len(fit.labels) - 1 and model.meta["ordinal_cuts"] is None
+    scores = predict_scores(model, ["deadlines keep piling up and I cannot sleep", "a calm week"])
+    assert scores.filter(like="prob_").sum(axis=1).round(6).eq(1).all()

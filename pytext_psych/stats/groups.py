@@ -64,10 +64,12 @@ def group_differences(observed: Sequence, predicted: Sequence, groups: Sequence,
         for i, name in enumerate(names):
             d = boot[g][i] - boot[reference][i]
             d = d[np.isfinite(d)]
-            low, high = quantile_interval(d, ci_level)
-            p = min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean()))
+            low, high, p = np.nan, np.nan, np.nan  # undefined in every resample (tiny groups)
+            if len(d):
+                low, high = quantile_interval(d, ci_level)
+                p = max(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())), 2 / (len(d) + 1))
             out.append((g, reference, name, float(estimates[g][i] - estimates[reference][i]),
-                        float(low), float(high), max(p, 2 / (len(d) + 1)), ci_level,
+                        float(low), float(high), p, ci_level,
                         int((groups == g).sum() + (groups == reference).sum()),
                         "independent percentile bootstrap"))
     return pd.DataFrame(out, columns=DIFFERENCE_COLUMNS)

@@ -295,11 +295,10 @@ def headline_score(task: str, outputs: np.ndarray, targets: np.ndarray) -> float
     if task == "classification":
         k = outputs.shape[1]
         data = _Classification(np.asarray(targets, dtype=np.int64), outputs.argmax(1), k)
-    elif task == "ordinal":  # the expected level (in level codes) against the codes
-        from ..ordinal import expected
+    elif task == "ordinal":  # a score that orders the texts (see ordinal.level_score) vs the codes
+        from ..ordinal import level_score
 
-        level = expected(outputs, np.arange(outputs.shape[1] + 1))
-        data = _Regression(np.asarray(targets, dtype=float), level)
+        data = _Regression(np.asarray(targets, dtype=float), level_score(outputs))
     else:
         data = _Regression(np.asarray(targets, dtype=float), outputs[:, 0].astype(float))
     fn = REGISTRY[HEADLINE[task]].fn

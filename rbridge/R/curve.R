@@ -38,7 +38,8 @@ learning_curve <- function(data, text, outcome, sizes = c(100, 250, 500, 1000),
                            progress = TRUE, resume = TRUE, model = "default", epochs = 10L,
                            learning_rate = NULL, batch_size = 16L, max_length = 256L,
                            patience = 3L, strategy = "full", freeze_layers = 3L, lora_r = 8L,
-                           lora_alpha = 16L, class_weights = FALSE, grad_accumulation = 1L,
+                           lora_alpha = 16L, class_weights = FALSE, ordinal_head = "clm",
+                           grad_accumulation = 1L,
                            seed = 42L, baseline = TRUE, n_resamples = 2000L, ci_level = 0.95,
                            export = "both", target = NULL) {
   if (!is.null(target) && length(unique(sizes)) < 3) {

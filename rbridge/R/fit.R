@@ -9,9 +9,10 @@
 #' @param text,outcome Names of the text column and of the outcome column.
 #' @param task \code{"auto"} (ordered factors are ordinal, character, factor and
 #'   logical outcomes classification, numeric ones regression), \code{"classification"},
-#'   \code{"regression"} or \code{"ordinal"} (ordered levels such as Likert ratings, with a
-#'   CORN head: \code{predicted} is the expected rating, \code{level} the most likely
-#'   level as an ordered factor, \code{prob_<level>} each level's probability). A logical
+#'   \code{"regression"} or \code{"ordinal"} (ordered levels such as Likert ratings, with
+#'   the head \code{ordinal_head}: \code{predicted} is the expected rating, \code{level}
+#'   the most likely level as an ordered factor, \code{prob_<level>} each level's
+#'   probability). A logical
 #'   outcome has the classes \code{FALSE} and \code{TRUE}; an ordered factor is fitted as
 #'   an ordinal rating, and a numeric outcome with 10 or fewer whole-number values as a
 #'   rating (regression), each with a message saying so and how to choose another.
@@ -31,6 +32,9 @@
 #'   (low-rank adapters, merged before export).
 #' @param freeze_layers,lora_r,lora_alpha Settings of the freeze and LoRA strategies.
 #' @param class_weights Weight the loss by inverse class frequency.
+#' @param ordinal_head For \code{task = "ordinal"}: \code{"clm"} (cumulative link, one
+#'   score and ordered cut points, as ordinal logistic regression) or \code{"corn"}
+#'   (conditional logits).
 #' @param grad_accumulation Batches whose gradients add up to one optimiser step.
 #' @param domain_texts \code{NULL}, a column name, a character vector or a text file of
 #'   unlabelled texts for domain-adaptive masked-LM pretraining before fine-tuning
@@ -83,7 +87,8 @@ fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL
                            resume = TRUE, model = "default", epochs = 10L, learning_rate = NULL,
                            batch_size = 16L, max_length = 256L, patience = 3L,
                            strategy = "full", freeze_layers = 3L, lora_r = 8L, lora_alpha = 16L,
-                           class_weights = FALSE, grad_accumulation = 1L, seed = 42L,
+                           class_weights = FALSE, ordinal_head = "clm", grad_accumulation = 1L,
+                           seed = 42L,
                            split = c(0.625, 0.125, 0.25), cv = NULL, group = NULL,
                            baseline = TRUE, n_resamples = 2000L, ci_level = 0.95,
                            export = "both") {

@@ -180,7 +180,9 @@ test_that("R types go in and come out as R users mean them", {
   expect_message(tiny_fit("code", data = data, epochs = 1L), 'task = "classification"')
   data$likert <- factor(data$rating, levels = c(2, 3, 8, 9), ordered = TRUE)
   expect_message(fit <- tiny_fit("likert", data = data, epochs = 1L), "ordered factor")
-  expect_identical(levels(fit$predictions$predicted), c("2", "3", "8", "9"))
+  expect_identical(fit$task, "ordinal")
+  expect_identical(levels(fit$predictions$level), c("2", "3", "8", "9"))
+  expect_true(is.numeric(fit$predictions$predicted))  # the expected rating
   data$number <- seq_len(nrow(data))
   started <- Sys.time()
   expect_error(fit_text_model(data, text = "number", outcome = "mood"),
