@@ -3,8 +3,8 @@
 Launch the script that calls :func:`~pytext_psych.fit_text_model` once per process, on
 several GPUs or, with the gloo backend, several CPU processes::
 
-    accelerate launch --num_processes 2 fit.py      # or: accelerate launch --cpu ...
-    torchrun --nproc-per-node 2 fit.py
+    torchrun --nproc-per-node 2 fit.py                      # GPUs, or CPU processes (gloo)
+    accelerate launch --multi_gpu --num_processes 2 fit.py  # GPUs
 
 Every process reads and checks the data, splits it the same way (same seed) and trains
 the same model in lockstep: each optimiser step's batch is shared out among the
