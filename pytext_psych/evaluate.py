@@ -27,6 +27,7 @@ from .stats import (
     compare_predictions,
     conformity_scores,
     headline_score,
+    metric_task,
     rating_agreement,
 )
 
@@ -132,11 +133,6 @@ def observed_values(prep: Prepared) -> np.ndarray:
     if prep.task == "ordinal":
         return prep.values[prep.y]
     return np.asarray(prep.labels, dtype=object)[prep.y] if prep.labels else prep.y
-
-
-def metric_task(task: str) -> str:
-    """The metrics a task is rated by: ordinal predictions (expected ratings) as ratings."""
-    return "regression" if task == "ordinal" else task
 
 
 def evaluate(prep: Prepared, scored: Scored, baseline: np.ndarray | None, evaluated: np.ndarray,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .stats import MIN_TEST_CASES
+from .stats import HEADLINE, MIN_TEST_CASES, metric_task
 from .stats.groups import cleary, group_differences, group_metrics
 
 
@@ -38,7 +38,7 @@ class Fairness:
     cases: pd.DataFrame
 
     def __repr__(self) -> str:
-        head = "f1_macro" if self.task == "classification" else "pearson_r"
+        head = HEADLINE[metric_task(self.task)]
         shown = self.metrics[self.metrics.metric.isin([head, "rmse", "error_rate"])]
         parts = [f"<Fairness across {self.group!r} ({self.cases.group.nunique()} groups, "
                  f"reference {self.reference!r}, n = {len(self.cases)})",
@@ -53,7 +53,7 @@ class Fairness:
         """APA-style sentences on the group differences."""
         from .report import number, p_text
 
-        head = "f1_macro" if self.task == "classification" else "pearson_r"
+        head = HEADLINE[metric_task(self.task)]
         m = self.metrics[self.metrics.metric == head].set_index("group")
         level = f"{m.ci_level.iloc[0]:.0%}"
         symbol = "r" if head == "pearson_r" else "macro F1"
@@ -86,7 +86,7 @@ class Fairness:
         return Path(path)
 
     def _forest(self, ax) -> None:
-        head = "f1_macro" if self.task == "classification" else "pearson_r"
+        head = HEADLINE[metric_task(self.task)]
         m = self.metrics[self.metrics.metric == head].reset_index(drop=True)
         ax.errorbar(m.estimate, np.arange(len(m)), xerr=[m.estimate - m.conf_low, m.conf_high - m.estimate],
                     fmt="o", capsize=3)
@@ -157,7 +157,7 @@ def fairness(fit, group: Any, data: pd.DataFrame | None = None, *, reference: st
     boot = dict(n_resamples=n_resamples or fit.settings.get("n_resamples", 2000),
                 ci_level=ci_level or fit.settings.get("ci_level", 0.95),
                 seed=fit.settings.get("seed", 42) if seed is None else seed)
-    task = "classification" if fit.task == "classification" else "regression"  # ordinal: ratings
+    task = metric_task(fit.task)  # ordinal: rated as ratings
     args = (cases.observed.to_numpy(), cases.predicted.to_numpy(), cases.group.to_numpy(), task)
     labels = fit.labels if task == "classification" else None
     metrics = group_metrics(*args, labels=labels, **boot)

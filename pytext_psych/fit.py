@@ -19,7 +19,7 @@ from .checkpoints import Checkpoints
 from .data import DataLike
 from .parallel import fit_on_processes, launched
 from .settings import show_settings_in_signature
-from .stats import COLUMNS, COMPARISON_COLUMNS, compare_predictions
+from .stats import COLUMNS, COMPARISON_COLUMNS, compare_predictions, metric_task
 
 
 @dataclass
@@ -204,16 +204,14 @@ def compare_models(
         b = fit_b.evaluated
         same = (len(a) == len(b) and a["row"].tolist() == b["row"].tolist()
                 and np.array_equal(a["observed"].to_numpy(), b["observed"].to_numpy()))
-        kinds = {("classification" if f.task == "classification" else "ratings") for f in (fit_a, fit_b)}
-        if not same or len(kinds) > 1:  # ratings: regression and ordinal fits compare
+        if not same or metric_task(fit_a.task) != metric_task(fit_b.task):  # ordinal vs regression: ok
             raise ValueError(
                 "the two fits were not evaluated on the same cases; fit both on the same data "
                 "with the same split (or cv) and seed"
             )
         b_pred = b["predicted"].to_numpy()
     return compare_predictions(
-        a["observed"].to_numpy(), a["predicted"].to_numpy(), b_pred,
-        "classification" if fit_a.task == "classification" else "regression",
+        a["observed"].to_numpy(), a["predicted"].to_numpy(), b_pred, metric_task(fit_a.task),
         labels=fit_a.labels, n_resamples=n_resamples or fit_a.settings.get("n_resamples", 2000),
         ci_level=ci_level or fit_a.settings.get("ci_level", 0.95), method=method,
         seed=fit_a.settings.get("seed", 42) if seed is None else seed,

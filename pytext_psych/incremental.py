@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .stats import COMPARISON_COLUMNS, compare_predictions, quantile_interval
+from .stats import COMPARISON_COLUMNS, compare_predictions, percentile_difference, quantile_interval
 
 FOLDS = 5
 
@@ -80,6 +80,13 @@ def incremental_validity(observed: np.ndarray, score: np.ndarray, covariates: np
     return _classes(np.asarray(observed).astype(str), score, covariates, folds, list(labels), boot)
 
 
+def _resample_weights(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """How often each case is drawn in each resample: the metrics' own bootstrap draw."""
+    from .stats.bootstrap import _bootstrap_weights
+
+    return np.concatenate(list(_bootstrap_weights(n, n_resamples, seed, None))).astype(float)
+
+
 def _design(*blocks: np.ndarray) -> np.ndarray:
     return np.hstack([np.ones((len(blocks[0]), 1)), *blocks])
 
@@ -112,9 +119,7 @@ def _hierarchical(y: np.ndarray, full: np.ndarray, base: np.ndarray, n_resamples
     q, df2 = full.shape[1] - base.shape[1], n - full.shape[1]
     f = ((r2_full - r2_base) / q) / ((1 - r2_full) / df2)
     p = float(stats.f.sf(f, q, df2))
-    idx = np.random.default_rng(seed).integers(0, n, (n_resamples, n))
-    w = np.zeros((n_resamples, n))
-    np.add.at(w, (np.arange(n_resamples)[:, None], idx), 1.0)
+    w = _resample_weights(n, n_resamples, seed)
     delta = _weighted_r2(full, y, w) - _weighted_r2(base, y, w)
     low, high = quantile_interval(delta, ci_level)
     return pd.DataFrame([{
@@ -161,13 +166,10 @@ def _paired_mean(metric: str, a: np.ndarray, b: np.ndarray, boot: dict) -> pd.Da
     """Mean of ``a`` minus mean of ``b`` over the same cases, percentile bootstrap CI and
     the p value that agrees with it."""
     d, n = a - b, len(a)
-    idx = np.random.default_rng(boot["seed"]).integers(0, n, (boot["n_resamples"], n))
-    means = d[idx].mean(axis=1)
-    low, high = quantile_interval(means, boot["ci_level"])
-    p = min(1.0, 2 * min((means <= 0).mean(), (means >= 0).mean()))
-    p = max(p, 2 / (boot["n_resamples"] + 1))
+    w = _resample_weights(n, boot["n_resamples"], boot["seed"])
+    low, high, p = percentile_difference(w @ d / n, boot["ci_level"])
     return pd.DataFrame([{
-        "metric": metric, "estimate": float(d.mean()), "conf_low": float(low), "conf_high": float(high),
+        "metric": metric, "estimate": float(d.mean()), "conf_low": low, "conf_high": high,
         "p_value": p, "estimate_a": float(a.mean()), "estimate_b": float(b.mean()),
         "ci_level": boot["ci_level"], "n": n, "method": "paired percentile",
     }], columns=COMPARISON_COLUMNS)

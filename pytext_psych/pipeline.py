@@ -24,12 +24,11 @@ from .checkpoints import Checkpoints
 from .data import DataLike, Prepared, domain_corpus, group_ids, prepare, read_data
 from .design import Design, Run, plan
 from .incremental import covariate_matrix
-from .evaluate import (Evaluation, Scored, evaluate, export_checked, metric_task, observed_values,
-                       rescale, score_rows)
+from .evaluate import Evaluation, Scored, evaluate, export_checked, observed_values, rescale, score_rows
 from .outputs import Reservation
 from .parallel import refuse_if_launched
 from .settings import EvalSettings, TrainSettings, is_bool, settings_from
-from .stats import MIN_TEST_CASES, dev_scorer
+from .stats import MIN_TEST_CASES, dev_scorer, metric_task
 
 
 @dataclass(frozen=True)

@@ -32,17 +32,19 @@ from .bootstrap import (
     check_options,
     compare_predictions,
     correlation_test,
+    percentile_difference,
     quantile_interval,
     stratified_replicates,
 )
 from .agreement import ORDINAL_MAX_LEVELS, agreement, rating_agreement
 from .conformal import conformal_threshold, conformity_scores
-from .metrics import HEADLINE, REGISTRY, Metric, dev_scorer, headline_score, softmax
+from .metrics import HEADLINE, REGISTRY, Metric, dev_scorer, headline_score, metric_task, softmax
 
 __all__ = [
     "COLUMNS", "COMPARISON_COLUMNS", "HEADLINE", "METHODS", "MIN_RESAMPLES", "MIN_TEST_CASES",
     "ORDINAL_MAX_LEVELS", "REGISTRY", "SCALES", "Metric", "agreement", "bootstrap_metrics",
     "check_options", "compare_predictions", "conformal_threshold", "conformity_scores",
-    "correlation_test", "dev_scorer", "headline_score", "quantile_interval", "rating_agreement",
+    "correlation_test", "dev_scorer", "headline_score", "metric_task", "percentile_difference",
+    "quantile_interval", "rating_agreement",
     "softmax", "stratified_replicates",
 ]

@@ -327,6 +327,22 @@ def quantile_interval(values: np.ndarray, ci_level: float, axis: int = 0) -> tup
     return np.percentile(values, 100 * alpha, axis=axis), np.percentile(values, 100 * (1 - alpha), axis=axis)
 
 
+def percentile_difference(replicates: np.ndarray, ci_level: float) -> tuple[float, float, float]:
+    """Percentile interval of a difference's bootstrap replicates (non-finite ones dropped)
+    and the two-sided p value that agrees with it (twice the smaller share on one side of
+    0, never below 2 / (replicates + 1)); NaN when no replicate is finite.
+
+    >>> percentile_difference(np.array([1.0, 2.0, 3.0, -1.0]), 0.5)
+    (0.5, 2.25, 0.5)
+    """
+    d = replicates[np.isfinite(replicates)]
+    if not len(d):
+        return np.nan, np.nan, np.nan
+    low, high = quantile_interval(d, ci_level)
+    p = max(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())), 2 / (len(d) + 1))
+    return float(low), float(high), float(p)
+
+
 def stratified_replicates(strata: Sequence, statistic: Callable[[np.ndarray], Any],
                           n_resamples: int, seed: int) -> list:
     """``statistic(rows)`` on ``n_resamples`` bootstrap resamples of row positions, drawn

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .bootstrap import COLUMNS, _prepare, _run, bootstrap_metrics, quantile_interval
+from .bootstrap import COLUMNS, _prepare, _run, bootstrap_metrics, percentile_difference
 from .metrics import _metric_fns
 
 DIFFERENCE_COLUMNS = ["group", "reference", "metric", "estimate", "conf_low", "conf_high",
@@ -62,14 +62,10 @@ def group_differences(observed: Sequence, predicted: Sequence, groups: Sequence,
         if g == reference:
             continue
         for i, name in enumerate(names):
-            d = boot[g][i] - boot[reference][i]
-            d = d[np.isfinite(d)]
-            low, high, p = np.nan, np.nan, np.nan  # undefined in every resample (tiny groups)
-            if len(d):
-                low, high = quantile_interval(d, ci_level)
-                p = max(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())), 2 / (len(d) + 1))
+            # NaN where the metric is undefined in every resample (tiny groups)
+            low, high, p = percentile_difference(boot[g][i] - boot[reference][i], ci_level)
             out.append((g, reference, name, float(estimates[g][i] - estimates[reference][i]),
-                        float(low), float(high), p, ci_level,
+                        low, high, p, ci_level,
                         int((groups == g).sum() + (groups == reference).sum()),
                         "independent percentile bootstrap"))
     return pd.DataFrame(out, columns=DIFFERENCE_COLUMNS)

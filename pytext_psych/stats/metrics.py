@@ -286,6 +286,15 @@ def _metric_fns(task: str, labels: Sequence[str] | None, per_class: bool = True)
 
 
 
+def metric_task(task: str) -> str:
+    """The metrics a task is rated by: ordinal predictions (expected ratings) as ratings.
+
+    >>> metric_task("ordinal"), metric_task("classification")
+    ('regression', 'classification')
+    """
+    return "regression" if task == "ordinal" else task
+
+
 def headline_score(task: str, outputs: np.ndarray, targets: np.ndarray) -> float:
     """Macro F1 (classification, from logits) or Pearson r (regression) of raw model outputs.
 
