@@ -53,7 +53,10 @@ def render(meta: dict[str, Any]) -> str:
             "ordinal": ("ordinal rating with the levels " + ", ".join(meta["labels"] or [])
                         + f" ({HEADS.get(meta.get('ordinal_head'), 'ordinal')} head)"),
             }.get(meta["task"], "rating (regression)")
-    lines = [f"# Model card: {meta['outcome']} from {meta['text']}", "",
+    outcome = meta["outcome"] if isinstance(meta["outcome"], str) else ", ".join(meta["outcome"])
+    if meta.get("outcomes"):
+        what = f"{meta['task']} of {len(meta['outcomes'])} outcomes in one model (one encoder, a head each)"
+    lines = [f"# Model card: {outcome} from {meta['text']}", "",
              f"Made with pytext-psych {meta['manifest']['versions'].get('pytext-psych')} on "
              f"{meta['manifest']['created'][:10]}.", "", "## Model", "",
              f"- Task: {what}",
@@ -77,12 +80,8 @@ def _data_lines(meta: dict[str, Any]) -> list[str]:
     lines = [f"- {data.get('n', sum(n.values()))} texts; {design}"
              + (f", grouped by '{t['group']}'" if t.get("group") else "")
              + "; " + ", ".join(f"{k} {v}" for k, v in n.items())]
-    if "classes" in data:
-        total = sum(data["classes"].values())
-        lines.append("- Classes: " + ", ".join(f"{k} {v} ({v / total:.0%})" for k, v in data["classes"].items()))
-    if "rating" in data:
-        r = data["rating"]
-        lines.append(f"- Rating: mean {r['mean']:.2f}, SD {r['sd']:.2f}, range {r['min']:g} to {r['max']:g}")
+    for name, one in (data.get("outcomes") or {"": data}).items():
+        lines += _outcome_lines(one, f"{name}: " if name else "")
     if "words" in data:
         w = data["words"]
         lines.append(f"- Text length: median {w['median']:g} words (IQR {w['q1']:g} to {w['q3']:g}), "
@@ -90,21 +89,35 @@ def _data_lines(meta: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _outcome_lines(data: dict[str, Any], prefix: str) -> list[str]:
+    lines = []
+    if data.get("classes"):
+        total = sum(data["classes"].values())
+        lines.append(f"- {prefix}Classes: " + ", ".join(f"{k} {v} ({v / total:.0%})"
+                                                     for k, v in data["classes"].items()))
+    if data.get("rating"):
+        r = data["rating"]
+        lines.append(f"- {prefix}Rating: mean {r['mean']:.2f}, SD {r['sd']:.2f}, range {r['min']:g} to {r['max']:g}")
+    return lines
+
+
 def _evaluation_lines(meta: dict[str, Any]) -> list[str]:
     ev = meta["evaluation"]
-    base = {m["metric"]: m["estimate"] for m in ev.get("baseline_metrics") or []}
+
+    def name(m: dict) -> str:
+        return f"{m['outcome']} {m['metric']}" if "outcome" in m else m["metric"]
+
+    base = {name(m): m["estimate"] for m in ev.get("baseline_metrics") or []}
     rows = ["| metric | estimate | CI | baseline |", "|---|---|---|---|"]
-    rows += [f"| {m['metric']} | {m['estimate']:.3f} | [{m['conf_low']:.3f}, {m['conf_high']:.3f}] | "
-             f"{base[m['metric']]:.3f} |" if m["metric"] in base else
-             f"| {m['metric']} | {m['estimate']:.3f} | [{m['conf_low']:.3f}, {m['conf_high']:.3f}] | |"
-             for m in ev["metrics"]]
+    rows += [f"| {name(m)} | {m['estimate']:.3f} | [{m['conf_low']:.3f}, {m['conf_high']:.3f}] | "
+             + (f"{base[name(m)]:.3f} |" if name(m) in base else " |") for m in ev["metrics"]]
     out = [f"Test cases: {ev['metrics'][0]['n']}; {ev['metrics'][0]['ci_level']:.0%} bootstrap CIs. "
            f"Baseline: {ev.get('baseline') or 'none'}.", "", *rows]
     for c in ev.get("comparison") or []:
-        out.append(f"- Fine-tuned minus baseline, {c['metric']}: {c['estimate']:+.3f} "
+        out.append(f"- Fine-tuned minus baseline, {name(c)}: {c['estimate']:+.3f} "
                    f"[{c['conf_low']:+.3f}, {c['conf_high']:+.3f}], p = {c['p_value']:.3g}")
     for a in ev.get("agreement") or []:
-        out.append(f"- Agreement with the human coding, {a['metric']}: {a['estimate']:.3f} "
+        out.append(f"- Agreement with the human coding, {name(a)}: {a['estimate']:.3f} "
                    f"[{a['conf_low']:.3f}, {a['conf_high']:.3f}]")
     return out
 

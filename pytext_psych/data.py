@@ -234,11 +234,18 @@ class Prepared:
     labels: list[str] | None  # class / level names in code order; None for regression
     index: pd.Index  # the caller's row ids
     values: np.ndarray | None = None  # ordinal: each level's number (the rating, or 1..K)
+    parts: tuple["Prepared", ...] = ()  # several outcomes: each one's own (y is n x outcomes)
+    names: tuple[str, ...] = ()  # several outcomes: their column names
 
     @property
     def numeric(self) -> bool:
         """Reported as numbers (regression, and ordinal's expected rating)."""
         return self.task != "classification"
+
+    @property
+    def strata(self) -> np.ndarray:
+        """What splits are stratified by: the outcome (several: the first one)."""
+        return self.y if self.y.ndim == 1 else self.y[:, 0]
 
 
 def prepare(df: pd.DataFrame, text: str, outcome: str, task: str = "auto") -> Prepared:

@@ -58,11 +58,11 @@ def plan(prep: Prepared, groups: np.ndarray | None, evaluation: EvalSettings, se
     """The hold-out split (``evaluation.split``) or ``evaluation.cv`` folds, each fold's
     other rows split train:dev in the same ratio as ``split``."""
     if evaluation.cv is None:
-        assigned = split_rows(prep.y, prep.task, evaluation.split, seed, groups)
+        assigned = split_rows(prep.strata, prep.task, evaluation.split, seed, groups)
         if not (assigned == "test").any():
             raise ValueError(f"split {evaluation.split} leaves no test cases to evaluate on")
         return Design([Run("holdout", assigned)], None, None)
-    folds = fold_rows(prep.y, prep.task, evaluation.cv, seed, groups)
+    folds = fold_rows(prep.strata, prep.task, evaluation.cv, seed, groups)
     train, dev, _ = check_split(evaluation.split)
     inner = (train / (train + dev), dev / (train + dev), 0.0)
     runs = []
@@ -70,7 +70,7 @@ def plan(prep: Prepared, groups: np.ndarray | None, evaluation: EvalSettings, se
         held = folds == f
         assigned = np.full(len(prep.y), "test", dtype=object)
         rest = np.flatnonzero(~held)
-        assigned[rest] = split_rows(prep.y[rest], prep.task, inner, int(stream.generate_state(1)[0]),
+        assigned[rest] = split_rows(prep.strata[rest], prep.task, inner, int(stream.generate_state(1)[0]),
                                     None if groups is None else groups[rest])
         runs.append(Run(f"fold {f + 1}", assigned))
     final = Run("final (all rows)", np.full(len(prep.y), "train", dtype=object))

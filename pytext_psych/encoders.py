@@ -73,11 +73,15 @@ def quiet_transformers():
             hf_logging.enable_progress_bar()
 
 
-def load_base(model: str | Path, task: str, labels: Sequence[str] | None, head: str | None = None):
-    """Tokenizer and encoder with a fresh head; never runs remote code."""
+def load_base(model: str | Path, task: str, labels: Sequence[str] | None, head: str | None = None,
+              outputs: int | None = None):
+    """Tokenizer and encoder with a fresh head; never runs remote code. ``outputs``: the
+    head's width for several outcomes (the loss is the fit's own)."""
     name = resolve_model(model)
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
-    if task == "classification":
+    if outputs is not None:
+        kwargs = dict(num_labels=outputs)
+    elif task == "classification":
         kwargs = dict(
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),

@@ -19,8 +19,9 @@ import pandas as pd
 
 from . import ordinal
 from .data import Prepared
-from .frames import outputs_to_frame
+from .frames import output_columns, outputs_to_frame
 from .infer import TextModel
+from .outcomes import narrow, stacked, views
 from .stats import (
     agreement,
     bootstrap_metrics,
@@ -59,6 +60,30 @@ def parity_report(reference: np.ndarray, candidates: dict[str, np.ndarray], targ
     return report
 
 
+def outcomes_parity(model: TextModel, reference: np.ndarray, candidates: dict[str, np.ndarray],
+                    targets: np.ndarray) -> dict[str, Any]:
+    """:func:`parity_report` of the model (several outcomes: of each, under ``"outcomes"``;
+    a precision's metric is the outcomes' mean, its delta the worst outcome's, and it is
+    recommended only if it is for every outcome)."""
+    each = {view.meta["outcome"]: parity_report(reference[:, cols], {p: o[:, cols] for p, o in candidates.items()},
+                                                targets if view is model else targets[:, j], view.task)
+            for j, (view, cols) in enumerate(views(model))}
+    if "outcomes" not in model.meta:
+        return next(iter(each.values()))
+    first = next(iter(each.values()))
+    report = {k: first[k] for k in ("reference", "threshold", "n")}
+    report["metric_pytorch"] = float(np.mean([r["metric_pytorch"] for r in each.values()]))
+    for p in candidates:
+        entries = [r[p] for r in each.values()]
+        key = "agreement" if model.task == "classification" else "score_correlation"
+        report[p] = {"max_abs_diff": max(e["max_abs_diff"] for e in entries),
+                     key: min(e[key] for e in entries),
+                     "metric": float(np.mean([e["metric"] for e in entries])),
+                     "delta_metric": min(e["delta_metric"] for e in entries),
+                     "recommended": all(e["recommended"] for e in entries)}
+    return dict(report, outcomes=each)
+
+
 def _parity_agreement(task: str, out: np.ndarray, reference: np.ndarray) -> float:
     """Share of equal classes, or the correlation of the scores (ordinal: of the expected
     levels)."""
@@ -82,8 +107,8 @@ def export_checked(tokenizer, net, folder: Path, meta: dict[str, Any], precision
     scorer = TextModel(folder, meta)
     reference = predict_texts(tokenizer, net, check_texts, meta["max_length"])
     candidates = {p: scorer.raw_outputs(check_texts, precision=p) for p in meta["onnx"]["files"]}
-    scorer.meta["parity"] = dict(split=check_split, **parity_report(
-        reference, candidates, check_targets, meta["task"]))
+    scorer.meta["parity"] = dict(split=check_split, **outcomes_parity(
+        scorer, reference, candidates, check_targets))
     return scorer
 
 
@@ -164,6 +189,24 @@ def evaluate(prep: Prepared, scored: Scored, baseline: np.ndarray | None, evalua
     return Evaluation(metrics, base_metrics, comparison, agree,
                       _calibration(prep, scored, calibration_rows, calibration_cases),
                       None if covariates is None else _incremental(prep, scored, evaluated, covariates, boot))
+
+
+def evaluate_outcomes(prep: Prepared, scored: Scored, baseline: Any, *args: Any,
+                      model: TextModel) -> Evaluation:
+    """:func:`evaluate` (``args``: its further arguments); several outcomes: of each, through
+    its view of ``model``, stacked with an ``outcome`` column (calibration: per outcome)."""
+    if not prep.parts:
+        return evaluate(prep, scored, baseline, *args)
+    done = {}
+    for j, (part, (view, cols)) in enumerate(zip(prep.parts, views(model))):
+        name = view.meta["outcome"]
+        one = Scored(scored.outputs[:, cols], narrow(scored.frame, name, sorted(output_columns(view, None))),
+                     scored.precision)
+        done[name] = evaluate(part, one, None if baseline is None else baseline[j], *args)
+    tables = {k: stacked({n: getattr(e, k) for n, e in done.items()})
+              for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental")}
+    calibration = {n: e.calibration for n, e in done.items()}
+    return Evaluation(calibration=None if None in calibration.values() else calibration, **tables)
 
 
 def _incremental(prep: Prepared, scored: Scored, rows: np.ndarray, covariates: np.ndarray,

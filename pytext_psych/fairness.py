@@ -138,6 +138,9 @@ def fairness(fit, group: Any, data: pd.DataFrame | None = None, *, reference: st
     >>> fit = fit_text_model(df, "answer", "stress")                    # doctest: +SKIP
     >>> fairness(fit, "gender", data=df).report()                       # doctest: +SKIP
     """
+    if fit.outcomes:
+        raise ValueError(f"this fit has {len(fit.outcomes)} outcomes; check one at a time: "
+                         f"fairness(fit.outcome_fit({next(iter(fit.outcomes))!r}), group, data)")
     cases = _cases(fit, group, data)
     levels = cases.group.value_counts()
     if len(levels) < 2:

@@ -7,7 +7,7 @@ inside the steps that train or export, so this module loads without it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,10 @@ import pandas as pd
 from . import bundle
 from .checkpoints import Checkpoints
 from .data import DataLike
+from .outcomes import narrow, stacked
 from .parallel import fit_on_processes, launched
 from .settings import show_settings_in_signature
-from .stats import COLUMNS, COMPARISON_COLUMNS, compare_predictions, metric_task
+from .stats import COLUMNS, COMPARISON_COLUMNS, HEADLINE, compare_predictions, metric_task
 
 
 @dataclass
@@ -57,11 +58,16 @@ class TextModelFit:
         With ``covariates``: covariates + the model's score (a) against covariates only
         (b) on the evaluated cases, in the columns of ``comparison`` (see
         :mod:`pytext_psych.incremental`).
+    outcomes : dict
+        Several outcomes in one model: each outcome's class labels (None for ratings); the
+        tables then have an ``outcome`` column and ``predictions`` wide columns
+        (``observed_<outcome>``, ``predicted_<outcome>``, ...). :meth:`outcome_fit` gives
+        one outcome as a fit of its own. Empty for one outcome.
     """
 
     task: str
     text: str
-    outcome: str
+    outcome: str | list[str]
     labels: list[str] | None
     metrics: pd.DataFrame
     baseline_metrics: pd.DataFrame | None
@@ -76,18 +82,17 @@ class TextModelFit:
     trials: pd.DataFrame | None = None  # tune_text_model: every setting tried on dev
     incremental: pd.DataFrame | None = None  # covariates=: the text beyond the covariates
     n: dict[str, int] = field(default_factory=dict)  # rows per split (or per fold)
+    outcomes: dict[str, list[str] | None] = field(default_factory=dict)  # several: labels each
 
     def __repr__(self) -> str:
+        if self.outcomes:
+            return self._repr_outcomes()
         what = {
             "classification": f"classification of '{self.outcome}' ({len(self.labels or [])} classes)",
             "ordinal": f"ordinal rating of '{self.outcome}' ({len(self.labels or [])} levels, "
                        f"{self.settings.get('ordinal_head', 'clm')} head)",
         }.get(self.task, f"regression of '{self.outcome}'")
-        cv = self.settings.get("cv")
-        if cv:
-            design = f"{cv}-fold cross-validation, n = {sum(self.n.values())} (all out-of-fold)"
-        else:
-            design = "n train/dev/test = " + "/".join(str(self.n.get(s, 0)) for s in ("train", "dev", "test"))
+        design = self._design()
         lines = [
             f"<TextModelFit: {what} from '{self.text}'",
             f"  base model: {self.settings.get('base_model')}; strategy: "
@@ -105,6 +110,57 @@ class TextModelFit:
         lines += self._ordinal_hint()
         lines.append(f"  bundle: {self.bundle_path}>")
         return "\n".join(lines)
+
+    def _design(self) -> str:
+        cv = self.settings.get("cv")
+        if cv:
+            return f"{cv}-fold cross-validation, n = {sum(self.n.values())} (all out-of-fold)"
+        return "n train/dev/test = " + "/".join(str(self.n.get(s, 0)) for s in ("train", "dev", "test"))
+
+    def _repr_outcomes(self) -> str:
+        """Several outcomes: each one's headline metric, model and baseline."""
+        head = HEADLINE[metric_task(self.task)]
+        lines = [f"<TextModelFit: {self.task} of {len(self.outcomes)} outcomes in one model from "
+                 f"'{self.text}' (one encoder, a head per outcome)",
+                 f"  base model: {self.settings.get('base_model')}; strategy: "
+                 f"{self.settings.get('strategy', 'full')}; {self._design()}",
+                 f"  epochs run: {len(self.history)} (best dev epoch {self.best_epoch})",
+                 f"  {head}:{'':<12} model" + ("            baseline" if self.baseline_metrics is not None else "")]
+        for name in self.outcomes:
+            one = self.outcome_fit(name)
+            row = one.metrics.set_index("metric").loc[head]
+            line = f"    {name[:16]:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
+            if one.baseline_metrics is not None:
+                b = one.baseline_metrics.set_index("metric").loc[head]
+                line += f"  {b.estimate:7.3f} [{b.conf_low:.3f}, {b.conf_high:.3f}]"
+            lines.append(line)
+        lines += ["  every metric: fit.metrics (an outcome column); one outcome: fit.outcome_fit(name)",
+                  f"  bundle: {self.bundle_path}>"]
+        return "\n".join(lines)
+
+    def outcome_fit(self, outcome: str) -> "TextModelFit":
+        """One outcome of a several-outcome fit as a fit of its own: its metrics, comparison
+        and predictions, for ``report()``, ``plot()``, :func:`compare_models` and
+        :func:`fairness`.
+
+        >>> fit.outcome_fit("anxiety").report()  # doctest: +SKIP
+        """
+        if outcome not in self.outcomes:
+            raise ValueError(f"{outcome!r} is not an outcome of this fit; its outcomes: "
+                             f"{list(self.outcomes) or [self.outcome]}")
+        labels = self.outcomes[outcome]
+
+        def one(table: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if table is None else table[table["outcome"] == outcome].drop(
+                columns="outcome").reset_index(drop=True)
+
+        own = ["observed", "predicted", "level", "baseline", *(f"prob_{label}" for label in labels or [])]
+        ids = self.predictions[[c for c in ("row", "split", "fold") if c in self.predictions]]
+        return replace(self, outcome=outcome, labels=labels, metrics=one(self.metrics),
+                       baseline_metrics=one(self.baseline_metrics), comparison=one(self.comparison),
+                       agreement=one(self.agreement), incremental=one(self.incremental),
+                       predictions=pd.concat([ids, narrow(self.predictions, outcome, own)], axis=1),
+                       outcomes={})
 
     def _ordinal_hint(self) -> list[str]:
         """For ratings of a few whole numbers (Likert items): say that task="ordinal" exists."""
@@ -148,9 +204,11 @@ class TextModelFit:
     def from_meta(cls, meta: dict[str, Any], predictions: pd.DataFrame, path: Path) -> "TextModelFit":
         """A fit from its bundle's meta and the predictions."""
         ev, training = meta["evaluation"], meta["training"]
+        outcomes = {e["outcome"]: e["labels"] for e in meta.get("outcomes") or []}
 
         def frame(key: str, columns: list[str]) -> pd.DataFrame | None:
-            return None if ev.get(key) is None else pd.DataFrame(ev[key])[columns]
+            return None if ev.get(key) is None else pd.DataFrame(ev[key])[
+                ["outcome", *columns] if outcomes else columns]
 
         history_order = dict.fromkeys(k for h in training["history"] for k in
                                       ("run", "epoch", "train_loss", "dev_metric", "trainable", "seconds") if k in h)
@@ -163,7 +221,7 @@ class TextModelFit:
             bundle_path=path, best_epoch=training["best_epoch"],
             settings={"base_model": meta["base_model"], **{k: v for k, v in training.items() if k != "history"}},
             manifest=meta["manifest"], n=meta["n"],
-            incremental=frame("incremental", COMPARISON_COLUMNS),
+            incremental=frame("incremental", COMPARISON_COLUMNS), outcomes=outcomes,
         )
 
 
@@ -195,6 +253,10 @@ def compare_models(
     ...                       learning_rate=1e-4)                                # doctest: +SKIP
     >>> compare_models(full, lora)                                               # doctest: +SKIP
     """
+    if fit_a.outcomes:  # several outcomes: each one, stacked
+        return stacked({o: compare_models(fit_a.outcome_fit(o), fit_b and fit_b.outcome_fit(o),
+                                          n_resamples=n_resamples, ci_level=ci_level, method=method,
+                                          seed=seed) for o in fit_a.outcomes})
     a = fit_a.evaluated
     if fit_b is None:
         if "baseline" not in a:
@@ -218,7 +280,7 @@ def compare_models(
     )
 
 
-def fit_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto",
+def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task: str = "auto",
                    covariates: Any = None, domain_texts: Any = None, output_dir: str | Path | None = None,
                    overwrite: bool = False, progress: bool = True, resume: bool = True,
                    **options: Any) -> TextModelFit:
@@ -229,8 +291,15 @@ def fit_text_model(data: DataLike, text: str, outcome: str, *, task: str = "auto
     ----------
     data : DataFrame or path
         The labelled texts; a path to a CSV, TSV or Parquet file is read.
-    text, outcome : str
-        Column names of the texts and of the human-coded outcome.
+    text : str
+        Column name of the texts.
+    outcome : str or list of str
+        Column name of the human-coded outcome; several (all numeric, or all categorical)
+        fit one model: one encoder, a head per outcome, losses added, the epoch chosen by
+        the outcomes' mean dev metric (:mod:`pytext_psych.outcomes`). Metrics then come per
+        outcome (an ``outcome`` column), ``predict_scores`` gives ``predicted_<outcome>``
+        (and ``prob_<outcome>_<label>``) from one encoder pass, and
+        ``fit.outcome_fit(name)`` is one outcome as a fit of its own.
     task : {"auto", "classification", "regression", "ordinal"}
         ``"auto"``: ordered categoricals are ordinal; string, other categorical and boolean
         outcomes classification; numeric outcomes regression (pass

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import ordinal
+from .outcomes import views, wide
 from .stats import softmax
 
 if TYPE_CHECKING:
@@ -18,7 +19,11 @@ if TYPE_CHECKING:
 def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
                      interval: float | None = None) -> pd.DataFrame:
     """Turn raw model outputs into the user-facing frame (classes + probabilities, or
-    scores), with conformal intervals or prediction sets when ``interval`` is given."""
+    scores), with conformal intervals or prediction sets when ``interval`` is given.
+    Several outcomes: each one's columns, named ``predicted_<outcome>`` and so on."""
+    if "outcomes" in model.meta:
+        return pd.concat([outputs_to_frame(view, outputs[:, cols], index, interval).rename(
+            columns=lambda c, o=view.meta["outcome"]: wide(c, o)) for view, cols in views(model)], axis=1)
     meta = model.meta
     threshold = model.conformal_threshold(interval) if interval is not None else None
     if meta["task"] != "classification":
@@ -60,6 +65,9 @@ def _rating_frame(meta: dict, outputs: np.ndarray, index: pd.Index,
 def output_columns(model: TextModel, interval: float | None) -> set[str]:
     """The columns predict_scores adds for ``model``."""
     shift = {"unusual"} if "shift" in model.meta else set()
+    if "outcomes" in model.meta:
+        return shift | {wide(c, view.meta["outcome"]) for view, _ in views(model)
+                        for c in output_columns(view, interval) - shift}
     if model.task != "classification":
         levels = ({"level"} | {f"prob_{label}" for label in model.labels}
                   if model.task == "ordinal" else set())

@@ -29,6 +29,7 @@ from .outputs import reserve
 from .shift import flag
 from .streams import ChunkWriter, file_chunks
 from .frames import output_columns, outputs_to_frame
+from .outcomes import views
 from .stats import conformal_threshold
 
 PRECISIONS = ("auto", "fp32", "int8")
@@ -71,13 +72,12 @@ class TextModel:
                        f"levels, {', '.join((self.labels or [])[:9])}; "
                        f"{self.meta.get('ordinal_head')} head)",
         }.get(self.task, f"regression of '{self.meta.get('outcome')}'")
-        headline = next((m for m in self.meta.get("metrics", [])
-                         if m.get("metric") in ("f1_macro", "pearson_r")), None)
-        perf = (
-            f"\n  test {headline['metric']} = {headline['estimate']:.3f} "
-            f"[{headline['conf_low']:.3f}, {headline['conf_high']:.3f}]"
-            if headline else ""
-        )
+        if "outcomes" in self.meta:
+            what = f"{self.task} of {len(self.meta['outcomes'])} outcomes in one model"
+        perf = "".join(
+            f"\n  test {m.get('outcome', '')}{' ' if 'outcome' in m else ''}{m['metric']} = "
+            f"{m['estimate']:.3f} [{m['conf_low']:.3f}, {m['conf_high']:.3f}]"
+            for m in self.meta.get("metrics", []) if m.get("metric") in ("f1_macro", "pearson_r"))
         precisions = ", ".join(self.meta["onnx"]["files"])
         return (
             f"<TextModel: {what}\n  base model: {self.meta.get('base_model')}; "
@@ -318,7 +318,8 @@ def predict_scores(
     model = _as_model(model)
     model.resolve_precision(precision)  # fail before reading any data
     if interval is not None:
-        model.conformal_threshold(interval)
+        for view, _ in views(model):
+            view.conformal_threshold(interval)
     for name, value in (("overwrite", overwrite), ("check_shift", check_shift)):
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{name} must be True or False, not {value!r}")

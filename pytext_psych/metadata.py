@@ -70,7 +70,17 @@ def base_model_name(model: str, domain: dict[str, Any] | None) -> str:
 def scoring_contract(prep: Prepared, text: str, outcome: str, scale: tuple[float, float] | None,
                      max_length: int, pad_token_id: int | None, base_model: str,
                      ordinal_head: str = "corn") -> dict[str, Any]:
-    """What scoring needs (task, labels, target scaling, max_length) and what it was."""
+    """What scoring needs (task, labels, target scaling, max_length) and what it was.
+    Several outcomes: each one's contract under ``"outcomes"``, with its output columns."""
+    if prep.parts:
+        from .outcomes import OWN, blocks
+
+        own = [dict({k: v for k, v in scoring_contract(part, text, name, None, max_length, pad_token_id,
+                                                        base_model).items() if k in OWN},
+                    columns=[c.start, c.stop]) for part, name, c in zip(prep.parts, outcome, blocks(prep))]
+        return dict(scoring_contract(prep.parts[0], text, list(outcome), None, max_length, pad_token_id,
+                                     base_model), labels=None, level_values=None, outcomes=own,
+                    num_outputs=own[-1]["columns"][1])
     outputs = len(prep.labels or [0])
     if prep.task == "ordinal":  # CORN: K - 1 logits; cumulative link: one score (cuts added later)
         outputs = len(prep.labels) - 1 if ordinal_head == "corn" else 1

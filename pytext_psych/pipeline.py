@@ -21,10 +21,11 @@ import pandas as pd
 from . import bundle, metadata
 from .card import CARD, render
 from .checkpoints import Checkpoints
-from .data import DataLike, Prepared, domain_corpus, group_ids, prepare, read_data
+from .data import DataLike, Prepared, domain_corpus, group_ids, read_data
 from .design import Design, Run, plan
 from .incremental import covariate_matrix
-from .evaluate import Evaluation, Scored, evaluate, export_checked, observed_values, rescale, score_rows
+from .evaluate import Evaluation, Scored, evaluate_outcomes, export_checked, observed_values, rescale, score_rows
+from .outcomes import blocks, dev_scorer_for, outcome_names, prepare_outcomes, wide
 from .outputs import Reservation
 from .parallel import refuse_if_launched
 from .settings import EvalSettings, TrainSettings, is_bool, settings_from
@@ -38,7 +39,7 @@ class Job:
     df: pd.DataFrame
     prep: Prepared
     text: str
-    outcome: str
+    outcome: str | tuple[str, ...]  # several: one model with a head per outcome
     settings: TrainSettings
     evaluation: EvalSettings
     design: Design
@@ -50,7 +51,7 @@ class Job:
     covariate_values: np.ndarray | None = None  # the design matrix (dummy-coded)
 
 
-def check_request(data: DataLike, text: str, outcome: str, task: str, options: dict[str, Any],
+def check_request(data: DataLike, text: str, outcome: Any, task: str, options: dict[str, Any],
                   domain_texts: Any = None, progress: bool = True, overwrite: bool = False,
                   where: str = "fit_text_model", allowed: set[str] | None = None,
                   resume: bool = True, covariates: Any = None) -> Job:
@@ -64,8 +65,12 @@ def check_request(data: DataLike, text: str, outcome: str, task: str, options: d
     bad = [f"{k}={v!r}" for k, v in flags if not is_bool(v)]
     if bad:
         raise ValueError(f"{', '.join(bad)}: must be True or False")
+    outcomes = outcome_names(outcome)
+    if where != "fit_text_model" and len(outcomes) > 1:
+        raise ValueError(f"{where} takes one outcome, not {list(outcomes)}; several outcomes in one "
+                         "model are fitted by fit_text_model")
     df = read_data(data)
-    prep = prepare(df, text, outcome, task)
+    prep = prepare_outcomes(df, text, outcomes, task)
     names = _covariate_names(covariates)
     values = covariate_matrix(df, names, text, outcome)[0] if names else None
     design = plan(prep, group_ids(df, evaluation.group), evaluation, settings.seed)
@@ -75,7 +80,7 @@ def check_request(data: DataLike, text: str, outcome: str, task: str, options: d
     from .encoders import check_model
 
     check_model(settings.model, settings.max_length)
-    return Job(df, prep, text, outcome, settings, evaluation, design, unlabelled, progress, started,
+    return Job(df, prep, text, outcomes if len(outcomes) > 1 else outcomes[0], settings, evaluation, design, unlabelled, progress, started,
                resume, names, values)
 
 
@@ -124,14 +129,17 @@ class Trained:
     cuts: list[float] | None = None  # ordinal cumulative-link head's cut points
 
 
-def scaling(prep: Prepared, run: Run) -> tuple[float, float] | None:
-    """Mean and SD of the run's training outcome (regression targets are standardised)."""
+def scaling(prep: Prepared, run: Run) -> tuple[Any, Any] | None:
+    """Mean and SD of the run's training outcome (regression targets are standardised);
+    several outcomes: arrays, one value per outcome."""
     if prep.task != "regression":
         return None
     y = prep.y[run.rows("train")]
-    if y.std() == 0:
-        raise ValueError("the outcome is constant in the training rows; nothing to learn")
-    return float(y.mean()), float(y.std())
+    mean, sd = y.mean(axis=0), y.std(axis=0)
+    if np.any(sd == 0):
+        constant = [n for n, s in zip(prep.names, np.atleast_1d(sd)) if s == 0] or ["the outcome"]
+        raise ValueError(f"{', '.join(constant)} is constant in the training rows; nothing to learn")
+    return (float(mean), float(sd)) if y.ndim == 1 else (mean, sd)
 
 
 def targets(prep: Prepared, scale: tuple[float, float] | None) -> np.ndarray:
@@ -149,9 +157,10 @@ def train_run(job: Job, run: Run, settings: TrainSettings, tokens,
     y = targets(job.prep, scale)
     checkpoint = checkpoints.slot("fine-tune", job.prep.texts, y, run.assigned, job.prep.task,
                                   job.prep.labels, settings.to_dict()) if checkpoints else None
+    sizes = [c.stop - c.start for c in blocks(job.prep)] if job.prep.parts else None
     tokenizer, net, result = fine_tune(job.prep.texts, y, run.assigned, job.prep.task, job.prep.labels,
-                                       settings, dev_scorer(job.prep.task), tokens=tokens,
-                                       progress=job.progress, checkpoint=checkpoint)
+                                       settings, dev_scorer_for(job.prep, dev_scorer), tokens=tokens,
+                                       progress=job.progress, checkpoint=checkpoint, sizes=sizes)
     history = [dict(h, run=run.name) if job.design.final is not None else h for h in result.history]
     return Trained(run, tokenizer, net, history, result.best_epoch, scale, result.cuts)
 
@@ -169,14 +178,22 @@ def train_design(job: Job, model: str, tokens, checkpoints: Checkpoints,
     return trained + [train_run(job, job.design.final, settings.but(epochs=epochs), tokens, checkpoints)]
 
 
-def baseline_predictions(job: Job) -> tuple[np.ndarray | None, str | None]:
+def baseline_predictions(job: Job) -> tuple[Any, str | None]:
     """The TF-IDF baseline's predictions (as the outcome's values) for every evaluated row,
-    trained on each run's train rows with the penalty chosen on its dev rows."""
+    trained on each run's train rows with the penalty chosen on its dev rows; several
+    outcomes: a list, one baseline per outcome."""
     if not job.evaluation.baseline:
         return None, None
+    if job.prep.parts:
+        made = [_baseline(job, part) for part in job.prep.parts]
+        return [values for values, _ in made], made[0][1]
+    return _baseline(job, job.prep)
+
+
+def _baseline(job: Job, prep: Prepared) -> tuple[np.ndarray, str]:
     from .baseline import fit_baseline
 
-    prep, k = job.prep, len(job.prep.labels or [0])
+    k = len(prep.labels or [0])
     task = metric_task(prep.task)  # ordinal: ridge on the ratings
     y = observed_values(prep) if prep.numeric else prep.y
     values = np.empty(len(prep.y), dtype=float if prep.numeric else np.int64)
@@ -196,10 +213,18 @@ def export_model(job: Job, trained: Trained, folder: Path, contract: dict[str, A
     if not len(rows):
         rows = np.sort(np.random.default_rng(job.settings.seed).permutation(len(job.prep.y))[:256])
         split = "sample of training rows"
-    meta = dict(contract, target_mean=trained.scale[0] if trained.scale else None,
-                target_sd=trained.scale[1] if trained.scale else None, ordinal_cuts=trained.cuts)
+    mean, sd = trained.scale or (None, None)
+    meta = dict(contract, target_mean=_plain(mean), target_sd=_plain(sd), ordinal_cuts=trained.cuts)
+    if job.prep.parts:  # each outcome's own scaling
+        meta["outcomes"] = [dict(e, target_mean=None if mean is None else float(mean[j]),
+                                 target_sd=None if sd is None else float(sd[j]))
+                            for j, e in enumerate(contract["outcomes"])]
     return export_checked(trained.tokenizer, trained.net, folder, meta, job.evaluation.precisions,
                           [job.prep.texts[i] for i in rows], targets(job.prep, trained.scale)[rows], split)
+
+
+def _plain(value: Any) -> Any:
+    return value.tolist() if isinstance(value, np.ndarray) else value
 
 
 def scored_through_bundles(job: Job, trained: list[Trained], scorer, slot: Reservation,
@@ -220,18 +245,40 @@ def scored_through_bundles(job: Job, trained: list[Trained], scorer, slot: Reser
                   f"{part.precision} (fold models exported to ONNX, out-of-fold)")
 
 
-def fit_predictions(job: Job, scored: Scored, baseline: np.ndarray | None) -> pd.DataFrame:
-    """``fit.predictions``: row id, split (and fold), observed, the scores, the baseline."""
+def fit_predictions(job: Job, scored: Scored, baseline: Any) -> pd.DataFrame:
+    """``fit.predictions``: row id, split (and fold), observed, the scores, the baseline
+    (several outcomes: ``observed_<outcome>``, ``predicted_<outcome>``, ...)."""
     design, n = job.design, len(job.prep.y)
     split = np.full(n, "test", dtype=object) if design.folds is not None else design.runs[0].assigned
-    frame = pd.concat([pd.DataFrame({"row": job.prep.index, "split": split,
-                                     "observed": observed_values(job.prep)}),
+    observed = {name: observed_values(part) for name, part in _each(job.prep, "observed")}
+    frame = pd.concat([pd.DataFrame({"row": job.prep.index, "split": split, **observed}),
                        scored.frame.reset_index(drop=True)], axis=1)
     if design.folds is not None:
         frame.insert(2, "fold", design.folds + 1)
     if baseline is not None:
-        frame["baseline"] = baseline
+        for (name, _), values in zip(_each(job.prep, "baseline"), baseline if job.prep.parts else [baseline]):
+            frame[name] = values
     return frame
+
+
+def _each(prep: Prepared, column: str) -> list[tuple[str, Prepared]]:
+    """``column``'s name for each outcome (``column`` itself for one), with its data."""
+    if not prep.parts:
+        return [(column, prep)]
+    return [(wide(column, name), part) for name, part in zip(prep.names, prep.parts)]
+
+
+def _cases(job: Job, scored: Scored, baseline: Any) -> dict[str, list]:
+    """The evaluated cases for bundle.json (several outcomes: wide names)."""
+    prep, out = job.prep, {}
+    if not prep.parts:
+        return metadata.cases(prep, job.design, scored.frame["predicted"].to_numpy(), baseline,
+                              observed_values(prep))
+    for j, (name, part) in enumerate(zip(prep.names, prep.parts)):
+        one = metadata.cases(part, job.design, scored.frame[wide("predicted", name)].to_numpy(),
+                             None if baseline is None else baseline[j], observed_values(part))
+        out.update({k if k in ("row", "fold") else wide(k, name): v for k, v in one.items()})
+    return out
 
 
 def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: Evaluation,
@@ -241,24 +288,34 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
     training = dict(job.settings.to_dict(), **job.evaluation.to_dict(), best_epoch=trained[-1].best_epoch,
                     domain_pretraining=domain, covariates=list(job.covariates), history=history)
     training["split"] = list(job.evaluation.split)
-    predicted = scored.frame["predicted"].to_numpy()
     evaluation = {k: metadata.records(getattr(results, k))
                   for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental")}
-    evaluation.update(baseline=baseline[1], cases=metadata.cases(
-        job.prep, job.design, predicted, baseline[0], observed_values(job.prep)))
-    from .card import data_summary, model_license
+    evaluation.update(baseline=baseline[1], cases=_cases(job, scored, baseline[0]))
+    from .card import model_license
     from .encoders import resolve_model
 
     meta = dict(scorer.meta, training=training, n=metadata.split_sizes(job.design),
-                data=data_summary(job.prep.y, job.prep.labels, job.prep.texts),
+                data=_data_summary(job.prep),
                 card={"license": model_license(_folder(resolve_model(job.settings.model))),
                       "intended_use": None, "limitations": None},
                 metrics_precision=scored.precision, metrics=evaluation["metrics"],
                 evaluation=evaluation, manifest=metadata.manifest(
                     job.settings.seed, job.design, job.prep.index, job.started))
-    if results.calibration is not None:
+    if results.calibration is not None and job.prep.parts:
+        meta["outcomes"] = [dict(e, calibration=results.calibration[e["outcome"]]) for e in meta["outcomes"]]
+    elif results.calibration is not None:
         meta["calibration"] = results.calibration
     return meta
+
+
+def _data_summary(prep: Prepared) -> dict[str, Any]:
+    from .card import data_summary
+
+    if not prep.parts:
+        return data_summary(prep.y, prep.labels, prep.texts)
+    each = {name: data_summary(part.y, part.labels, prep.texts) for name, part in zip(prep.names, prep.parts)}
+    first = next(iter(each.values()))
+    return {"n": first["n"], "words": first["words"], "outcomes": each}
 
 
 def run(job: Job, slot: Reservation, checkpoints: Checkpoints, winner: Trained | None = None):
@@ -280,8 +337,8 @@ def run(job: Job, slot: Reservation, checkpoints: Checkpoints, winner: Trained |
                     seed=job.settings.seed)
         cases = ("out-of-fold predictions of the fold models" if job.design.final is not None
                  else "dev split")
-        results = evaluate(job.prep, scored, baseline[0], job.design.evaluated, job.design.calibration,
-                           cases, boot, job.covariate_values)
+        results = evaluate_outcomes(job.prep, scored, baseline[0], job.design.evaluated,
+                                    job.design.calibration, cases, boot, job.covariate_values, model=scorer)
         described = dict(describe(job, trained, scorer, scored, results, baseline, domain),
                          shift=shift_profile(job, scorer, scored))
         (stage / CARD).write_text(render(described))

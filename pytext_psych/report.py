@@ -92,8 +92,16 @@ def make_report(fit) -> Report:
     """The APA paragraph and the metrics table of a :class:`~pytext_psych.TextModelFit`.
 
     The table has one row per metric: the model's estimate and CI, the baseline's, and
-    the paired difference with its CI and p value.
+    the paired difference with its CI and p value. Several outcomes: a paragraph per
+    outcome, and the table gains an ``Outcome`` column.
     """
+    if fit.outcomes:
+        parts = {name: make_report(fit.outcome_fit(name)) for name in fit.outcomes}
+        return Report(
+            f"One model (one encoder, a head per outcome) predicted {len(parts)} outcomes: "
+            + ", ".join(parts) + ". " + " ".join(f"{name}: {r.text}" for name, r in parts.items()),
+            pd.concat([r.table.assign(Outcome=name)[["Outcome", *r.table.columns]]
+                       for name, r in parts.items()], ignore_index=True))
     m = fit.metrics.set_index("metric")
     n = int(m["n"].iloc[0])
     level = f"{m['ci_level'].iloc[0]:.0%}"
@@ -194,6 +202,8 @@ def plot_fit(fit, path: str | Path) -> Path:
     from matplotlib.figure import Figure
 
     path = Path(path)
+    if fit.outcomes:
+        return _plot_outcomes(fit, path)
     panels = 3 if fit.task == "classification" else 2
     fig = Figure(figsize=(5.2 * panels, 4.6), layout="constrained")
     axes = fig.subplots(1, panels)
@@ -204,6 +214,26 @@ def plot_fit(fit, path: str | Path) -> Path:
         _confusion(axes[0], cases, fit)
         _class_f1(axes[1], fit)
     _learning_curve(axes[-1], fit)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    return path
+
+
+def _plot_outcomes(fit, path: Path) -> Path:
+    """Several outcomes: observed vs predicted (or the confusion matrix) per outcome, then
+    the learning curve, four panels to a row."""
+    from matplotlib.figure import Figure
+
+    n = len(fit.outcomes) + 1
+    cols = min(4, n)
+    fig = Figure(figsize=(4.4 * cols, 4.0 * -(-n // cols)), layout="constrained")
+    axes = fig.subplots(-(-n // cols), cols, squeeze=False).ravel()
+    for ax, name in zip(axes, fit.outcomes):
+        one = fit.outcome_fit(name)
+        (_confusion if fit.task == "classification" else _scatter)(ax, one.evaluated, one)
+    _learning_curve(axes[n - 1], fit)
+    for ax in axes[n:]:
+        ax.set_axis_off()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=150)
     return path

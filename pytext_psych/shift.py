@@ -20,6 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .outcomes import views
+
 FEATURES = ["log_words", "tokens_per_word", "output"]
 EXPECTED = 0.05  # share of in-distribution texts flagged, by construction
 WORD = re.compile(r"\S+")
@@ -31,17 +33,21 @@ def features(model, texts: Sequence[str], outputs: np.ndarray) -> np.ndarray:
     words = np.array([len(WORD.findall(t)) for t in texts], dtype=float)
     per_word = np.array([len(e.ids) / max(len({w for w in e.word_ids if w is not None}), 1)
                          for e in encodings])
-    if model.task == "classification":
+    view, cols = views(model)[0]  # several outcomes: the first one's response
+    return np.column_stack([np.log1p(words), per_word, response(view.task, outputs[:, cols])])
+
+
+def response(task: str, outputs: np.ndarray) -> np.ndarray:
+    """The model's response to each text: its class entropy, or its (standardised) score."""
+    if task == "classification":
         z = outputs - outputs.max(axis=1, keepdims=True)
         p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-        response = -(p * np.log(np.clip(p, 1e-12, 1))).sum(axis=1)
-    elif model.task == "ordinal":
+        return -(p * np.log(np.clip(p, 1e-12, 1))).sum(axis=1)
+    if task == "ordinal":
         from .ordinal import level_score
 
-        response = level_score(outputs)
-    else:
-        response = outputs[:, 0].astype(float)  # standardised score: training mean 0, SD 1
-    return np.column_stack([np.log1p(words), per_word, response])
+        return level_score(outputs)
+    return outputs[:, 0].astype(float)  # standardised score: training mean 0, SD 1
 
 
 def make_profile(model, texts: Sequence[str], outputs: np.ndarray, reference: np.ndarray,

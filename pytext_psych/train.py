@@ -173,13 +173,21 @@ def clm_loss(raw):
     return loss
 
 
-def _loss_function(task: str, weights: np.ndarray | None, device):
+def _loss_function(task: str, weights: list[np.ndarray] | None, device, sizes: Sequence[int] | None):
+    """The loss of one outcome, or (``sizes``: several class outcomes' logit blocks) the mean
+    of the outcomes' cross-entropies; several ratings: the mean squared error over all."""
     if task == "regression":
         return lambda logits, y: torch.nn.functional.mse_loss(logits.squeeze(-1).float(), y)
     if task == "ordinal":
         return corn_loss
-    w = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=device)
-    return lambda logits, y: torch.nn.functional.cross_entropy(logits.float(), y, weight=w)
+    ends = np.cumsum(sizes or [0])
+    w = [None if v is None else torch.as_tensor(v, dtype=torch.float32, device=device)
+         for v in (weights or [None] * max(len(ends), 1))]
+    if not sizes:
+        return lambda logits, y: torch.nn.functional.cross_entropy(logits.float(), y, weight=w[0])
+    return lambda logits, y: sum(
+        torch.nn.functional.cross_entropy(logits[:, e - k:e].float(), y[:, j], weight=w[j])
+        for j, (k, e) in enumerate(zip(sizes, ends))) / len(sizes)
 
 
 def class_weights(y: np.ndarray, num_classes: int) -> np.ndarray:
@@ -190,6 +198,11 @@ def class_weights(y: np.ndarray, num_classes: int) -> np.ndarray:
     """
     counts = np.bincount(y, minlength=num_classes).astype(float)
     return np.where(counts > 0, len(y) / (num_classes * np.maximum(counts, 1)), 0.0)
+
+
+def _weights(y: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """Balanced class weights of each outcome (columns of ``y`` when there are several)."""
+    return [class_weights(y if y.ndim == 1 else y[:, j], k) for j, k in enumerate(sizes)]
 
 
 def fine_tune(
@@ -204,6 +217,7 @@ def fine_tune(
     tokens: "TokenCache | None" = None,
     progress: bool = True,
     checkpoint: Checkpoint | None = None,
+    sizes: Sequence[int] | None = None,
 ) -> tuple[Any, Any, TrainResult]:
     """Fine-tune ``settings.model`` on the train rows, selecting the epoch by the dev rows.
 
@@ -211,7 +225,8 @@ def fine_tune(
     ``dev_score(outputs, targets)`` rates an epoch on the dev rows (higher is better).
     ``tokens`` reuses tokenised texts across the calls of one fit or learning curve;
     ``checkpoint``: where progress is saved every epoch and resumed from (see
-    :mod:`pytext_psych.checkpoints`).
+    :mod:`pytext_psych.checkpoints`); ``sizes``: several outcomes (``targets`` n x outcomes),
+    each one's number of outputs (see :mod:`pytext_psych.outcomes`).
     Returns the tokenizer, the model (best epoch; LoRA merged into the weights, so it
     exports like any other) and the training history.
     """
@@ -220,7 +235,7 @@ def fine_tune(
     with torch.random.fork_rng(devices=[]), using_all_cores():
         torch.manual_seed(settings.seed)
         head = settings.ordinal_head if task == "ordinal" else None
-        tokenizer, net = load_base(settings.model, task, labels, head)
+        tokenizer, net = load_base(settings.model, task, labels, head, sum(sizes) if sizes else None)
         train_rows, dev_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "dev")
         cuts = add_cut_points(net, targets[train_rows], len(labels)) if head == "clm" else None
         net, on_epoch = apply_strategy(net, settings)
@@ -229,9 +244,9 @@ def fine_tune(
         net.to(device)
         encoded = (tokens or TokenCache()).encode(tokenizer, texts, settings.max_length)
         y = torch.as_tensor(targets.astype(np.float32 if task == "regression" else np.int64))
-        weights = (class_weights(targets[train_rows].astype(np.int64), len(labels))
+        weights = (_weights(targets[train_rows].astype(np.int64), sizes or [len(labels)])
                    if settings.class_weights and task == "classification" else None)
-        loss = clm_loss(cuts) if cuts is not None else _loss_function(task, weights, device)
+        loss = clm_loss(cuts) if cuts is not None else _loss_function(task, weights, device, sizes)
         loop = _Loop(net, encoded, _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device),
                      loss, y, processes)
         history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch,
