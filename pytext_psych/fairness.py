@@ -140,7 +140,8 @@ def fairness(fit, group: Any, data: pd.DataFrame | None = None, *, reference: st
     """
     if fit.outcomes:
         raise ValueError(f"this fit has {len(fit.outcomes)} outcomes; check one at a time: "
-                         f"fairness(fit.outcome_fit({next(iter(fit.outcomes))!r}), group, data)")
+                         f"fairness(fit.outcome_fit({next(iter(fit.outcomes))!r}), group, data) "
+                         f"(R: fairness(outcome_fit(fit, \"{next(iter(fit.outcomes))}\"), group))")
     cases = _cases(fit, group, data)
     levels = cases.group.value_counts()
     if len(levels) < 2:

@@ -112,6 +112,34 @@ report <- function(fit) {
                  html = reticulate::py_to_r(rep$to_html())), class = "pytextpsych_report")
 }
 
+#' One outcome of a several-outcome fit, as a fit of its own
+#'
+#' A fit of several outcomes (\code{outcome = c("anxiety", "sadness")}) has metrics with
+#' an \code{outcome} column and wide predictions (\code{predicted_<outcome>}); this
+#' gives one outcome's metrics and predictions as a fit, for \code{report()},
+#' \code{plot()}, \code{glance()}, \code{\link{fairness}} and
+#' \code{\link{compare_models}}. Mirrors Python's \code{fit.outcome_fit(outcome)}.
+#'
+#' @param fit A \code{pytextpsych_fit} of several outcomes.
+#' @param outcome One of its outcomes.
+#' @return A \code{pytextpsych_fit}.
+#' @examplesIf python_ready()
+#' answers <- example_data()[1:80, ]
+#' answers$calm <- 10 - answers$stress
+#' \donttest{
+#' fit <- fit_text_model(answers, text = "answer", outcome = c("stress", "calm"),
+#'                       epochs = 1, max_length = 32, n_resamples = 100, export = "fp32",
+#'                       output_dir = tempfile(), progress = FALSE)
+#' fit$metrics[fit$metrics$metric == "pearson_r", ]
+#' report(outcome_fit(fit, "calm"))
+#' }
+#' @export
+outcome_fit <- function(fit, outcome) {
+  one <- as_r_fit(py_call(python_fit(fit)$outcome_fit, outcome), bundle = fit$bundle)
+  one$predictions$row <- fit$predictions$row
+  one
+}
+
 #' @export
 print.pytextpsych_report <- function(x, ...) {
   cat(strwrap(x$text), sep = "\n")

@@ -6,7 +6,11 @@
 #' confidence intervals. Mirrors the Python function of the same name; see its
 #' documentation for the reasoning behind the defaults.
 #'
-#' @param text,outcome Names of the text column and of the outcome column.
+#' @param text Name of the text column.
+#' @param outcome Name of the outcome column, or several names (all numeric, or all
+#'   categorical): one model, one encoder with a head per outcome. Its metrics then have
+#'   an \code{outcome} column, its predictions \code{predicted_<outcome>} columns;
+#'   \code{\link{outcome_fit}} gives one outcome as a fit of its own.
 #' @param task \code{"auto"} (ordered factors are ordinal, character, factor and
 #'   logical outcomes classification, numeric ones regression), \code{"classification"},
 #'   \code{"regression"} or \code{"ordinal"} (ordered levels such as Likert ratings, with
@@ -96,7 +100,8 @@ fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL
   data <- r_inputs(data, text, outcome, task)
   options <- settings_arguments(environment(), setting_names(py))
   fit <- do.call(py_call, c(list(
-    py$api$fit_text_model, to_pandas(data), text = text, outcome = outcome, task = task,
+    py$api$fit_text_model, to_pandas(data), text = text,
+    outcome = if (length(outcome) > 1) as.list(outcome) else outcome, task = task,
     covariates = if (length(covariates) > 1) as.list(covariates) else covariates,
     domain_texts = if (length(domain_texts) > 1) as.list(domain_texts) else domain_texts,
     output_dir = bundle_folder(output_dir), overwrite = overwrite, progress = progress,
@@ -205,7 +210,11 @@ r_inputs <- function(data, text, outcome, task) {
            call. = FALSE)
     }
   }
-  if (!is_column(outcome)) return(data)
+  for (name in outcome) if (is_column(name)) data <- r_outcome(data, name, task)
+  data
+}
+
+r_outcome <- function(data, outcome, task) {
   y <- data[[outcome]]
   if (is.logical(y)) {
     data[[outcome]] <- factor(y, levels = c(FALSE, TRUE), labels = c("FALSE", "TRUE"))
@@ -233,7 +242,7 @@ with_row_names <- function(fit, data) {
 
 # Classes come back as factors with the fit's levels, in the order the user gave them;
 # ordinal levels as ordered factors (the ratings themselves stay numbers).
-as_factors <- function(predictions, labels, task = "classification") {
+as_factors <- function(predictions, labels, task = "classification", suffix = "") {
   if (is.null(labels)) return(predictions)
   if (task == "ordinal") {
     if ("level" %in% names(predictions)) {
@@ -241,7 +250,7 @@ as_factors <- function(predictions, labels, task = "classification") {
     }
     return(predictions)
   }
-  for (column in intersect(c("observed", "predicted", "baseline"), names(predictions))) {
+  for (column in intersect(paste0(c("observed", "predicted", "baseline"), suffix), names(predictions))) {
     predictions[[column]] <- factor(predictions[[column]], levels = labels)
   }
   predictions
@@ -249,8 +258,14 @@ as_factors <- function(predictions, labels, task = "classification") {
 
 # The R view of a Python TextModelFit; the Python object is kept (fit$py) so that
 # compare_models(), report() and print() use it.
-as_r_fit <- function(fit) {
+as_r_fit <- function(fit, bundle = NULL) {
   labels <- unlist(reticulate::py_to_r(fit$labels))
+  outcomes <- lapply(reticulate::py_to_r(fit$outcomes), unlist)  # several: labels of each
+  task <- reticulate::py_to_r(fit$task)
+  predictions <- as_factors(to_r_frame(fit$predictions), labels, task)  # row: R's row numbers
+  for (name in names(outcomes)) {
+    predictions <- as_factors(predictions, outcomes[[name]], task, paste0("_", name))
+  }
   optional <- function(df) {
     if (inherits(df, "python.builtin.NoneType")) NULL
     else to_r_frame(df, broom = TRUE)
@@ -262,14 +277,14 @@ as_r_fit <- function(fit) {
     incremental = optional(fit$incremental),
     agreement = to_r_frame(fit$agreement, broom = TRUE),
     report = reticulate::py_to_r(fit$report()$text),
-    predictions = as_factors(to_r_frame(fit$predictions), labels,  # row: R's row numbers
-                             reticulate::py_to_r(fit$task)),
+    predictions = predictions,
     history = to_r_frame(fit$history),
     bundle_path = reticulate::py_str(fit$bundle_path),
-    bundle = embed_bundle(reticulate::py_str(fit$bundle_path)),
-    task = reticulate::py_to_r(fit$task),
+    bundle = if (is.null(bundle)) embed_bundle(reticulate::py_str(fit$bundle_path)) else bundle,
+    task = task,
     labels = labels,
-    text = reticulate::py_to_r(fit$text), outcome = reticulate::py_to_r(fit$outcome),
+    outcomes = outcomes,
+    text = reticulate::py_to_r(fit$text), outcome = unlist(reticulate::py_to_r(fit$outcome)),
     best_epoch = reticulate::py_to_r(fit$best_epoch),
     py = fit
   ), class = "pytextpsych_fit")

@@ -91,8 +91,15 @@ predict.pytextpsych_fit <- function(object, newdata, interval = NULL, ...) {
   cbind(newdata, scores)
 }
 
+# Several outcomes: a data.frame with a column per outcome (as lm's with a matrix response)
+per_outcome <- function(fit, values) {
+  as.data.frame(stats::setNames(lapply(names(fit$outcomes), function(o) values(outcome_fit(fit, o))),
+                                names(fit$outcomes)), check.names = FALSE)
+}
+
 #' @export
 fitted.pytextpsych_fit <- function(object, ...) {
+  if (length(object$outcomes)) return(per_outcome(object, stats::fitted))
   object$predictions$predicted
 }
 
@@ -102,6 +109,7 @@ residuals.pytextpsych_fit <- function(object, ...) {
     stop("residuals are defined for ratings (regression); this fit is a classification",
          call. = FALSE)
   }
+  if (length(object$outcomes)) return(per_outcome(object, stats::residuals))
   object$predictions$observed - object$predictions$predicted
 }
 
@@ -130,6 +138,10 @@ coef.pytextpsych_fit <- function(object, ...) {
 #' }
 #' @export
 plot.pytextpsych_fit <- function(x, ...) {
+  if (length(x$outcomes)) {  # several outcomes: each one's figures in turn
+    for (o in names(x$outcomes)) plot(outcome_fit(x, o))
+    return(invisible(x))
+  }
   panels <- if (x$task == "classification") 3 else 2
   old <- graphics::par(mfrow = c(1, panels), mar = c(4.5, 4.5, 3, 4.5))
   on.exit(graphics::par(old))
@@ -245,6 +257,9 @@ tidy.pytextpsych_fit <- function(x, component = c("metrics", "baseline", "compar
 #' @rdname tidy.pytextpsych_fit
 #' @exportS3Method generics::glance
 glance.pytextpsych_fit <- function(x, ...) {
+  if (length(x$outcomes)) {  # several outcomes: a row each
+    return(do.call(rbind, lapply(names(x$outcomes), function(o) glance.pytextpsych_fit(outcome_fit(x, o)))))
+  }
   primary <- if (x$task == "classification") "f1_macro" else "pearson_r"
   m <- x$metrics[x$metrics$metric == primary, ]
   versus <- if (is.null(x$comparison)) NA_real_ else x$comparison$p.value[x$comparison$metric == primary]
@@ -267,11 +282,21 @@ augment.pytextpsych_fit <- function(x, data = NULL, newdata = NULL, ...) {
     return(scores)
   }
   p <- x$predictions
-  if (is.null(data)) {
-    out <- stats::setNames(data.frame(p$row, p$observed), c("row", x$outcome))
-  } else if (nrow(data) != nrow(p)) {
+  if (!is.null(data) && nrow(data) != nrow(p)) {
     stop("data has ", nrow(data), " rows but the fit was made from ", nrow(p),
          "; pass the data.frame the fit was made from, or newdata", call. = FALSE)
+  }
+  if (length(x$outcomes)) {  # several outcomes: .fitted_<outcome> (and .resid_<outcome>) each
+    parts <- lapply(names(x$outcomes), function(o) {
+      one <- augment.pytextpsych_fit(outcome_fit(x, o))
+      one <- one[, setdiff(names(one), c("row", ".split", if (!is.null(data)) o)), drop = FALSE]
+      stats::setNames(one, ifelse(names(one) == o, o, paste0(names(one), "_", o)))
+    })
+    base <- if (is.null(data)) data.frame(row = p$row) else data
+    return(cbind(base, .split = p$split, do.call(cbind, parts)))
+  }
+  if (is.null(data)) {
+    out <- stats::setNames(data.frame(p$row, p$observed), c("row", x$outcome))
   } else {
     out <- data
   }
