@@ -194,9 +194,8 @@ class TextModelFit:
         """The results stored in a model bundle (verified), without the training data:
         ``predictions`` holds the evaluated cases only (ids, observed, predicted)."""
         meta = bundle.read_bundle(path)
-        order = ["row", "fold", "observed", "predicted", "baseline"]
         cases = pd.DataFrame(meta["evaluation"]["cases"])
-        cases = cases[[c for c in order if c in cases]]
+        cases = cases[[c for c in ("row", "fold") if c in cases] + [c for c in cases if c not in ("row", "fold")]]
         cases.insert(1, "split", "test")
         return cls.from_meta(meta, cases, Path(path).resolve())
 
