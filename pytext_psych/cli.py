@@ -13,6 +13,7 @@ import pandas as pd
 from .bundle import BundleError, bundle_digest
 from .checkpoints import Interrupted
 from .curve import CURVE_EVAL
+from .data import TASKS
 from .fit import fit_text_model
 from .settings import EvalSettings, TrainSettings
 
@@ -42,7 +43,8 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _fit(args: argparse.Namespace) -> None:
-    fit = fit_text_model(args.data, text=args.text, outcome=args.outcome, task=args.task,
+    outcome = args.outcome[0] if len(args.outcome) == 1 else args.outcome
+    fit = fit_text_model(args.data, text=args.text, outcome=outcome, task=args.task,
                          covariates=args.covariates, domain_texts=args.domain_texts, output_dir=args.out,
                          overwrite=args.overwrite, progress=not args.quiet,
                          resume=not args.no_resume, **_options(args))
@@ -211,9 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit = sub.add_parser("fit", help="fine-tune a model and write a model bundle")
     fit.add_argument("data", help="CSV, TSV or Parquet file with texts and outcomes")
     fit.add_argument("--text", required=True, help="text column")
-    fit.add_argument("--outcome", required=True, help="outcome column")
+    fit.add_argument("--outcome", required=True, nargs="+", help="outcome column; several (all "
+                     "ratings or all classes) fit one model with a head per outcome")
     fit.add_argument("--out", help="bundle folder to write (default: a new folder here)")
-    fit.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
+    fit.add_argument("--task", default="auto", choices=list(TASKS))
     fit.add_argument("--covariates", nargs="+", help="columns the text must add to: the report "
                      "gives its incremental validity beyond them")
     fit.add_argument("--domain-texts", help="column or text file of unlabelled texts for "

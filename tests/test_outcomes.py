@@ -121,3 +121,18 @@ def test_several_class_outcomes(examples, tmp_path):
                                     "predicted_work", "prob_work_other", "prob_work_work"]
     assert np.allclose(scores.filter(like="prob_topic_").sum(axis=1), 1)
     assert np.allclose(scores.filter(like="prob_work_").sum(axis=1), 1)
+
+
+def test_command_line(ratings_fit, two_ratings, tmp_path):
+    from test_cli import run
+
+    res = run("info", str(ratings_fit.bundle_path))
+    assert res.returncode == 0, res.stderr
+    assert "regression of 2 outcomes in one model" in res.stdout and "test calm pearson_r" in res.stdout
+    assert "# Model card: stress, calm from answer" in res.stdout
+    res = run("report", str(ratings_fit.bundle_path), "--out", str(tmp_path / "rep"))
+    assert res.returncode == 0, res.stderr
+    assert "predicted 2 outcomes: stress, calm" in res.stdout
+    two_ratings.to_csv(tmp_path / "d.csv", index=False)
+    res = run("fit", str(tmp_path / "d.csv"), "--text", "answer", "--outcome", "stress", "topic")
+    assert res.returncode == 2 and "mix ratings and classes" in res.stderr
