@@ -97,7 +97,7 @@ def write(args, df, one, single, times, scoring, n_scored) -> None:
         f"{hw['gpu'] or 'none'}; Python {hw['python']}. Command: `python benchmarks/several_outcomes.py "
         f"--data {args.data}{f' --n {args.n}' if args.n else ''}`"
         + (" **Smoke run (--quick): the numbers mean nothing.**" if args.quick else ""), "",
-        f"n = {len(df)} texts; split {one.n} (seed 42{', grouped by writer' if SETS[args.data]['group'] else ''}); "
+        f"n = {len(df)} texts; train/dev/test {'/'.join(str(one.n.get(k)) for k in ('train', 'dev', 'test'))} (seed 42{', grouped by writer' if SETS[args.data]['group'] else ''}); "
         f"MiniLM-L6, up to {args.epochs} epochs (best dev epoch kept), max_length {args.max_length}, "
         "other settings the package defaults. The one model picked its epoch by the mean dev r "
         f"of the outcomes (best epoch {one.best_epoch}); each separate fit by its own. 95% CIs: "
