@@ -109,7 +109,9 @@ def write(args, fits: dict, seconds: dict, paired: dict, fair) -> None:
         "interaction):", "", fair.cleary_tests.to_markdown(index=False, floatfmt=".3f"), "",
         fair.report(), "",
     ]
-    Path(args.out).write_text("\n".join(lines))
+    out = Path(args.out)  # section 4 comes from several_outcomes.py: kept as it is
+    kept = out.read_text().partition("\n## 4. ")[2] if out.exists() else ""
+    out.write_text("\n".join(lines) + (f"\n## 4. {kept}" if kept else ""))
     print("\n".join(lines))
 
 

@@ -1,7 +1,12 @@
-"""The traditional baseline: TF-IDF (word 1-2 grams) + a penalised linear model.
+"""The baselines a fine-tune must beat: features + a penalised linear model.
 
-Fitted on the same training rows as the language model, with the penalty chosen on the
-same dev rows, and scored on the same test rows, so the comparison is paired and fair.
+- ``tfidf``: TF-IDF (word 1-2 grams), the traditional method.
+- ``embeddings``: what the R package ``text`` does (``textEmbed`` + ``textTrain``): the
+  pretrained encoder left as it is, each text the mean of its tokens' vectors from the
+  second-to-last layer (:func:`pytext_psych.encoders.text_embeddings`).
+
+Each is fitted on the same training rows as the language model, with the penalty chosen on
+the same dev rows, and scored on the same test rows, so the comparison is paired and fair.
 Logistic regression for classification, ridge regression for ratings. Needs scikit-learn
 (the ``[train]`` extra), imported here only.
 """
@@ -14,6 +19,8 @@ from typing import Callable, Sequence
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
+
+from .settings import BASELINES
 
 Scorer = Callable[[np.ndarray, np.ndarray], float]  # (outputs, targets) -> higher is better
 
@@ -55,6 +62,15 @@ def fit_baseline(texts: Sequence[str], y: np.ndarray, split: np.ndarray, task: s
     vectorizer.fit(texts[split == "train"])
     return fit_penalised(vectorizer.transform(texts), y, split, task, num_classes, dev_score,
                          "TF-IDF (word 1-2 grams)")
+
+
+def fit_named(name: str, texts: Sequence[str], embeddings: np.ndarray, y: np.ndarray, split: np.ndarray,
+              task: str, num_classes: int | None, dev_score: Scorer) -> Baseline:
+    """The baseline ``name`` (a key of ``BASELINES``); ``embeddings``: the texts' frozen-encoder
+    embeddings, computed once per fit (they do not depend on the split)."""
+    if name == "tfidf":
+        return fit_baseline(texts, y, split, task, num_classes, dev_score)
+    return fit_penalised(embeddings, y, split, task, num_classes, dev_score, BASELINES[name])
 
 
 def fit_penalised(x, y: np.ndarray, split: np.ndarray, task: str, num_classes: int | None,

@@ -107,14 +107,20 @@ def _evaluation_lines(meta: dict[str, Any]) -> list[str]:
     def name(m: dict) -> str:
         return f"{m['outcome']} {m['metric']}" if "outcome" in m else m["metric"]
 
-    base = {name(m): m["estimate"] for m in ev.get("baseline_metrics") or []}
-    rows = ["| metric | estimate | CI | baseline |", "|---|---|---|---|"]
-    rows += [f"| {name(m)} | {m['estimate']:.3f} | [{m['conf_low']:.3f}, {m['conf_high']:.3f}] | "
-             + (f"{base[name(m)]:.3f} |" if name(m) in base else " |") for m in ev["metrics"]]
+    base = {(m.get("baseline", "baseline"), name(m)): m["estimate"] for m in ev.get("baseline_metrics") or []}
+    columns = list(dict.fromkeys(b for b, _ in base))
+    rows = ["| metric | estimate | CI |" + "".join(f" {b} |" for b in columns),
+            "|---|---|---|" + "---|" * len(columns)]
+    rows += [f"| {name(m)} | {m['estimate']:.3f} | [{m['conf_low']:.3f}, {m['conf_high']:.3f}] |"
+             + "".join(f" {base[(b, name(m))]:.3f} |" if (b, name(m)) in base else " |" for b in columns)
+             for m in ev["metrics"]]
+    baselines = ev.get("baseline") or {}
+    if isinstance(baselines, str):  # bundles from before the embedding baseline
+        baselines = {"tfidf": baselines}
     out = [f"Test cases: {ev['metrics'][0]['n']}; {ev['metrics'][0]['ci_level']:.0%} bootstrap CIs. "
-           f"Baseline: {ev.get('baseline') or 'none'}.", "", *rows]
+           "Baselines: " + ("; ".join(f"{k}: {v}" for k, v in baselines.items()) or "none") + ".", "", *rows]
     for c in ev.get("comparison") or []:
-        out.append(f"- Fine-tuned minus baseline, {name(c)}: {c['estimate']:+.3f} "
+        out.append(f"- Fine-tuned minus {c.get('baseline', 'baseline')}, {name(c)}: {c['estimate']:+.3f} "
                    f"[{c['conf_low']:+.3f}, {c['conf_high']:+.3f}], p = {c['p_value']:.3g}")
     for a in ev.get("agreement") or []:
         out.append(f"- Agreement with the human coding, {name(a)}: {a['estimate']:.3f} "

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
@@ -97,3 +98,30 @@ def load_base(model: str | Path, task: str, labels: Sequence[str] | None, head: 
             name, trust_remote_code=False, **kwargs
         )
     return tokenizer, net
+
+
+def text_embeddings(model: str | Path, texts: Sequence[str], max_length: int,
+                    batch_size: int = 32) -> np.ndarray:
+    """Frozen-encoder embeddings of ``texts`` as the R package ``text``'s ``textEmbed``
+    makes them by default (``layers = -2``, ``aggregation_from_tokens_to_texts = "mean"``):
+    each token's vector from the second-to-last layer, special tokens included, averaged
+    over the text's tokens. For the embedding baseline (:mod:`pytext_psych.baseline`).
+    Texts are batched by length (less padding), on the cores the fit uses."""
+    import torch
+    from transformers import AutoModel
+
+    name = resolve_model(model)
+    tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+    with quiet_transformers():
+        net = AutoModel.from_pretrained(name, trust_remote_code=False).eval()
+    out = np.empty((len(texts), net.config.hidden_size), dtype=np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            batch = tokenizer([texts[i] for i in rows], truncation=True, max_length=max_length,
+                              padding=True, return_tensors="pt")
+            hidden = net(**batch, output_hidden_states=True).hidden_states[-2]
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            out[rows] = ((hidden * mask).sum(1) / mask.sum(1)).float().numpy()
+    return out

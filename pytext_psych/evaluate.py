@@ -160,11 +160,11 @@ def observed_values(prep: Prepared) -> np.ndarray:
     return np.asarray(prep.labels, dtype=object)[prep.y] if prep.labels else prep.y
 
 
-def evaluate(prep: Prepared, scored: Scored, baseline: np.ndarray | None, evaluated: np.ndarray,
+def evaluate(prep: Prepared, scored: Scored, baseline: dict[str, np.ndarray] | None, evaluated: np.ndarray,
              calibration_rows: np.ndarray, calibration_cases: str, boot: dict[str, Any],
              covariates: np.ndarray | None = None) -> Evaluation:
-    """Metrics with bootstrap CIs on the ``evaluated`` rows, the baseline's and the paired
-    comparison on the same rows, agreement with the human coding, the conformal
+    """Metrics with bootstrap CIs on the ``evaluated`` rows, each baseline's and the paired
+    comparison with each on the same rows (tables with a ``baseline`` column), agreement with the human coding, the conformal
     calibration scores of ``calibration_rows``, and with ``covariates`` (a design matrix)
     the text's incremental validity beyond them."""
     observed = observed_values(prep)
@@ -175,8 +175,10 @@ def evaluate(prep: Prepared, scored: Scored, baseline: np.ndarray | None, evalua
     metrics = bootstrap_metrics(obs, pred, task, **kw)
     base_metrics = comparison = None
     if baseline is not None:
-        base_metrics = bootstrap_metrics(obs, baseline[evaluated], task, **kw)
-        comparison = compare_predictions(obs, pred, baseline[evaluated], task, **kw)
+        base_metrics = stacked({name: bootstrap_metrics(obs, b[evaluated], task, **kw)
+                                for name, b in baseline.items()}, "baseline")
+        comparison = stacked({name: compare_predictions(obs, pred, b[evaluated], task, **kw)
+                              for name, b in baseline.items()}, "baseline")
     if prep.task == "classification":
         agree = agreement(obs, pred, "nominal", categories=prep.labels, **boot)
     elif prep.task == "ordinal":  # the most likely level against the human's level

@@ -24,6 +24,7 @@ import pandas as pd
 from .data import clean_texts
 from .frames import outputs_to_frame
 from .infer import ModelLike, _as_model
+from .outcomes import views
 
 WORD = re.compile(r"\S+")
 COLUMNS = ["text_id", "word_id", "word", "start", "end", "attribution", "target", "prediction"]
@@ -39,7 +40,9 @@ def explain(model: ModelLike, texts: Sequence[str], *, target: str | None = None
     texts : list of str
     target : str, optional
         Classification: the class whose probability is explained (default: each text's
-        predicted class). Regression: ignored (the score is explained).
+        predicted class). Regression: ignored (the score is explained). A model of several
+        outcomes: the outcome explained (default: the first; for classes, each text's
+        predicted class of it).
     precision : {"auto", "fp32", "int8"}
 
     Returns
@@ -58,22 +61,36 @@ def explain(model: ModelLike, texts: Sequence[str], *, target: str | None = None
     model = _as_model(model)
     texts = clean_texts(pd.Series(list(texts) if not isinstance(texts, str) else [texts]),
                         what="texts")
-    if target is not None and model.task == "classification" and target not in model.labels:
-        raise ValueError(f"target {target!r} is not a class of this model; its classes: {model.labels}")
+    view, columns, target = _outcome(model, target)
+    if target is not None and view.task == "classification" and target not in view.labels:
+        raise ValueError(f"target {target!r} is not a class of this model; its classes: {view.labels}")
     spans = [[m.span() for m in WORD.finditer(t)] for t in texts]
     variants = [v for t, s in zip(texts, spans) for v in [t, *(t[:a] + t[b:] for a, b in s)]]
-    scored = outputs_to_frame(model, model.raw_outputs(variants, precision), pd.RangeIndex(len(variants)))
+    scored = outputs_to_frame(view, model.raw_outputs(variants, precision)[:, columns],
+                              pd.RangeIndex(len(variants)))
     frames, at = [], 0
     for i, (text, words) in enumerate(zip(texts, spans)):
         block = scored.iloc[at : at + len(words) + 1]
         at += len(words) + 1
-        what, values = _explained(model, block, target)
+        what, values = _explained(view, block, target)
         frames.append(pd.DataFrame({
             "text_id": i + 1, "word_id": np.arange(1, len(words) + 1),
             "word": [text[a:b] for a, b in words], "start": [a for a, _ in words],
             "end": [b for _, b in words], "attribution": values[0] - values[1:],
             "target": what, "prediction": values[0]}))
     return pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def _outcome(model, target: str | None):
+    """The model (several outcomes: the view of the one ``target`` names, default the
+    first), its output columns, and the class target left to explain."""
+    if "outcomes" not in model.meta:
+        return model, slice(None), target
+    chosen = {view.meta["outcome"]: (view, columns) for view, columns in views(model)}
+    name = next(iter(chosen)) if target is None else target
+    if name not in chosen:
+        raise ValueError(f"target {name!r} is not an outcome of this model; its outcomes: {list(chosen)}")
+    return *chosen[name], None
 
 
 def _explained(model, block: pd.DataFrame, target: str | None) -> tuple[str, np.ndarray]:

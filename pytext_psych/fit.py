@@ -19,7 +19,7 @@ from .checkpoints import Checkpoints
 from .data import DataLike
 from .outcomes import narrow, stacked
 from .parallel import fit_on_processes, launched
-from .settings import show_settings_in_signature
+from .settings import BASELINES, show_settings_in_signature
 from .stats import COLUMNS, COMPARISON_COLUMNS, HEADLINE, compare_predictions, metric_task
 
 
@@ -34,16 +34,19 @@ class TextModelFit:
         ``cv``) with bootstrap CIs: ``metric, estimate, conf_low, conf_high, ci_level, n,
         method``.
     baseline_metrics : DataFrame or None
-        The same metrics for the TF-IDF baseline on the same cases.
+        The same metrics for each baseline on the same cases, a ``baseline`` column saying
+        which: ``tfidf`` (TF-IDF + ridge / logistic regression) and ``embeddings`` (the R
+        package ``text``'s method: frozen-encoder embeddings + the same; see
+        :mod:`pytext_psych.baseline`).
     comparison : DataFrame or None
-        Paired bootstrap of model minus baseline (see :func:`compare_models`).
+        Paired bootstrap of model minus each baseline (see :func:`compare_models`).
     agreement : DataFrame
         Agreement of model and human coding: Cohen's kappa (classification); ICC(2,1) and,
         for integer ratings, weighted kappa of the rounded predictions (regression).
     predictions : DataFrame
         One row per input row: ``row`` (the input's index), ``split`` (and ``fold`` with
         ``cv``), ``observed``, ``predicted``, for classification ``prob_<label>``, and
-        ``baseline``. Holdout predictions come from the exported ONNX model, i.e. exactly
+        ``baseline_tfidf``, ``baseline_embeddings``. Holdout predictions come from the exported ONNX model, i.e. exactly
         what :func:`predict_scores` returns. From a bundle: the evaluated cases only.
     history : DataFrame
         Per epoch: ``epoch, train_loss, dev_metric, seconds`` (with ``run`` for ``cv``).
@@ -98,18 +101,26 @@ class TextModelFit:
             f"  base model: {self.settings.get('base_model')}; strategy: "
             f"{self.settings.get('strategy', 'full')}; {design}",
             f"  epochs run: {len(self.history)} (best dev epoch {self.best_epoch})",
-            "  metrics:                  model" + ("            baseline" if self.baseline_metrics is not None else ""),
+            "  metrics:                  model" + "".join(f"{b:>21}" for b in self._baselines()),
         ]
-        base = self.baseline_metrics.set_index("metric") if self.baseline_metrics is not None else None
         for row in self.metrics.itertuples():
-            line = (f"    {row.metric:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]")
-            if base is not None and row.metric in base.index:
-                b = base.loc[row.metric]
-                line += f"  {b.estimate:7.3f} [{b.conf_low:.3f}, {b.conf_high:.3f}]"
-            lines.append(line)
+            lines.append(f"    {row.metric:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
+                         + self._baseline_cells(self.baseline_metrics, row.metric))
         lines += self._ordinal_hint()
         lines.append(f"  bundle: {self.bundle_path}>")
         return "\n".join(lines)
+
+    def _baselines(self) -> list[str]:
+        return [] if self.baseline_metrics is None else list(dict.fromkeys(self.baseline_metrics["baseline"]))
+
+    def _baseline_cells(self, table: pd.DataFrame | None, metric: str) -> str:
+        """Each baseline's estimate [CI] of ``metric``, for the repr."""
+        cells = ""
+        for name in self._baselines():
+            row = table[(table["baseline"] == name) & (table["metric"] == metric)]
+            cells += "" if row.empty else (f"  {row.estimate.iloc[0]:6.3f} [{row.conf_low.iloc[0]:.3f}, "
+                                           f"{row.conf_high.iloc[0]:.3f}]")
+        return cells
 
     def _design(self) -> str:
         cv = self.settings.get("cv")
@@ -125,15 +136,12 @@ class TextModelFit:
                  f"  base model: {self.settings.get('base_model')}; strategy: "
                  f"{self.settings.get('strategy', 'full')}; {self._design()}",
                  f"  epochs run: {len(self.history)} (best dev epoch {self.best_epoch})",
-                 f"  {head}:{'':<12} model" + ("            baseline" if self.baseline_metrics is not None else "")]
+                 f"  {head}:{'':<12} model" + "".join(f"{b:>21}" for b in self._baselines())]
         for name in self.outcomes:
             one = self.outcome_fit(name)
             row = one.metrics.set_index("metric").loc[head]
-            line = f"    {name[:16]:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
-            if one.baseline_metrics is not None:
-                b = one.baseline_metrics.set_index("metric").loc[head]
-                line += f"  {b.estimate:7.3f} [{b.conf_low:.3f}, {b.conf_high:.3f}]"
-            lines.append(line)
+            lines.append(f"    {name[:16]:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
+                         + one._baseline_cells(one.baseline_metrics, head))
         lines += ["  every metric: fit.metrics (an outcome column); one outcome: fit.outcome_fit(name)",
                   f"  bundle: {self.bundle_path}>"]
         return "\n".join(lines)
@@ -154,7 +162,8 @@ class TextModelFit:
             return None if table is None else table[table["outcome"] == outcome].drop(
                 columns="outcome").reset_index(drop=True)
 
-        own = ["observed", "predicted", "level", "baseline", *(f"prob_{label}" for label in labels or [])]
+        own = ["observed", "predicted", "level", *(f"baseline_{b}" for b in BASELINES),
+               *(f"prob_{label}" for label in labels or [])]
         ids = self.predictions[[c for c in ("row", "split", "fold") if c in self.predictions]]
         return replace(self, outcome=outcome, labels=labels, metrics=one(self.metrics),
                        baseline_metrics=one(self.baseline_metrics), comparison=one(self.comparison),
@@ -206,8 +215,8 @@ class TextModelFit:
         outcomes = {e["outcome"]: e["labels"] for e in meta.get("outcomes") or []}
 
         def frame(key: str, columns: list[str]) -> pd.DataFrame | None:
-            return None if ev.get(key) is None else pd.DataFrame(ev[key])[
-                ["outcome", *columns] if outcomes else columns]
+            table = None if ev.get(key) is None else pd.DataFrame(ev[key])
+            return None if table is None else table[[c for c in ("outcome", "baseline") if c in table] + columns]
 
         history_order = dict.fromkeys(k for h in training["history"] for k in
                                       ("run", "epoch", "train_loss", "dev_metric", "trainable", "seconds") if k in h)
@@ -235,7 +244,8 @@ def compare_models(
 ) -> pd.DataFrame:
     """Paired bootstrap comparison of two fits on the same test cases (a minus b).
 
-    With one fit, compares it with its own TF-IDF baseline. Both fits must have been
+    With one fit, compares it with each of its baselines (a ``baseline`` column says
+    which: ``tfidf``, ``embeddings``). Both fits must have been
     evaluated on the same cases (same data, split and seed, or the same ``cv`` folds):
     every resample then draws the same texts for both models.
 
@@ -257,26 +267,26 @@ def compare_models(
                                           n_resamples=n_resamples, ci_level=ci_level, method=method,
                                           seed=seed) for o in fit_a.outcomes})
     a = fit_a.evaluated
+
+    def versus(b_pred) -> pd.DataFrame:
+        return compare_predictions(
+            a["observed"].to_numpy(), a["predicted"].to_numpy(), np.asarray(b_pred), metric_task(fit_a.task),
+            labels=fit_a.labels, n_resamples=n_resamples or fit_a.settings.get("n_resamples", 2000),
+            ci_level=ci_level or fit_a.settings.get("ci_level", 0.95), method=method,
+            seed=fit_a.settings.get("seed", 42) if seed is None else seed)
+
     if fit_b is None:
-        if "baseline" not in a:
+        baselines = [b for b in BASELINES if f"baseline_{b}" in a]
+        if not baselines:
             raise ValueError("this fit has no baseline to compare with (fitted with baseline=False)")
-        b_pred = a["baseline"].to_numpy()
-    else:
-        b = fit_b.evaluated
-        same = (len(a) == len(b) and a["row"].tolist() == b["row"].tolist()
-                and np.array_equal(a["observed"].to_numpy(), b["observed"].to_numpy()))
-        if not same or metric_task(fit_a.task) != metric_task(fit_b.task):  # ordinal vs regression: ok
-            raise ValueError(
-                "the two fits were not evaluated on the same cases; fit both on the same data "
-                "with the same split (or cv) and seed"
-            )
-        b_pred = b["predicted"].to_numpy()
-    return compare_predictions(
-        a["observed"].to_numpy(), a["predicted"].to_numpy(), b_pred, metric_task(fit_a.task),
-        labels=fit_a.labels, n_resamples=n_resamples or fit_a.settings.get("n_resamples", 2000),
-        ci_level=ci_level or fit_a.settings.get("ci_level", 0.95), method=method,
-        seed=fit_a.settings.get("seed", 42) if seed is None else seed,
-    )
+        return stacked({b: versus(a[f"baseline_{b}"]) for b in baselines}, "baseline")
+    b = fit_b.evaluated
+    same = (len(a) == len(b) and a["row"].tolist() == b["row"].tolist()
+            and np.array_equal(a["observed"].to_numpy(), b["observed"].to_numpy()))
+    if not same or metric_task(fit_a.task) != metric_task(fit_b.task):  # ordinal vs regression: ok
+        raise ValueError("the two fits were not evaluated on the same cases; fit both on the same data "
+                         "with the same split (or cv) and seed")
+    return versus(b["predicted"])
 
 
 def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task: str = "auto",

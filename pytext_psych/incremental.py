@@ -31,14 +31,15 @@ from .stats import COMPARISON_COLUMNS, compare_predictions, percentile_differenc
 FOLDS = 5
 
 
-def covariate_matrix(df: pd.DataFrame, covariates: Sequence[str], text: str, outcome: str) -> tuple[np.ndarray, list[str]]:
+def covariate_matrix(df: pd.DataFrame, covariates: Sequence[str], text: str,
+                     outcomes: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """The covariates as a numeric matrix (dummy-coded where not numeric) and its column
     names; every problem raises a ``ValueError`` naming the column."""
     missing = [c for c in covariates if c not in df.columns]
     if missing:
         raise ValueError(f"covariate column(s) {', '.join(map(repr, missing))} not found in data; "
                          f"available columns: {', '.join(map(repr, map(str, df.columns)))}")
-    clash = [c for c in covariates if c in (text, outcome)]
+    clash = [c for c in covariates if c == text or c in outcomes]
     if clash:
         raise ValueError(f"covariates may not include the text or outcome column ({clash[0]!r})")
     parts, names = [], []

@@ -114,15 +114,16 @@ def records(table: pd.DataFrame | None) -> list[dict] | None:
     return None if table is None else table.to_dict(orient="records")
 
 
-def cases(prep: Prepared, design: Design, predicted: np.ndarray, baseline: np.ndarray | None,
+def cases(prep: Prepared, design: Design, predicted: np.ndarray, baseline: dict[str, np.ndarray] | None,
           observed: np.ndarray) -> dict[str, list]:
-    """The evaluated cases (row id, fold, observed, predicted, baseline) as JSON lists."""
+    """The evaluated cases (row id, fold, observed, predicted, each baseline's prediction
+    as ``baseline_<name>``) as JSON lists."""
     rows = design.evaluated
     as_json = (lambda v: [float(x) for x in v]) if prep.numeric else (lambda v: [str(x) for x in v])
     out: dict[str, list] = {"row": ids(prep.index[rows])}
     if design.folds is not None:
         out["fold"] = [int(f) + 1 for f in design.folds[rows]]
     out.update(observed=as_json(observed[rows]), predicted=as_json(predicted[rows]))
-    if baseline is not None:
-        out["baseline"] = as_json(baseline[rows])
+    for name, values in (baseline or {}).items():
+        out[f"baseline_{name}"] = as_json(values[rows])
     return out

@@ -28,6 +28,10 @@ OWN = ("task", "outcome", "labels", "level_values", "target_mean", "target_sd", 
        "ordinal_head", "calibration")
 
 
+NO_ORDINALS = ("several ordinal outcomes in one model are not supported yet; use task='regression' "
+               "for the ratings, or fit each one with task='ordinal'")
+
+
 def outcome_names(outcome: Any) -> tuple[str, ...]:
     """``outcome`` as a tuple of column names, checked: one name, or several different."""
     names = (outcome,) if isinstance(outcome, str) else outcome
@@ -46,11 +50,12 @@ def prepare_outcomes(df: pd.DataFrame, text: str, outcome: Any, task: str = "aut
     names = outcome_names(outcome)
     if len(names) == 1:
         return prepare(df, text, names[0], task)
+    if task == "ordinal":
+        raise ValueError(NO_ORDINALS)
     parts = tuple(prepare(df, text, name, task) for name in names)
     tasks = {name: p.task for name, p in zip(names, parts)}
-    if "ordinal" in tasks.values():
-        raise ValueError("several ordinal outcomes in one model are not supported yet; use "
-                         "task='regression' for the ratings, or fit each one with task='ordinal'")
+    if "ordinal" in tasks.values():  # ordered categoricals, with task="auto"
+        raise ValueError(NO_ORDINALS)
     if len(set(tasks.values())) > 1:
         shown = ", ".join(f"{n}: {t}" for n, t in tasks.items())
         raise ValueError(f"the outcomes mix ratings and classes ({shown}); several outcomes in one "
@@ -97,12 +102,13 @@ def views(model) -> list[tuple[Any, slice]]:
             for e in entries]
 
 
-def stacked(tables: dict[str, pd.DataFrame | None]) -> pd.DataFrame | None:
-    """One tidy table from the outcomes' tables, with an ``outcome`` column first."""
+def stacked(tables: dict[str, pd.DataFrame | None], column: str = "outcome") -> pd.DataFrame | None:
+    """One tidy table from the outcomes' (or baselines') tables, with an ``outcome`` (or
+    ``column``) column first."""
     present = {name: t for name, t in tables.items() if t is not None}
     if not present:
         return None
-    return pd.concat([t.assign(outcome=name)[["outcome", *t.columns]] for name, t in present.items()],
+    return pd.concat([t.assign(**{column: name})[[column, *t.columns]] for name, t in present.items()],
                      ignore_index=True)
 
 

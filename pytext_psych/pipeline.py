@@ -28,7 +28,7 @@ from .evaluate import Evaluation, Scored, evaluate_outcomes, export_checked, obs
 from .outcomes import blocks, dev_scorer_for, outcome_names, prepare_outcomes, wide
 from .outputs import Reservation
 from .parallel import refuse_if_launched
-from .settings import EvalSettings, TrainSettings, is_bool, settings_from
+from .settings import BASELINES, EvalSettings, TrainSettings, is_bool, settings_from
 from .stats import MIN_TEST_CASES, dev_scorer, metric_task
 
 
@@ -72,7 +72,7 @@ def check_request(data: DataLike, text: str, outcome: Any, task: str, options: d
     df = read_data(data)
     prep = prepare_outcomes(df, text, outcomes, task)
     names = _covariate_names(covariates)
-    values = covariate_matrix(df, names, text, outcome)[0] if names else None
+    values = covariate_matrix(df, names, text, outcomes)[0] if names else None
     design = plan(prep, group_ids(df, evaluation.group), evaluation, settings.seed)
     unlabelled = None if domain_texts is None else domain_corpus(
         df, domain_texts, None if design.folds is not None else design.runs[0].assigned != "test")
@@ -80,8 +80,8 @@ def check_request(data: DataLike, text: str, outcome: Any, task: str, options: d
     from .encoders import check_model
 
     check_model(settings.model, settings.max_length)
-    return Job(df, prep, text, outcomes if len(outcomes) > 1 else outcomes[0], settings, evaluation, design, unlabelled, progress, started,
-               resume, names, values)
+    return Job(df, prep, text, outcomes if len(outcomes) > 1 else outcomes[0], settings, evaluation,
+               design, unlabelled, progress, started, resume, names, values)
 
 
 def _covariate_names(covariates: Any) -> tuple[str, ...]:
@@ -178,27 +178,30 @@ def train_design(job: Job, model: str, tokens, checkpoints: Checkpoints,
     return trained + [train_run(job, job.design.final, settings.but(epochs=epochs), tokens, checkpoints)]
 
 
-def baseline_predictions(job: Job) -> tuple[Any, str | None]:
-    """The TF-IDF baseline's predictions (as the outcome's values) for every evaluated row,
-    trained on each run's train rows with the penalty chosen on its dev rows; several
-    outcomes: a list, one baseline per outcome."""
+def baseline_predictions(job: Job) -> tuple[Any, dict[str, str] | None]:
+    """Each baseline's predictions (as the outcome's values) for every evaluated row, as
+    ``{name: values}`` (several outcomes: a list of these, one per outcome), each trained on
+    each run's train rows with the penalty chosen on its dev rows; and their descriptions."""
     if not job.evaluation.baseline:
         return None, None
-    if job.prep.parts:
-        made = [_baseline(job, part) for part in job.prep.parts]
-        return [values for values, _ in made], made[0][1]
-    return _baseline(job, job.prep)
+    from .encoders import text_embeddings
+
+    embedded = text_embeddings(job.settings.model, job.prep.texts, job.settings.max_length)
+    made = [{name: _baseline(job, part, name, embedded) for name in BASELINES}
+            for part in job.prep.parts or [job.prep]]
+    values = [{name: v for name, (v, _) in each.items()} for each in made]
+    return (values if job.prep.parts else values[0]), {name: d for name, (_, d) in made[0].items()}
 
 
-def _baseline(job: Job, prep: Prepared) -> tuple[np.ndarray, str]:
-    from .baseline import fit_baseline
+def _baseline(job: Job, prep: Prepared, name: str, embedded: np.ndarray) -> tuple[np.ndarray, str]:
+    from .baseline import fit_named
 
     k = len(prep.labels or [0])
     task = metric_task(prep.task)  # ordinal: ridge on the ratings
     y = observed_values(prep) if prep.numeric else prep.y
     values = np.empty(len(prep.y), dtype=float if prep.numeric else np.int64)
     for run in job.design.runs:
-        base = fit_baseline(prep.texts, y, run.assigned, task, k, dev_scorer(task))
+        base = fit_named(name, prep.texts, embedded, y, run.assigned, task, k, dev_scorer(task))
         rows = slice(None) if job.design.final is None else run.rows("test")
         values[rows] = base.predicted[rows]
     return (values if prep.numeric else np.asarray(prep.labels, dtype=object)[values]), base.describe()
@@ -255,9 +258,9 @@ def fit_predictions(job: Job, scored: Scored, baseline: Any) -> pd.DataFrame:
                        scored.frame.reset_index(drop=True)], axis=1)
     if design.folds is not None:
         frame.insert(2, "fold", design.folds + 1)
-    if baseline is not None:
-        for (name, _), values in zip(_each(job.prep, "baseline"), baseline if job.prep.parts else [baseline]):
-            frame[name] = values
+    for outcome, each in zip(job.prep.names or [None], baseline if job.prep.parts else [baseline]):
+        for name, values in (each or {}).items():
+            frame[f"baseline_{name}" if outcome is None else wide(f"baseline_{name}", outcome)] = values
     return frame
 
 

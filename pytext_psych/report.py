@@ -121,12 +121,12 @@ def make_report(fit) -> Report:
     if agree is not None and len(agree):
         sentences.append("Agreement with the human coding: "
                          + "; ".join(statistic(agree.loc[a], a) for a in agree.index) + ".")
-    if fit.baseline_metrics is not None:
-        b = fit.baseline_metrics.set_index("metric")
-        c = fit.comparison.set_index("metric")
+    for name in _baselines(fit):
+        b = _of(fit.baseline_metrics, name)
+        c = _of(fit.comparison, name)
         h = heads[0]
         sentences.append(
-            "A TF-IDF baseline fitted on the same training texts reached "
+            f"{BASELINE_TEXT[name]} reached "
             + "; ".join(statistic(b.loc[x], x) for x in heads if x in b.index)
             + f"; the paired difference in {SYMBOLS[h]} was {number(c.loc[h, 'estimate'], h)}, "
             f"{level} CI [{number(c.loc[h, 'conf_low'], h)}, {number(c.loc[h, 'conf_high'], h)}], "
@@ -135,13 +135,30 @@ def make_report(fit) -> Report:
         sentences.append(incremental_sentence(fit.incremental, fit.settings.get("covariates", []),
                                               fit.task, level))
     sentences.append(f"Confidence intervals: {resamples:,} {method} bootstrap resamples of the "
-                     "texts" + (", the same resamples for both models." if fit.baseline_metrics
+                     "texts" + (", the same resamples for every model." if fit.baseline_metrics
                                 is not None else "."))
     if n < MIN_TEST_CASES:
         sentences.append(f"Caution: these estimates rest on only {n} texts (fewer than "
                          f"{MIN_TEST_CASES}), so their intervals are unreliable; treat them as "
                          "exploratory.")
     return Report(" ".join(sentences), _table(fit))
+
+
+BASELINE_TEXT = {  # how the report introduces each baseline (pytext_psych.baseline)
+    "tfidf": "A TF-IDF baseline fitted on the same training texts",
+    "embeddings": "The R package text's approach (the unchanged encoder's mean-pooled embeddings "
+                  "with a penalised regression, fitted on the same training texts)",
+}
+BASELINE_LABEL = {"tfidf": "TF-IDF", "embeddings": "Embeddings"}
+
+
+def _baselines(fit) -> list[str]:
+    return [] if fit.baseline_metrics is None else list(dict.fromkeys(fit.baseline_metrics["baseline"]))
+
+
+def _of(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One baseline's rows of a table with a ``baseline`` column, indexed by metric."""
+    return table[table["baseline"] == name].set_index("metric")
 
 
 def incremental_sentence(table: pd.DataFrame, covariates: list[str], task: str, level: str) -> str:
@@ -179,16 +196,15 @@ def _table(fit) -> pd.DataFrame:
                 f"{number(r.conf_high, metric)}]")
 
     m = fit.metrics.set_index("metric")
-    b = fit.baseline_metrics.set_index("metric") if fit.baseline_metrics is not None else None
-    c = fit.comparison.set_index("metric") if fit.comparison is not None else None
     level = f"{m['ci_level'].iloc[0]:.0%} CI"
     rows = []
     for metric in m.index:
         row = {"Metric": SYMBOLS.get(metric, metric), f"Model [{level}]": fmt(m, metric)}
-        if b is not None:
-            row[f"Baseline [{level}]"] = fmt(b, metric)
-            row[f"Difference [{level}]"] = fmt(c, metric)
-            row["p"] = p_text(c.loc[metric, "p_value"]).removeprefix("p ").removeprefix("= ") \
+        for name in _baselines(fit):
+            b, c, label = _of(fit.baseline_metrics, name), _of(fit.comparison, name), BASELINE_LABEL[name]
+            row[f"{label} [{level}]"] = fmt(b, metric)
+            row[f"Model − {label} [{level}]"] = fmt(c, metric)
+            row[f"p ({label})"] = p_text(c.loc[metric, "p_value"]).removeprefix("p ").removeprefix("= ") \
                 if metric in c.index else ""
         rows.append(row)
     return pd.DataFrame(rows)
@@ -276,9 +292,9 @@ def _class_f1(ax, fit) -> None:
     err = np.abs(m.loc[rows, ["conf_low", "conf_high"]].to_numpy().T - est)
     ax.errorbar(est, range(len(rows)), xerr=err, fmt="o", color="#2b6a99", capsize=3,
                 label="fine-tuned")
-    if fit.baseline_metrics is not None:
-        b = fit.baseline_metrics.set_index("metric").loc[rows, "estimate"].to_numpy()
-        ax.plot(b, range(len(rows)), "x", color="grey", label="TF-IDF baseline")
+    for name, marker in zip(_baselines(fit), "x+"):
+        b = _of(fit.baseline_metrics, name).loc[rows, "estimate"].to_numpy()
+        ax.plot(b, range(len(rows)), marker, color="grey", label=f"{BASELINE_LABEL[name]} baseline")
     ax.set_yticks(range(len(rows)), fit.labels)
     ax.invert_yaxis()
     ax.set(xlim=(0, 1.02), xlabel=f"F1 ({m['ci_level'].iloc[0]:.0%} CI)", title="F1 per class")

@@ -31,6 +31,10 @@ STRATEGIES = ("full", "freeze", "gradual", "lora")
 # while CORN lost to regression (benchmarks/results/psychometrics.md)
 ORDINAL_HEADS = ("clm", "corn")
 EXPORTS = {"both": ("fp32", "int8"), "fp32": ("fp32",), "int8": ("int8",)}
+# What baseline=True fits and compares (pytext_psych.baseline): name -> its features.
+BASELINES = {"tfidf": "TF-IDF (word 1-2 grams)",
+             "embeddings": "frozen-encoder embeddings (the R package text's textEmbed: mean of "
+                           "the second-to-last layer's token vectors)"}
 
 
 def is_int(value: Any, low: int = 0, high: float = math.inf) -> bool:
@@ -166,7 +170,9 @@ class EvalSettings(_Validated):
     group: str | None = setting(None, lambda v: v is None or isinstance(v, str), "None or a column name",
                                 "column of group ids (e.g. participant) kept on one side of every split",
                                 parse=str)
-    baseline: bool = setting(True, is_bool, "True or False", "also fit and compare the TF-IDF baseline")
+    baseline: bool = setting(True, is_bool, "True or False",
+                             "also fit and compare the baselines: TF-IDF, and frozen-encoder "
+                             "embeddings as the R package text makes them")
     n_resamples: int = setting(2000, lambda v: is_int(v, 10), "a whole number of at least 10",
                                "bootstrap resamples for every confidence interval")
     ci_level: float = setting(0.95, lambda v: is_real(v, 1e-9, 1 - 1e-9), "a number between 0 and 1",

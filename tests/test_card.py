@@ -12,7 +12,7 @@ def test_card_in_every_bundle_and_in_info(topic_fit, capsys):
     card = (topic_fit.bundle_path / "model_card.md").read_text()
     assert "model_card.md" in load_model(topic_fit.bundle_path).meta["files"]  # verified like the rest
     for part in ("# Model card: topic from answer", "license: apache-2.0", "Classes: ",
-                 "Text length: median", "| f1_macro |", "Fine-tuned minus baseline",
+                 "Text length: median", "| f1_macro |", "Fine-tuned minus tfidf", "Fine-tuned minus embeddings",
                  "Agreement with the human coding", "int8: ", "## Intended use", "torch "):
         assert part in card, part
     assert main(["info", str(topic_fit.bundle_path)]) == 0

@@ -18,7 +18,7 @@ def test_fit_result(topic_fit, examples):
     assert list(topic_fit.metrics.columns) == COLUMNS
     p = topic_fit.predictions
     assert list(p.columns) == ["row", "split", "observed", "predicted"] + [
-        f"prob_{c}" for c in topic_fit.labels] + ["baseline"]
+        f"prob_{c}" for c in topic_fit.labels] + ["baseline_tfidf", "baseline_embeddings"]
     assert list(p.row) == list(examples.index)
     assert (p.observed == examples.topic).all()
     assert p.split.value_counts().to_dict() == {"train": 250, "test": 100, "dev": 50}
@@ -28,7 +28,8 @@ def test_fit_result(topic_fit, examples):
     assert topic_fit.metrics.n.unique().tolist() == [100]
     text = repr(topic_fit)
     assert "classification of 'topic' (5 classes) from 'answer'" in text
-    assert "f1_macro" in text and "n train/dev/test = 250/50/100" in text and "baseline" in text
+    assert "f1_macro" in text and "n train/dev/test = 250/50/100" in text
+    assert "model                tfidf           embeddings" in text
 
 
 def test_predictions_are_the_bundles_scores(topic_fit, examples):
@@ -41,7 +42,7 @@ def test_regression_result(stress_fit, examples):
     assert stress_fit.task == "regression" and stress_fit.labels is None
     assert stress_fit.bundle_path.name.startswith("pytext_psych_model_")
     assert list(stress_fit.predictions.columns) == ["row", "split", "observed", "predicted",
-                                                    "baseline"]
+                                                    "baseline_tfidf", "baseline_embeddings"]
     assert (stress_fit.predictions.observed == examples.stress).all()
 
 
@@ -75,13 +76,15 @@ def test_regression_bundle_records_scaling(stress_fit, examples):
     assert meta["target_sd"] == pytest.approx(train.std(ddof=0))
 
 
-def test_baseline_and_comparison_on_the_same_cases(stress_fit):
+@pytest.mark.parametrize("name", ["tfidf", "embeddings"])
+def test_baselines_and_comparisons_on_the_same_cases(stress_fit, name):
     test = stress_fit.evaluated
-    base = stress_fit.baseline_metrics.set_index("metric")
-    assert list(stress_fit.baseline_metrics.columns) == COLUMNS
+    assert list(stress_fit.baseline_metrics.columns) == ["baseline", *COLUMNS]
+    base = stress_fit.baseline_metrics.query("baseline == @name").set_index("metric")
     assert base.loc["pearson_r", "estimate"] == pytest.approx(
-        np.corrcoef(test.observed, test.baseline)[0, 1])
-    comparison = stress_fit.comparison.set_index("metric")
+        np.corrcoef(test.observed, test[f"baseline_{name}"])[0, 1])
+    assert base.loc["pearson_r", "estimate"] > 0.4  # the baselines learn too
+    comparison = stress_fit.comparison.query("baseline == @name").set_index("metric")
     model = stress_fit.metrics.set_index("metric")
     assert comparison.loc["pearson_r", "estimate"] == pytest.approx(
         model.loc["pearson_r", "estimate"] - base.loc["pearson_r", "estimate"])

@@ -79,16 +79,16 @@ def test_classes_compare_macro_f1_and_log_loss():
 def test_covariates_are_checked_and_dummy_coded():
     df = pd.DataFrame({"t": ["x"] * 4, "y": [1, 2, 3, 4], "age": [20, 30, 40, 50],
                        "group": ["a", "b", "c", "a"], "gap": [1, None, 2, 3], "same": [1] * 4})
-    x, names = covariate_matrix(df, ["age", "group"], "t", "y")
+    x, names = covariate_matrix(df, ["age", "group"], "t", ["y"])
     assert names == ["age", "group_b", "group_c"] and x.shape == (4, 3)
     with pytest.raises(ValueError, match="covariate column\\(s\\) 'nope' not found"):
-        covariate_matrix(df, ["nope"], "t", "y")
+        covariate_matrix(df, ["nope"], "t", ["y"])
     with pytest.raises(ValueError, match="covariate 'gap' has 1 missing value"):
-        covariate_matrix(df, ["gap"], "t", "y")
+        covariate_matrix(df, ["gap"], "t", ["y"])
     with pytest.raises(ValueError, match="covariate 'same' is constant"):
-        covariate_matrix(df, ["same"], "t", "y")
+        covariate_matrix(df, ["same"], "t", ["y"])
     with pytest.raises(ValueError, match="may not include the text or outcome"):
-        covariate_matrix(df, ["y"], "t", "y")
+        covariate_matrix(df, ["y"], "t", ["y"])
 
 
 def test_fit_reports_incremental_validity(examples, tmp_path):

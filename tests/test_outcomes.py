@@ -136,3 +136,15 @@ def test_command_line(ratings_fit, two_ratings, tmp_path):
     two_ratings.to_csv(tmp_path / "d.csv", index=False)
     res = run("fit", str(tmp_path / "d.csv"), "--text", "answer", "--outcome", "stress", "topic")
     assert res.returncode == 2 and "mix ratings and classes" in res.stderr
+
+
+def test_explain_names_the_outcome(ratings_fit):
+    from pytext_psych import explain
+
+    words = explain(ratings_fit, ["a huge deadline at work"], target="calm")
+    assert set(words.target) == {"calm"} and len(words) == 5
+    alone = predict_scores(ratings_fit, ["a huge deadline at work"], check_shift=False)
+    assert words.prediction.iloc[0] == pytest.approx(alone.predicted_calm.iloc[0], abs=1e-5)
+    assert set(explain(ratings_fit, ["at work"]).target) == {"stress"}  # the first by default
+    with pytest.raises(ValueError, match="'anger' is not an outcome of this model"):
+        explain(ratings_fit, ["at work"], target="anger")

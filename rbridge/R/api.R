@@ -27,7 +27,8 @@ python_fit <- function(fit) {
 
 #' Compare two fits on the same test cases (paired bootstrap)
 #'
-#' With one fit, compares it with its own TF-IDF baseline; with two, the first minus the
+#' With one fit, compares it with each of its baselines (a \code{baseline} column:
+#' \code{"tfidf"}, \code{"embeddings"}); with two, the first minus the
 #' second, on the same resamples of the same test texts. Mirrors the Python function of
 #' the same name.
 #'
@@ -42,7 +43,7 @@ python_fit <- function(fit) {
 #' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
 #'                       max_length = 32, n_resamples = 100, export = "fp32",
 #'                       output_dir = tempfile(), progress = FALSE)
-#' compare_models(fit)          # against its TF-IDF baseline
+#' compare_models(fit)          # against its baselines
 #' fit2 <- fit_text_model(answers, "answer", "stress", epochs = 2, max_length = 32,
 #'                        n_resamples = 100, export = "fp32", output_dir = tempfile(),
 #'                        progress = FALSE)

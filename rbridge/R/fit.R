@@ -65,13 +65,16 @@
 #' @param n_resamples,ci_level Bootstrap resamples and confidence level.
 #' @return An object of class \code{pytextpsych_fit}: a list with \code{metrics}
 #'   (columns \code{metric, estimate, conf.low, conf.high, ci_level, n, method}),
-#'   \code{baseline_metrics} (the same for the baseline), \code{comparison} (model
-#'   minus baseline, paired bootstrap, with \code{p.value}), \code{agreement}
+#'   \code{baseline_metrics} (the same for each baseline, named in \code{baseline}:
+#'   \code{"tfidf"}, and \code{"embeddings"}, the method of the R package \pkg{text}:
+#'   the unchanged encoder's mean-pooled second-to-last layer with a penalised
+#'   regression), \code{comparison} (model minus each baseline, paired bootstrap, with
+#'   \code{p.value}), \code{agreement}
 #'   (kappa or ICC with the human coding), \code{report} (an APA-style paragraph),
 #'   \code{predictions} (one row per input row: \code{row} (\code{rownames(data)} when
 #'   data has its own, else the row number), \code{split},
 #'   \code{observed}, \code{predicted}, \code{prob_<class>} for classification,
-#'   and \code{baseline}),
+#'   and \code{baseline_tfidf}, \code{baseline_embeddings}),
 #'   \code{history} (per epoch), \code{bundle_path}, \code{task}, \code{labels}, and
 #'   with \code{covariates}, \code{incremental} (covariates + score minus covariates
 #'   only, in the columns of \code{comparison}).
@@ -250,7 +253,8 @@ as_factors <- function(predictions, labels, task = "classification", suffix = ""
     }
     return(predictions)
   }
-  for (column in intersect(paste0(c("observed", "predicted", "baseline"), suffix), names(predictions))) {
+  columns <- paste0(c("observed", "predicted", "baseline_tfidf", "baseline_embeddings"), suffix)
+  for (column in intersect(columns, names(predictions))) {
     predictions[[column]] <- factor(predictions[[column]], levels = labels)
   }
   predictions

@@ -40,7 +40,7 @@ print.summary.pytextpsych_fit <- function(x, ...) {
   cat("\nTest metrics:\n")
   print(x$metrics, row.names = FALSE)
   if (!is.null(x$comparison)) {
-    cat("\nFine-tuned minus TF-IDF baseline (paired bootstrap):\n")
+    cat("\nFine-tuned minus each baseline (TF-IDF; embeddings as the text package; paired bootstrap):\n")
     print(x$comparison, row.names = FALSE)
   }
   if (!is.null(x$fit$incremental)) {
@@ -192,11 +192,16 @@ plot_class_f1 <- function(fit) {
                  xlab = sprintf("F1 (%g%% CI)", 100 * m$ci_level[1]), main = "F1 per class")
   graphics::segments(m$conf.low, y, m$conf.high, y, col = "#2b6a99")
   graphics::axis(2, y, fit$labels, las = 1, cex.axis = 0.8)
-  if (!is.null(fit$baseline_metrics)) {
-    graphics::points(fit$baseline_metrics$estimate[rows], y, pch = 4, col = "grey40")
+  base <- fit$baseline_metrics
+  if (!is.null(base)) {
+    for (name in c("tfidf", "embeddings")) {
+      b <- base[base$baseline == name, ]
+      graphics::points(b$estimate[match(paste0("f1_", fit$labels), b$metric)], y,
+                       pch = if (name == "tfidf") 4 else 3, col = "grey40")
+    }
   }
-  graphics::legend("bottomleft", c("fine-tuned", "TF-IDF baseline"), pch = c(16, 4),
-                   col = c("#2b6a99", "grey40"), bty = "n", cex = 0.8)
+  graphics::legend("bottomleft", c("fine-tuned", "TF-IDF baseline", "embeddings baseline"),
+                   pch = c(16, 4, 3), col = c("#2b6a99", "grey40", "grey40"), bty = "n", cex = 0.8)
 }
 
 plot_history <- function(fit) {
@@ -225,8 +230,9 @@ plot_history <- function(fit) {
 #' so the first column is \code{metric} rather than \code{term}.
 #'
 #' @param x A \code{pytextpsych_fit}.
-#' @param component \code{"metrics"} (test metrics), \code{"baseline"} (the TF-IDF
-#'   baseline's), \code{"comparison"} (model minus baseline, paired bootstrap) or
+#' @param component \code{"metrics"} (test metrics), \code{"baseline"} (the
+#'   baselines', with a \code{baseline} column: \code{"tfidf"}, \code{"embeddings"}),
+#'   \code{"comparison"} (model minus each baseline, paired bootstrap) or
 #'   \code{"agreement"} (with the human coding).
 #' @param data The data.frame the fit was made from: \code{augment()} adds
 #'   \code{.split}, \code{.fitted} and (ratings) \code{.resid} to its rows.
@@ -262,14 +268,18 @@ glance.pytextpsych_fit <- function(x, ...) {
   }
   primary <- if (x$task == "classification") "f1_macro" else "pearson_r"
   m <- x$metrics[x$metrics$metric == primary, ]
-  versus <- if (is.null(x$comparison)) NA_real_ else x$comparison$p.value[x$comparison$metric == primary]
+  pick <- function(table, name, column) {  # one baseline's value of the primary metric
+    if (is.null(table)) return(NA_real_)
+    table[[column]][table$baseline == name & table$metric == primary]
+  }
   n <- table(factor(x$predictions$split, levels = c("train", "dev", "test")))
   data.frame(task = x$task, outcome = x$outcome, metric = primary, estimate = m$estimate,
              conf.low = m$conf.low, conf.high = m$conf.high,
-             baseline = if (is.null(x$baseline_metrics)) NA_real_
-                        else x$baseline_metrics$estimate[x$baseline_metrics$metric == primary],
-             p.value = versus, best_epoch = x$best_epoch, n_train = n[["train"]],
-             n_dev = n[["dev"]], nobs = m$n)
+             tfidf = pick(x$baseline_metrics, "tfidf", "estimate"),
+             p.value = pick(x$comparison, "tfidf", "p.value"),
+             embeddings = pick(x$baseline_metrics, "embeddings", "estimate"),
+             p.value.embeddings = pick(x$comparison, "embeddings", "p.value"),
+             best_epoch = x$best_epoch, n_train = n[["train"]], n_dev = n[["dev"]], nobs = m$n)
 }
 
 #' @rdname tidy.pytextpsych_fit

@@ -7,7 +7,8 @@ test_that("a fit from an R data.frame comes back as R objects", {
   expect_true(is.numeric(fit$metrics$estimate) && is.character(fit$metrics$metric))
   expect_identical(fit$labels, c("sad", "happy"))  # the factor's level order
   expect_identical(names(fit$predictions),
-                   c("row", "split", "observed", "predicted", "prob_sad", "prob_happy", "baseline"))
+                   c("row", "split", "observed", "predicted", "prob_sad", "prob_happy",
+                     "baseline_tfidf", "baseline_embeddings"))
   expect_identical(fit$predictions$row, 1:32)
   expect_identical(fit$predictions$observed, toy_data()$mood)  # a factor, levels kept
   expect_identical(levels(fit$predictions$predicted), c("sad", "happy"))
@@ -15,7 +16,9 @@ test_that("a fit from an R data.frame comes back as R objects", {
   expect_true(file.exists(file.path(fit$bundle_path, "bundle.json")))
   expect_equal(nrow(fit$history), length(unique(fit$history$epoch)))
   expect_identical(as.data.frame(fit), fit$metrics)
-  expect_identical(fit$baseline_metrics$metric, fit$metrics$metric)
+  expect_identical(fit$baseline_metrics$metric, rep(fit$metrics$metric, 2))
+  expect_identical(unique(fit$baseline_metrics$baseline), c("tfidf", "embeddings"))
+  expect_identical(levels(fit$predictions$baseline_embeddings), c("sad", "happy"))
   expect_true(all(c("estimate", "conf.low", "conf.high", "p.value") %in% names(fit$comparison)))
   expect_identical(fit$agreement$metric, "cohen_kappa")
   expect_match(fit$report, "macro F1 = ")

@@ -5,7 +5,7 @@ test_that("summary() shows the comparison and agreement tables", {
   expect_identical(s$comparison, fit$comparison)
   expect_identical(s$agreement, fit$agreement)
   out <- capture.output(print(s))
-  expect_true(any(grepl("Fine-tuned minus TF-IDF baseline", out)))
+  expect_true(any(grepl("Fine-tuned minus each baseline", out)))
   expect_true(any(grepl("cohen_kappa", out)))
 })
 
@@ -29,7 +29,8 @@ test_that("broom's tidy, glance and augment give broom's column names", {
   expect_identical(broom::tidy(fit, "comparison"), fit$comparison)
   g <- broom::glance(fit)
   expect_identical(nrow(g), 1L)
-  expect_true(all(c("estimate", "conf.low", "conf.high", "p.value", "nobs") %in% names(g)))
+  expect_true(all(c("estimate", "conf.low", "conf.high", "p.value", "nobs", "tfidf", "embeddings",
+                    "p.value.embeddings") %in% names(g)))
   expect_identical(g$metric, "pearson_r")
   a <- broom::augment(fit, data = toy_data())
   expect_identical(names(a), c(names(toy_data()), ".split", ".fitted", ".resid"))
