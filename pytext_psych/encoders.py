@@ -106,7 +106,7 @@ def text_embeddings(model: str | Path, texts: Sequence[str], max_length: int,
     makes them by default (``layers = -2``, ``aggregation_from_tokens_to_texts = "mean"``):
     each token's vector from the second-to-last layer, special tokens included, averaged
     over the text's tokens. For the embedding baseline (:mod:`pytext_psych.baseline`).
-    Texts are batched by length (less padding), on the cores the fit uses."""
+    Texts are batched by length (less padding)."""
     import torch
     from transformers import AutoModel
 

@@ -65,17 +65,17 @@ def outcomes_parity(model: TextModel, reference: np.ndarray, candidates: dict[st
     """:func:`parity_report` of the model (several outcomes: of each, under ``"outcomes"``;
     a precision's metric is the outcomes' mean, its delta the worst outcome's, and it is
     recommended only if it is for every outcome)."""
-    each = {view.meta["outcome"]: parity_report(reference[:, cols], {p: o[:, cols] for p, o in candidates.items()},
-                                                targets if view is model else targets[:, j], view.task)
-            for j, (view, cols) in enumerate(views(model))}
     if "outcomes" not in model.meta:
-        return next(iter(each.values()))
+        return parity_report(reference, candidates, targets, model.task)
+    each = {view.meta["outcome"]: parity_report(reference[:, cols], {p: o[:, cols] for p, o in candidates.items()},
+                                                targets[:, j], view.task)
+            for j, (view, cols) in enumerate(views(model))}
     first = next(iter(each.values()))
     report = {k: first[k] for k in ("reference", "threshold", "n")}
     report["metric_pytorch"] = float(np.mean([r["metric_pytorch"] for r in each.values()]))
+    key = "agreement" if model.task == "classification" else "score_correlation"
     for p in candidates:
         entries = [r[p] for r in each.values()]
-        key = "agreement" if model.task == "classification" else "score_correlation"
         report[p] = {"max_abs_diff": max(e["max_abs_diff"] for e in entries),
                      key: min(e[key] for e in entries),
                      "metric": float(np.mean([e["metric"] for e in entries])),
@@ -202,7 +202,7 @@ def evaluate_outcomes(prep: Prepared, scored: Scored, baseline: Any, *args: Any,
     done = {}
     for j, (part, (view, cols)) in enumerate(zip(prep.parts, views(model))):
         name = view.meta["outcome"]
-        one = Scored(scored.outputs[:, cols], narrow(scored.frame, name, sorted(output_columns(view, None))),
+        one = Scored(scored.outputs[:, cols], narrow(scored.frame, name, output_columns(view, None)),
                      scored.precision)
         done[name] = evaluate(part, one, None if baseline is None else baseline[j], *args)
     tables = {k: stacked({n: getattr(e, k) for n, e in done.items()})

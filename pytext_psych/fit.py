@@ -101,7 +101,7 @@ class TextModelFit:
             f"  base model: {self.settings.get('base_model')}; strategy: "
             f"{self.settings.get('strategy', 'full')}; {design}",
             f"  epochs run: {len(self.history)} (best dev epoch {self.best_epoch})",
-            "  metrics:                  model" + "".join(f"{b:>21}" for b in self._baselines()),
+            "  metrics:                  model" + "".join(f"{b:>21}" for b in self.baseline_names),
         ]
         for row in self.metrics.itertuples():
             lines.append(f"    {row.metric:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
@@ -110,13 +110,15 @@ class TextModelFit:
         lines.append(f"  bundle: {self.bundle_path}>")
         return "\n".join(lines)
 
-    def _baselines(self) -> list[str]:
+    @property
+    def baseline_names(self) -> list[str]:
+        """The baselines in ``baseline_metrics`` (``tfidf``, ``embeddings``), in order."""
         return [] if self.baseline_metrics is None else list(dict.fromkeys(self.baseline_metrics["baseline"]))
 
     def _baseline_cells(self, table: pd.DataFrame | None, metric: str) -> str:
         """Each baseline's estimate [CI] of ``metric``, for the repr."""
         cells = ""
-        for name in self._baselines():
+        for name in self.baseline_names:
             row = table[(table["baseline"] == name) & (table["metric"] == metric)]
             cells += "" if row.empty else (f"  {row.estimate.iloc[0]:6.3f} [{row.conf_low.iloc[0]:.3f}, "
                                            f"{row.conf_high.iloc[0]:.3f}]")
@@ -136,7 +138,7 @@ class TextModelFit:
                  f"  base model: {self.settings.get('base_model')}; strategy: "
                  f"{self.settings.get('strategy', 'full')}; {self._design()}",
                  f"  epochs run: {len(self.history)} (best dev epoch {self.best_epoch})",
-                 f"  {head}:{'':<12} model" + "".join(f"{b:>21}" for b in self._baselines())]
+                 f"  {head}:{'':<12} model" + "".join(f"{b:>21}" for b in self.baseline_names)]
         for name in self.outcomes:
             one = self.outcome_fit(name)
             row = one.metrics.set_index("metric").loc[head]

@@ -16,7 +16,7 @@ column. numpy and pandas only.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -72,18 +72,21 @@ def blocks(prep: Prepared) -> list[slice]:
     return [slice(int(e - s), int(e)) for s, e in zip(sizes, ends)]
 
 
-def wide(column: str, outcome: str) -> str:
-    """A one-outcome column's name in a several-outcome frame.
+def wide(column: str, outcome: str | None) -> str:
+    """A one-outcome column's name in a several-outcome frame (``outcome=None``: a
+    one-outcome frame, where it keeps its name).
 
-    >>> wide("predicted", "anxiety"), wide("prob_work", "topic")
-    ('predicted_anxiety', 'prob_topic_work')
+    >>> wide("predicted", "anxiety"), wide("prob_work", "topic"), wide("predicted", None)
+    ('predicted_anxiety', 'prob_topic_work', 'predicted')
     """
+    if outcome is None:
+        return column
     if column.startswith("prob_"):
         return f"prob_{outcome}_{column[5:]}"
     return f"{column}_{outcome}"
 
 
-def narrow(frame: pd.DataFrame, outcome: str, columns: list[str]) -> pd.DataFrame:
+def narrow(frame: pd.DataFrame, outcome: str, columns: Iterable[str]) -> pd.DataFrame:
     """The one-outcome frame of ``outcome`` in a wide ``frame`` (``columns``: its names in a
     one-outcome frame; those present are kept, in ``frame``'s order)."""
     names = {wide(c, outcome): c for c in columns}

@@ -185,8 +185,10 @@ def baseline_predictions(job: Job) -> tuple[Any, dict[str, str] | None]:
     if not job.evaluation.baseline:
         return None, None
     from .encoders import text_embeddings
+    from .train import using_all_cores
 
-    embedded = text_embeddings(job.settings.model, job.prep.texts, job.settings.max_length)
+    with using_all_cores():  # the cores the fine-tune used
+        embedded = text_embeddings(job.settings.model, job.prep.texts, job.settings.max_length)
     made = [{name: _baseline(job, part, name, embedded) for name in BASELINES}
             for part in job.prep.parts or [job.prep]]
     values = [{name: v for name, (v, _) in each.items()} for each in made]
@@ -253,33 +255,32 @@ def fit_predictions(job: Job, scored: Scored, baseline: Any) -> pd.DataFrame:
     (several outcomes: ``observed_<outcome>``, ``predicted_<outcome>``, ...)."""
     design, n = job.design, len(job.prep.y)
     split = np.full(n, "test", dtype=object) if design.folds is not None else design.runs[0].assigned
-    observed = {name: observed_values(part) for name, part in _each(job.prep, "observed")}
+    each = _each_outcome(job.prep, baseline)
+    observed = {wide("observed", name): observed_values(part) for name, part, _ in each}
     frame = pd.concat([pd.DataFrame({"row": job.prep.index, "split": split, **observed}),
                        scored.frame.reset_index(drop=True)], axis=1)
     if design.folds is not None:
         frame.insert(2, "fold", design.folds + 1)
-    for outcome, each in zip(job.prep.names or [None], baseline if job.prep.parts else [baseline]):
-        for name, values in (each or {}).items():
-            frame[f"baseline_{name}" if outcome is None else wide(f"baseline_{name}", outcome)] = values
+    for outcome, _, base in each:
+        for name, values in (base or {}).items():
+            frame[wide(f"baseline_{name}", outcome)] = values
     return frame
 
 
-def _each(prep: Prepared, column: str) -> list[tuple[str, Prepared]]:
-    """``column``'s name for each outcome (``column`` itself for one), with its data."""
+def _each_outcome(prep: Prepared, baseline: Any) -> list[tuple[str | None, Prepared, dict | None]]:
+    """``(name, data, baselines)`` per outcome; one outcome: ``(None, prep, baseline)``, so
+    that :func:`~pytext_psych.outcomes.wide` keeps its columns' names."""
     if not prep.parts:
-        return [(column, prep)]
-    return [(wide(column, name), part) for name, part in zip(prep.names, prep.parts)]
+        return [(None, prep, baseline)]
+    return list(zip(prep.names, prep.parts, baseline or [None] * len(prep.parts)))
 
 
 def _cases(job: Job, scored: Scored, baseline: Any) -> dict[str, list]:
     """The evaluated cases for bundle.json (several outcomes: wide names)."""
-    prep, out = job.prep, {}
-    if not prep.parts:
-        return metadata.cases(prep, job.design, scored.frame["predicted"].to_numpy(), baseline,
-                              observed_values(prep))
-    for j, (name, part) in enumerate(zip(prep.names, prep.parts)):
-        one = metadata.cases(part, job.design, scored.frame[wide("predicted", name)].to_numpy(),
-                             None if baseline is None else baseline[j], observed_values(part))
+    out = {}
+    for name, part, base in _each_outcome(job.prep, baseline):
+        one = metadata.cases(part, job.design, scored.frame[wide("predicted", name)].to_numpy(), base,
+                             observed_values(part))
         out.update({k if k in ("row", "fold") else wide(k, name): v for k, v in one.items()})
     return out
 

@@ -121,7 +121,7 @@ def make_report(fit) -> Report:
     if agree is not None and len(agree):
         sentences.append("Agreement with the human coding: "
                          + "; ".join(statistic(agree.loc[a], a) for a in agree.index) + ".")
-    for name in _baselines(fit):
+    for name in fit.baseline_names:
         b = _of(fit.baseline_metrics, name)
         c = _of(fit.comparison, name)
         h = heads[0]
@@ -150,10 +150,6 @@ BASELINE_TEXT = {  # how the report introduces each baseline (pytext_psych.basel
                   "with a penalised regression, fitted on the same training texts)",
 }
 BASELINE_LABEL = {"tfidf": "TF-IDF", "embeddings": "Embeddings"}
-
-
-def _baselines(fit) -> list[str]:
-    return [] if fit.baseline_metrics is None else list(dict.fromkeys(fit.baseline_metrics["baseline"]))
 
 
 def _of(table: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -200,7 +196,7 @@ def _table(fit) -> pd.DataFrame:
     rows = []
     for metric in m.index:
         row = {"Metric": SYMBOLS.get(metric, metric), f"Model [{level}]": fmt(m, metric)}
-        for name in _baselines(fit):
+        for name in fit.baseline_names:
             b, c, label = _of(fit.baseline_metrics, name), _of(fit.comparison, name), BASELINE_LABEL[name]
             row[f"{label} [{level}]"] = fmt(b, metric)
             row[f"Model − {label} [{level}]"] = fmt(c, metric)
@@ -292,7 +288,7 @@ def _class_f1(ax, fit) -> None:
     err = np.abs(m.loc[rows, ["conf_low", "conf_high"]].to_numpy().T - est)
     ax.errorbar(est, range(len(rows)), xerr=err, fmt="o", color="#2b6a99", capsize=3,
                 label="fine-tuned")
-    for name, marker in zip(_baselines(fit), "x+"):
+    for name, marker in zip(fit.baseline_names, "x+"):
         b = _of(fit.baseline_metrics, name).loc[rows, "estimate"].to_numpy()
         ax.plot(b, range(len(rows)), marker, color="grey", label=f"{BASELINE_LABEL[name]} baseline")
     ax.set_yticks(range(len(rows)), fit.labels)

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .outcomes import views
+from .stats import softmax
 
 FEATURES = ["log_words", "tokens_per_word", "output"]
 EXPECTED = 0.05  # share of in-distribution texts flagged, by construction
@@ -40,8 +41,7 @@ def features(model, texts: Sequence[str], outputs: np.ndarray) -> np.ndarray:
 def response(task: str, outputs: np.ndarray) -> np.ndarray:
     """The model's response to each text: its class entropy, or its (standardised) score."""
     if task == "classification":
-        z = outputs - outputs.max(axis=1, keepdims=True)
-        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        p = softmax(outputs)
         return -(p * np.log(np.clip(p, 1e-12, 1))).sum(axis=1)
     if task == "ordinal":
         from .ordinal import level_score

@@ -174,20 +174,23 @@ def clm_loss(raw):
 
 
 def _loss_function(task: str, weights: list[np.ndarray] | None, device, sizes: Sequence[int] | None):
-    """The loss of one outcome, or (``sizes``: several class outcomes' logit blocks) the mean
-    of the outcomes' cross-entropies; several ratings: the mean squared error over all."""
+    """The loss of one outcome; several (``sizes``: each class outcome's block of logits, or
+    the ratings' columns): the mean of the outcomes' cross-entropies, or the mean squared
+    error over all ratings. One outcome is one block of all the logits."""
     if task == "regression":
         return lambda logits, y: torch.nn.functional.mse_loss(logits.squeeze(-1).float(), y)
     if task == "ordinal":
         return corn_loss
-    ends = np.cumsum(sizes or [0])
-    w = [None if v is None else torch.as_tensor(v, dtype=torch.float32, device=device)
-         for v in (weights or [None] * max(len(ends), 1))]
-    if not sizes:
-        return lambda logits, y: torch.nn.functional.cross_entropy(logits.float(), y, weight=w[0])
-    return lambda logits, y: sum(
-        torch.nn.functional.cross_entropy(logits[:, e - k:e].float(), y[:, j], weight=w[j])
-        for j, (k, e) in enumerate(zip(sizes, ends))) / len(sizes)
+    w = [None if v is None else torch.as_tensor(v, dtype=torch.float32, device=device) for v in weights or []]
+
+    def cross_entropy(logits, y):
+        widths = sizes or [logits.shape[1]]
+        columns = y if y.ndim == 2 else y[:, None]
+        ends = np.cumsum(widths)
+        return sum(torch.nn.functional.cross_entropy(logits[:, e - k:e].float(), columns[:, j],
+                                                     weight=w[j] if w else None)
+                   for j, (k, e) in enumerate(zip(widths, ends))) / len(widths)
+    return cross_entropy
 
 
 def class_weights(y: np.ndarray, num_classes: int) -> np.ndarray:
