@@ -14,7 +14,7 @@ Logistic regression for classification, ridge regression for ratings. Needs scik
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -37,6 +37,7 @@ class Baseline:
     chosen_on: str  # "dev" or "default (no dev split)"
     dev_scores: dict[float, float]  # macro F1, or minus the mean squared error
     model: str  # features + linear model
+    linear: Any = None  # the fitted scikit-learn model
 
     def describe(self) -> str:
         return f"{self.model}, penalty {self.penalty:g} chosen on {self.chosen_on}"
@@ -105,7 +106,8 @@ def fit_penalised(x, y: np.ndarray, split: np.ndarray, task: str, num_classes: i
         chosen_on = "dev"
     else:
         penalty, chosen_on = DEFAULT_PENALTY, "default (no dev split)"
-    all_out = outputs(model(penalty), np.ones(x.shape[0], dtype=bool))
+    fitted = model(penalty)
+    all_out = outputs(fitted, np.ones(x.shape[0], dtype=bool))
     predicted = all_out[:, 0] if task == "regression" else all_out.argmax(1)
     linear = "ridge regression" if task == "regression" else "logistic regression"
-    return Baseline(predicted, penalty, chosen_on, scores, f"{features} + {linear}")
+    return Baseline(predicted, penalty, chosen_on, scores, f"{features} + {linear}", fitted)

@@ -27,9 +27,10 @@ from .checkpoints import Checkpoints
 from .design import split_rows
 from .evaluate import observed_values, score_rows
 from .settings import TrainSettings, is_int, is_real, show_settings_in_signature
-from .stats import COLUMNS, HEADLINE, bootstrap_metrics, dev_scorer, quantile_interval, stratified_replicates
+from .stats import COLUMNS, HEADLINE, bootstrap_metrics, compare_predictions, metric_task, dev_scorer, quantile_interval, stratified_replicates
 
 RUN_COLUMNS = ["n_train", "repeat", "model"] + COLUMNS
+PAIRED = "fine-tuned minus baseline"  # the paired bootstrap difference on the same test texts
 FAR = 2.0  # extrapolating beyond this multiple of the largest size is flagged
 
 
@@ -71,9 +72,10 @@ class LearningCurve:
     Attributes
     ----------
     runs : DataFrame
-        One row per run, model and metric: ``n_train, repeat, model`` (``"fine-tuned"`` or
-        ``"baseline"``) and the tidy metric columns (estimates with bootstrap CIs on the
-        fixed test set).
+        One row per run, model and metric: ``n_train, repeat, model`` (``"fine-tuned"``,
+        ``"baseline"``, or ``"fine-tuned minus baseline"``: the paired bootstrap difference on
+        the same test texts) and the tidy metric columns (estimates with bootstrap CIs on
+        the fixed test set).
     metric : str
         The metric the curve is fitted to (macro F1 or Pearson r).
     n_test : int
@@ -217,7 +219,8 @@ def learning_curve(
     test : float
         Share of the data held out once, stratified, as the fixed test set of every run.
     output_dir : path, optional
-        Folder for ``runs.jsonl``: finished runs are recorded there and skipped when the
+        Folder for ``runs.jsonl``: finished runs (metrics, and the data index labels of
+        their train, dev and test texts) are recorded there and skipped when the
         call is repeated (resuming an interrupted grid). The settings are recorded too;
         a folder made with other settings is refused. The run in progress also saves
         its fine-tune every epoch there, so a crash or Ctrl-C loses at most an epoch.
@@ -273,8 +276,9 @@ def learning_curve(
         for size, repeat in runs:
             if not store.done(size, repeat):
                 started = time.perf_counter()
-                tables = _run(job, fixed, pool, size, repeat, output_dir, checkpoints)
-                store.add(size, repeat, tables, time.perf_counter() - started)
+                tables, assigned = _run(job, fixed, pool, size, repeat, output_dir, checkpoints)
+                rows = {part: job.prep.index[assigned == part].tolist() for part in ("train", "dev", "test")}
+                store.add(size, repeat, tables, time.perf_counter() - started, rows)
                 if checkpoints is not None:
                     checkpoints.discard()  # the run is recorded
             bar.update(1)
@@ -287,10 +291,11 @@ show_settings_in_signature(learning_curve, {f.name for f in TrainSettings.public
 
 
 def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
-         output_dir: str | Path | None, checkpoints: Checkpoints | None) -> dict[str, pd.DataFrame]:
+         output_dir: str | Path | None, checkpoints: Checkpoints | None) -> tuple[dict[str, pd.DataFrame], np.ndarray]:
     """One run: its own random stream (``SeedSequence(seed, spawn_key=(size, repeat))``, so
     no two runs share one), a stratified subsample split 5:1 into train and dev, a
-    fine-tune exported and scored through ONNX on the fixed test rows, and the metrics."""
+    fine-tune exported and scored through ONNX on the fixed test rows; the metrics, and
+    each row's part (train, dev, test or unused)."""
     from . import pipeline
     from .design import Run
     from .train import TokenCache
@@ -319,7 +324,9 @@ def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
                             dev_scorer(prep.task)).predicted[test_rows]
         base = np.asarray(prep.labels, dtype=object)[base] if prep.labels else base
         tables["baseline"] = bootstrap_metrics(observed, base, prep.task, **boot)
-    return tables
+        paired = compare_predictions(observed, predicted[test_rows], base, metric_task(prep.task), **boot)
+        tables[PAIRED] = paired[[c for c in COLUMNS if c in paired]]
+    return tables, assigned
 
 
 def _subsample(y: np.ndarray, task: str, size: int, seed: int) -> np.ndarray:
@@ -359,13 +366,16 @@ class _RunStore:
     def done(self, size: int, repeat: int) -> bool:
         return any(r["n_train"] == size and r["repeat"] == repeat for r in self.records)
 
-    def add(self, size: int, repeat: int, tables: dict[str, pd.DataFrame], seconds: float) -> None:
+    def add(self, size: int, repeat: int, tables: dict[str, pd.DataFrame], seconds: float,
+            rows: dict[str, list]) -> None:
+        """``rows``: the data's index labels of the run's train, dev and test texts (which
+        texts a run used, e.g. to fit another model on the same ones)."""
         record = {"n_train": size, "repeat": repeat, "seconds": round(seconds, 1),
-                  "tables": {m: t.to_dict(orient="records") for m, t in tables.items()}}
+                  "tables": {m: t.to_dict(orient="records") for m, t in tables.items()}, "rows": rows}
         self.records.append(record)
         if self.path is not None:
             with self.path.open("a") as f:  # one line per finished run: a crash loses at most one
-                f.write(json.dumps(record) + "\n")
+                f.write(json.dumps(record, default=str) + "\n")
 
     def frame(self) -> pd.DataFrame:
         rows = [dict(n_train=r["n_train"], repeat=r["repeat"], model=m, **row)

@@ -75,9 +75,10 @@ def quiet_transformers():
 
 
 def load_base(model: str | Path, task: str, labels: Sequence[str] | None, head: str | None = None,
-              outputs: int | None = None):
+              outputs: int | None = None, pooling: str = "cls"):
     """Tokenizer and encoder with a fresh head; never runs remote code. ``outputs``: the
-    head's width for several outcomes (the loss is the fit's own)."""
+    head's width for several outcomes (the loss is the fit's own); ``pooling``: what the
+    head reads (see :func:`pool_mean`)."""
     name = resolve_model(model)
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
     if outputs is not None:
@@ -97,7 +98,48 @@ def load_base(model: str | Path, task: str, labels: Sequence[str] | None, head: 
         net = AutoModelForSequenceClassification.from_pretrained(
             name, trust_remote_code=False, **kwargs
         )
+    if pooling == "mean":
+        pool_mean(net)
     return tokenizer, net
+
+
+def encoder_layers(net) -> list:
+    """The encoder's transformer blocks, bottom to top (BERT, RoBERTa, DistilBERT, ...)."""
+    import torch
+
+    n = net.config.num_hidden_layers
+    for module in net.base_model.modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == n:
+            return list(module)
+    raise ValueError(f"cannot find the {n} encoder layers of this model; "
+                     "use strategy='full' or 'lora'")
+
+
+def pool_mean(net) -> None:
+    """Make the head read the mean of the top layer's token vectors instead of the first
+    token's: the top layer's first position is replaced by the masked mean over the text's
+    tokens, so every head that reads the first token (BERT's pooler, RoBERTa's and
+    MPNet's classification heads) reads the mean. Recorded in the config
+    (``pooling = "mean"``), so the export knows every position is needed."""
+    import torch
+
+    seen: dict = {}
+
+    def keep_mask(module, args, kwargs):
+        seen["mask"] = kwargs.get("attention_mask")
+
+    def first_is_mean(module, args, hidden):
+        mask = seen["mask"]
+        if mask is None:
+            mean = hidden.mean(1, keepdim=True)
+        else:
+            weight = mask[:, :, None].to(hidden.dtype)
+            mean = (hidden * weight).sum(1, keepdim=True) / weight.sum(1, keepdim=True).clamp(min=1)
+        return torch.cat([mean, hidden[:, 1:]], 1)
+
+    net.base_model.register_forward_pre_hook(keep_mask, with_kwargs=True)
+    encoder_layers(net)[-1].register_forward_hook(first_is_mean)
+    net.config.pooling = "mean"
 
 
 def text_embeddings(model: str | Path, texts: Sequence[str], max_length: int,

@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import torch
 
 from .bundle import ONNX_FILES
-from .train import encoder_layers
+from .encoders import encoder_layers
 
 OPSET = 17
 # onnxruntime's optimiser knows these encoder families under the "bert" fusion patterns
@@ -72,7 +72,7 @@ def _quiet_onnxruntime():
 
 def _first_token_output(net):
     """The top layer's attention-output module when the first-token shortcut applies."""
-    if net.config.model_type not in _FIRST_TOKEN_HEADS:
+    if net.config.model_type not in _FIRST_TOKEN_HEADS or getattr(net.config, "pooling", "cls") != "cls":
         return None
     try:
         top = encoder_layers(net)[-1]

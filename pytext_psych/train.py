@@ -24,9 +24,10 @@ import torch
 from transformers import DataCollatorWithPadding
 
 from .checkpoints import Checkpoint
-from .encoders import load_base, quiet_transformers
+from .encoders import encoder_layers, load_base, quiet_transformers
 from .epochs import Epochs, Optimiser, length_grouped
 from .parallel import Processes
+from .probe import warm_start
 from .settings import TrainSettings
 
 Scorer = Callable[[np.ndarray, np.ndarray], float]  # (outputs, targets) -> higher is better
@@ -71,16 +72,6 @@ def using_all_cores():
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def encoder_layers(net) -> list:
-    """The encoder's transformer blocks, bottom to top (BERT, RoBERTa, DistilBERT, ...)."""
-    n = net.config.num_hidden_layers
-    for module in net.base_model.modules():
-        if isinstance(module, torch.nn.ModuleList) and len(module) == n:
-            return list(module)
-    raise ValueError(f"cannot find the {n} encoder layers of this model; "
-                     "use strategy='full' or 'lora'")
 
 
 def layer_groups(net) -> list[list[torch.nn.Parameter]]:
@@ -238,20 +229,23 @@ def fine_tune(
     with torch.random.fork_rng(devices=[]), using_all_cores():
         torch.manual_seed(settings.seed)
         head = settings.ordinal_head if task == "ordinal" else None
-        tokenizer, net = load_base(settings.model, task, labels, head, sum(sizes) if sizes else None)
+        tokenizer, net = load_base(settings.model, task, labels, head, sum(sizes) if sizes else None,
+                                   settings.pooling)
         train_rows, dev_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "dev")
         cuts = add_cut_points(net, targets[train_rows], len(labels)) if head == "clm" else None
+        net.to(device)
+        encoded = (tokens or TokenCache()).encode(tokenizer, texts, settings.max_length)
+        collate = _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device)
+        if settings.linear_probe and task != "ordinal":
+            warm_start(net, encoded, collate, targets, split, task, sizes or [len(labels or [0])])
         net, on_epoch = apply_strategy(net, settings)
         if cuts is not None:
             cuts.requires_grad_(True)  # LoRA freezes everything it does not adapt
-        net.to(device)
-        encoded = (tokens or TokenCache()).encode(tokenizer, texts, settings.max_length)
         y = torch.as_tensor(targets.astype(np.float32 if task == "regression" else np.int64))
         weights = (_weights(targets[train_rows].astype(np.int64), sizes or [len(labels)])
                    if settings.class_weights and task == "classification" else None)
         loss = clm_loss(cuts) if cuts is not None else _loss_function(task, weights, device, sizes)
-        loop = _Loop(net, encoded, _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device),
-                     loss, y, processes)
+        loop = _Loop(net, encoded, collate, loss, y, processes)
         history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch,
                                        lambda out: dev_score(out, targets[dev_rows]), progress,
                                        checkpoint)

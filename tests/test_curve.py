@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pytext_psych import learning_curve
-from pytext_psych.curve import LearningCurve, power_law
+from pytext_psych.curve import PAIRED, LearningCurve, power_law
 from pytext_psych.stats import COLUMNS
 
 TINY = dict(epochs=2, max_length=32, learning_rate=1e-4, progress=False, n_resamples=200)
@@ -26,11 +26,14 @@ def test_runs_frame(curve, examples):
     assert list(lc.runs.columns) == ["n_train", "repeat", "model"] + COLUMNS
     assert lc.metric == "f1_macro" and lc.n_test == 100
     runs = lc.runs[lc.runs.metric == "f1_macro"]
-    # 2 repeats of 40 and 100, the full pool of 300 once; fine-tuned and baseline each
+    # 2 repeats of 40 and 100, the full pool of 300 once; fine-tuned, baseline and their
+    # paired difference each
     assert sorted(zip(runs.model, runs.n_train, runs.repeat)) == sorted(
-        [(m, n, r) for m in ("baseline", "fine-tuned") for n, r in
+        [(m, n, r) for m in ("baseline", "fine-tuned", PAIRED) for n, r in
          [(40, 0), (40, 1), (100, 0), (100, 1), (300, 0)]])
     assert (runs.n == 100).all()
+    wide = runs.pivot_table(index=["n_train", "repeat"], columns="model", values="estimate")
+    np.testing.assert_allclose(wide[PAIRED], wide["fine-tuned"] - wide["baseline"], atol=1e-9)
     s = lc.summary()
     assert list(s.columns) == ["model", "n_train", "mean", "sd", "min", "max", "runs"]
     tuned = s[s.model == "fine-tuned"].set_index("n_train")["mean"]
@@ -42,6 +45,10 @@ def test_resume_skips_finished_runs(curve, examples):
     lc, out = curve
     lines = (out / "runs.jsonl").read_text().splitlines()
     assert len(lines) == 1 + 5 and "settings" in json.loads(lines[0])
+    for run in map(json.loads, lines[1:]):  # which texts each run used, by the data's index
+        rows = run["rows"]
+        assert len(rows["train"]) + len(rows["dev"]) == run["n_train"] and len(rows["test"]) == 100
+        assert set(rows["test"]).isdisjoint(rows["train"] + rows["dev"]) and set(rows["test"]) <= set(examples.index)
     again = learning_curve(examples, "answer", "topic", sizes=(40, 100, "full"), repeats=2,
                            output_dir=out, **TINY)  # nothing left to run: returns at once
     pd.testing.assert_frame_equal(again.runs, lc.runs)

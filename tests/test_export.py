@@ -1,5 +1,5 @@
 """ONNX export across encoder families: the optimised graph reproduces PyTorch exactly,
-with and without the first-token shortcut in the top layer."""
+with and without the first-token shortcut in the top layer, and with mean pooling."""
 
 import numpy as np
 import onnxruntime as ort
@@ -8,17 +8,19 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from pytext_psych.export import _first_token_top_layer, export_onnx
-from pytext_psych.encoders import resolve_model
+from pytext_psych.encoders import pool_mean, resolve_model
 
 TEXTS = ["I worry about my family.", "Rent went up again and again, every single month.", "ok"]
 
 
-@pytest.mark.parametrize("model_type, shortcut", [
-    ("bert", True), ("roberta", True), ("electra", True), ("distilbert", False),
+@pytest.mark.parametrize("model_type, pooling, shortcut", [
+    ("bert", "cls", True), ("roberta", "cls", True), ("electra", "cls", True),
+    ("distilbert", "cls", False), ("bert", "mean", False), ("roberta", "mean", False),
 ])
-def test_export_matches_pytorch(model_type, shortcut, tmp_path):
+def test_export_matches_pytorch(model_type, pooling, shortcut, tmp_path):
     """Tiny randomly initialised encoders (no download): fp32 ONNX equals PyTorch where
-    the top layer is cut to the first token (head reads only that) and where it is not."""
+    the top layer is cut to the first token (head reads only that) and where it is not
+    (DistilBERT; mean pooling, whose head reads every token)."""
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("default"))
     sizes = dict(vocab_size=tokenizer.vocab_size, num_labels=3, pad_token_id=0)
     sizes.update(dict(dim=32, hidden_dim=64, n_layers=2, n_heads=2) if model_type == "distilbert"
@@ -27,6 +29,8 @@ def test_export_matches_pytorch(model_type, shortcut, tmp_path):
     torch.manual_seed(0)
     net = AutoModelForSequenceClassification.from_config(
         AutoConfig.for_model(model_type, **sizes)).eval()
+    if pooling == "mean":
+        pool_mean(net)
     enc = tokenizer(TEXTS, padding=True, return_tensors="pt")
     inputs = {k: enc[k] for k in ("input_ids", "attention_mask")}
     with torch.no_grad():

@@ -1,0 +1,109 @@
+"""Accuracy of the default recipe against both baselines, on several public data sets.
+
+For each data set (a seeded subsample, the package's 62.5/12.5/25 split, grouped by writer
+where texts share one), fits the old default (first-token pooler, random head) and the new
+one (mean pooling + linear-probe warm start; see ``TrainSettings.pooling`` and
+``linear_probe``) with the same caps on epochs and length, and records the test metric with
+its 95% BCa CI, the paired differences to the two built-in baselines (TF-IDF and the
+``text``-style frozen embeddings) and between the recipes, and the CPU minutes of each fit.
+Results go to ``benchmarks/results/accuracy_runs.jsonl`` (a finished fit is not refitted)
+and the tables in ``benchmarks/results/accuracy.md`` (section "Recipes").
+
+Data (``../shared/data``, each with its SOURCE.md; credit there): Real World Worry Dataset
+(Kleinberg et al., 2020), Empathic Reactions (Buechel et al., 2018), GoEmotions (Demszky
+et al., 2020; its 8 most frequent emotions besides neutral), PersuasionForGood (Wang et
+al., 2019; the persuader's or persuadee's Big Five, weak signal expected).
+
+Run: ``python benchmarks/accuracy.py [--n 1000] [--epochs 5] [--max-length 128]`` (about
+40 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from pytext_psych import compare_models, fit_text_model, learning_curve
+from pytext_psych.metadata import hardware
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+MODELS = ROOT / "benchmarks" / "models" / "accuracy"
+RECIPES = {"old default": dict(pooling="cls", linear_probe=False),
+           "new default": dict(pooling="mean", linear_probe=True)}
+
+
+def goemotions() -> pd.DataFrame:
+    df = pd.read_csv(DATA / "goemotions" / "goemotions_single_label.csv")
+    top = df[df.label != "neutral"].label.value_counts().index[:8]
+    return df[df.label.isin(top)]
+
+
+SETS = {  # name: (read, text, outcome, options)
+    "RWWD anxiety": (lambda: pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv"), "text_long", "anxiety", {}),
+    "RWWD emotion": (lambda: pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv"), "text_short",
+                     "chosen_emotion", {}),
+    "Empathic Reactions empathy": (lambda: pd.read_csv(DATA / "empathic_reactions" / "empathic_reactions.csv"),
+                                   "essay", "empathy", {"group": "response_id"}),
+    "GoEmotions 8 emotions": (goemotions, "text", "label", {}),
+    "PersuasionForGood extraversion": (
+        lambda: pd.read_csv(DATA / "persuasionforgood_personality" / "persuasionforgood_personality.csv"),
+        "text", "extraversion", {"group": "user_id"}),
+}
+
+
+def run(name: str, recipe: str, args) -> dict:
+    read, text, outcome, extra = SETS[name]
+    df = read().sample(frac=1, random_state=42).head(args.n)
+    started, wall = time.process_time(), time.perf_counter()
+    fit = fit_text_model(df, text, outcome, output_dir=MODELS / f"{name}_{recipe}".replace(" ", "_"),
+                         overwrite=True, progress=False, epochs=args.epochs, max_length=args.max_length,
+                         **extra, **RECIPES[recipe])
+    minutes = (time.process_time() - started) / 60
+    return dict(data=name, recipe=recipe, n=len(df), metrics=fit.metrics.to_dict("records"),
+                baselines=fit.baseline_metrics.to_dict("records"),
+                comparison=compare_models(fit).to_dict("records"), cpu_minutes=minutes,
+                best_epoch=int(fit.best_epoch), wall_minutes=(time.perf_counter() - wall) / 60)
+
+
+def small_n(args) -> None:
+    """The RWWD learning curve's small sizes (100 and 250 labelled texts, 3 subsamples each,
+    fixed test set of 623) with the new default, each run paired with TF-IDF."""
+    df = pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv")
+    learning_curve(df, "text_long", "anxiety", sizes=(100, 250), repeats=3, progress=False,
+                   output_dir=MODELS / "curve_small_n", epochs=args.epochs, max_length=args.max_length)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--sets", nargs="+", default=list(SETS))
+    parser.add_argument("--small-n", action="store_true", help="run the small learning-curve sizes only")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    if args.small_n:
+        return small_n(args)
+    log = RESULTS / "accuracy_runs.jsonl"
+    done = {(r["data"], r["recipe"]) for r in map(json.loads, log.read_text().splitlines())} if log.exists() else set()
+    for name in args.sets:
+        for recipe in RECIPES:
+            if (name, recipe) in done:
+                continue
+            record = run(name, recipe, args)
+            record.update(settings=dict(n=args.n, epochs=args.epochs, max_length=args.max_length),
+                          machine=hardware())
+            with log.open("a") as fh:
+                fh.write(json.dumps(record, default=str) + "\n")
+            print(name, recipe, f"{record['cpu_minutes']:.1f} CPU min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
