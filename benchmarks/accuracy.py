@@ -1,6 +1,6 @@
 """Accuracy of the default recipe against both baselines, on several public data sets.
 
-For each data set (a seeded subsample, the package's 62.5/12.5/25 split, grouped by writer
+For each data set (all of it, or a seeded subsample; the package's 62.5/12.5/25 split, grouped by writer
 where texts share one), fits the old default (first-token pooler, random head) and the new
 one (mean pooling + linear-probe warm start; see ``TrainSettings.pooling`` and
 ``linear_probe``) with the same caps on epochs and length, and records the test metric with
@@ -15,7 +15,7 @@ et al., 2020; its 8 most frequent emotions besides neutral), PersuasionForGood (
 al., 2019; the persuader's or persuadee's Big Five, weak signal expected).
 
 Run: ``python benchmarks/accuracy.py [--n 1000] [--epochs 5] [--max-length 128]`` (about
-40 minutes on 2 cores).
+an hour on 2 cores); ``--small-n`` the learning curve's small sizes; ``--report`` the tables.
 """
 
 from __future__ import annotations
@@ -45,13 +45,14 @@ def goemotions() -> pd.DataFrame:
     return df[df.label.isin(top)]
 
 
-SETS = {  # name: (read, text, outcome, options)
-    "RWWD anxiety": (lambda: pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv"), "text_long", "anxiety", {}),
+SETS = {  # name: (read, text, outcome, options; "n" / "max_length" override the command line's)
+    "RWWD anxiety": (lambda: pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv"), "text_long", "anxiety",
+                     {"n": None, "max_length": 160}),  # all 2,491: the paper's split (seed 42)
     "RWWD emotion": (lambda: pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv"), "text_short",
-                     "chosen_emotion", {}),
+                     "chosen_emotion", {"n": None, "max_length": 64}),
     "Empathic Reactions empathy": (lambda: pd.read_csv(DATA / "empathic_reactions" / "empathic_reactions.csv"),
-                                   "essay", "empathy", {"group": "response_id"}),
-    "GoEmotions 8 emotions": (goemotions, "text", "label", {}),
+                                   "essay", "empathy", {"group": "response_id", "n": None}),
+    "GoEmotions 8 emotions": (goemotions, "text", "label", {"n": 2000, "max_length": 64}),
     "PersuasionForGood extraversion": (
         lambda: pd.read_csv(DATA / "persuasionforgood_personality" / "persuasionforgood_personality.csv"),
         "text", "extraversion", {"group": "user_id"}),
@@ -60,13 +61,15 @@ SETS = {  # name: (read, text, outcome, options)
 
 def run(name: str, recipe: str, args) -> dict:
     read, text, outcome, extra = SETS[name]
-    df = read().sample(frac=1, random_state=42).head(args.n)
+    extra = dict(extra)
+    n, max_length = extra.pop("n", args.n), extra.pop("max_length", args.max_length)
+    df = read() if n is None else read().sample(frac=1, random_state=42).head(n)
     started, wall = time.process_time(), time.perf_counter()
     fit = fit_text_model(df, text, outcome, output_dir=MODELS / f"{name}_{recipe}".replace(" ", "_"),
-                         overwrite=True, progress=False, epochs=args.epochs, max_length=args.max_length,
+                         overwrite=True, progress=False, epochs=args.epochs, max_length=max_length,
                          **extra, **RECIPES[recipe])
     minutes = (time.process_time() - started) / 60
-    return dict(data=name, recipe=recipe, n=len(df), metrics=fit.metrics.to_dict("records"),
+    return dict(data=name, recipe=recipe, n=len(df), max_length=max_length, metrics=fit.metrics.to_dict("records"),
                 baselines=fit.baseline_metrics.to_dict("records"),
                 comparison=compare_models(fit).to_dict("records"), cpu_minutes=minutes,
                 best_epoch=int(fit.best_epoch), wall_minutes=(time.perf_counter() - wall) / 60)
@@ -80,6 +83,36 @@ def small_n(args) -> None:
                    output_dir=MODELS / "curve_small_n", epochs=args.epochs, max_length=args.max_length)
 
 
+def _cell(rows: list[dict], metric: str) -> str:
+    m = next(r for r in rows if r["metric"] == metric)
+    return f"{m['estimate']:.3f} [{m['conf_low']:.3f}, {m['conf_high']:.3f}]"
+
+
+def report() -> str:
+    """The tables of accuracy.md from the recorded runs."""
+    runs = [json.loads(line) for line in (RESULTS / "accuracy_runs.jsonl").read_text().splitlines()]
+    lines = ["| data (n) | metric | recipe | test estimate [95% CI] | TF-IDF | embeddings | "
+             "minus TF-IDF (paired) | minus embeddings (paired) | CPU min | best epoch |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        metric = "pearson_r" if any(m["metric"] == "pearson_r" for m in r["metrics"]) else "f1_macro"
+        base = {b: [m for m in r["baselines"] if m["baseline"] == b] for b in ("tfidf", "embeddings")}
+        diff = {b: [m for m in r["comparison"] if m["baseline"] == b] for b in ("tfidf", "embeddings")}
+        lines.append(f"| {r['data']} ({r['n']}) | {metric} | {r['recipe']} | {_cell(r['metrics'], metric)} | "
+                     f"{_cell(base['tfidf'], metric)} | {_cell(base['embeddings'], metric)} | "
+                     f"{_cell(diff['tfidf'], metric)} | {_cell(diff['embeddings'], metric)} | "
+                     f"{r['cpu_minutes']:.1f} | {r['best_epoch']} |")
+    curve = [json.loads(line) for line in
+             (MODELS / "curve_small_n" / "runs.jsonl").read_text().splitlines()[1:]]
+    lines += ["", "| labelled texts | run | new default r [95% CI] | TF-IDF r | paired difference |",
+              "|---|---|---|---|---|"]
+    for r in curve:
+        t = r["tables"]
+        lines.append(f"| {r['n_train']} | {r['repeat'] + 1} | {_cell(t['fine-tuned'], 'pearson_r')} | "
+                     f"{_cell(t['baseline'], 'pearson_r')} | {_cell(t['fine-tuned minus baseline'], 'pearson_r')} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1000)
@@ -87,10 +120,13 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--sets", nargs="+", default=list(SETS))
     parser.add_argument("--small-n", action="store_true", help="run the small learning-curve sizes only")
+    parser.add_argument("--report", action="store_true", help="print the tables of the recorded runs")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     if args.small_n:
         return small_n(args)
+    if args.report:
+        return print(report())
     log = RESULTS / "accuracy_runs.jsonl"
     done = {(r["data"], r["recipe"]) for r in map(json.loads, log.read_text().splitlines())} if log.exists() else set()
     for name in args.sets:

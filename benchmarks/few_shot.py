@@ -74,8 +74,10 @@ def setfit(max_n: int) -> None:
     from sklearn.metrics import f1_score
 
     df = comments()
-    with (OUT / "setfit.jsonl").open("w") as fh:
-        for run in (r for r in runs() if r["n_train"] <= max_n):
+    log = OUT / "setfit.jsonl"
+    done = {json.loads(line)["n_train"] for line in log.read_text().splitlines()} if log.exists() else set()
+    with log.open("a") as fh:
+        for run in (r for r in runs() if r["n_train"] <= max_n and r["n_train"] not in done):
             train = df.loc[run["rows"]["train"] + run["rows"]["dev"]]
             test = df.loc[run["rows"]["test"]]
             started = time.perf_counter()

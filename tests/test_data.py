@@ -58,3 +58,13 @@ def test_prepare_encodes_classes(df):
 def test_constant_regression_outcome_is_refused(df):
     with pytest.raises(ValueError, match="constant"):
         prepare(df.assign(score=1.0), "text", "score")
+
+
+def test_example_data_sets():
+    from pytext_psych import example_data
+
+    essays = example_data("empathy")
+    assert list(essays.columns) == ["writer", "essay", "empathy", "distress"]
+    assert essays.groupby("writer").size().eq(5).all() and essays.empathy.between(1, 7).all()
+    with pytest.raises(ValueError, match="name must be one of 'stress', 'empathy', not 'worry'"):
+        example_data("worry")

@@ -174,17 +174,21 @@ from_bundle <- function(path) {
 
 #' The example data shipped with the package
 #'
-#' 400 short answers about what stresses people, with a coded \code{topic} (5 classes)
-#' and a \code{stress} rating (1-9); the same data as Python's \code{example_data()}.
+#' \code{"stress"}: 400 synthetic short answers about what stresses people, with a coded
+#' \code{topic} (5 classes) and a \code{stress} rating (1-9). \code{"empathy"}: 500 real
+#' essays by 100 writers from Empathic Reactions (Buechel et al., 2018; CC BY 4.0), with
+#' self-rated \code{empathy} and \code{distress} (1-7); split by \code{writer}. The same
+#' data as Python's \code{example_data()}.
 #'
-#' @return A data.frame with columns \code{id}, \code{answer}, \code{topic} and
-#'   \code{stress}.
+#' @param name \code{"stress"} or \code{"empathy"}.
+#' @return A data.frame: columns \code{id}, \code{answer}, \code{topic} and
+#'   \code{stress}, or \code{writer}, \code{essay}, \code{empathy} and \code{distress}.
 #' @examplesIf python_ready(scoring_only = TRUE)
 #' answers <- example_data()
 #' table(answers$topic)
 #' summary(answers$stress)
 #' @export
-example_data <- function() {
+example_data <- function(name = "stress") {
   py <- python_module()
-  to_r_frame(py_call(py$api$example_data))
+  to_r_frame(py_call(py$api$example_data, name))
 }
