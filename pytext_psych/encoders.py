@@ -118,8 +118,8 @@ def encoder_layers(net) -> list:
 def pool_mean(net) -> None:
     """Make the head read the mean of the top layer's token vectors instead of the first
     token's: the top layer's first position is replaced by the masked mean over the text's
-    tokens, so every head that reads the first token (BERT's pooler, RoBERTa's and
-    MPNet's classification heads) reads the mean. Recorded in the config
+    tokens, so every head that reads the first token (BERT's pooler, the classification heads
+    of RoBERTa, DistilBERT, MPNet and ELECTRA) reads the mean. Recorded in the config
     (``pooling = "mean"``), so the export knows every position is needed."""
     import torch
 
@@ -128,14 +128,16 @@ def pool_mean(net) -> None:
     def keep_mask(module, args, kwargs):
         seen["mask"] = kwargs.get("attention_mask")
 
-    def first_is_mean(module, args, hidden):
+    def first_is_mean(module, args, output):
+        hidden = output[0] if isinstance(output, tuple) else output  # some layers return tuples
         mask = seen["mask"]
         if mask is None:
             mean = hidden.mean(1, keepdim=True)
         else:
             weight = mask[:, :, None].to(hidden.dtype)
             mean = (hidden * weight).sum(1, keepdim=True) / weight.sum(1, keepdim=True).clamp(min=1)
-        return torch.cat([mean, hidden[:, 1:]], 1)
+        pooled = torch.cat([mean, hidden[:, 1:]], 1)
+        return (pooled, *output[1:]) if isinstance(output, tuple) else pooled
 
     net.base_model.register_forward_pre_hook(keep_mask, with_kwargs=True)
     encoder_layers(net)[-1].register_forward_hook(first_is_mean)

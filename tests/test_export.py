@@ -16,6 +16,7 @@ TEXTS = ["I worry about my family.", "Rent went up again and again, every single
 @pytest.mark.parametrize("model_type, pooling, shortcut", [
     ("bert", "cls", True), ("roberta", "cls", True), ("electra", "cls", True),
     ("distilbert", "cls", False), ("bert", "mean", False), ("roberta", "mean", False),
+    ("distilbert", "mean", False),
 ])
 def test_export_matches_pytorch(model_type, pooling, shortcut, tmp_path):
     """Tiny randomly initialised encoders (no download): fp32 ONNX equals PyTorch where
@@ -39,6 +40,10 @@ def test_export_matches_pytorch(model_type, pooling, shortcut, tmp_path):
             cut = net(**inputs, output_hidden_states=True)
     assert cut.hidden_states[-1].shape[1] == (1 if shortcut else enc["input_ids"].shape[1])
     torch.testing.assert_close(cut.logits, full.logits)
+    alone = tokenizer(TEXTS[-1:], return_tensors="pt")  # padding ignored, mean pooling included
+    with torch.no_grad():
+        own = net(**{k: alone[k] for k in inputs}).logits
+    torch.testing.assert_close(own[0], full.logits[-1], atol=1e-5, rtol=1e-5)
     expected = full.logits.numpy()
     files = export_onnx(net, tokenizer, tmp_path, precisions=("fp32",))["files"]
     session = ort.InferenceSession(str(tmp_path / files["fp32"]))
