@@ -20,12 +20,18 @@ NEW = [
 ]
 
 
+# outcome: (example data set, text column, options). "empathy" is real: essays from Empathic
+# Reactions (Buechel et al., 2018, CC BY 4.0), 5 per writer, so the split is grouped by writer.
+FITS = {"topic": ("stress", "answer", {}), "stress": ("stress", "answer", {}),
+        "empathy": ("empathy", "essay", {"group": "writer"})}
+
+
 def main() -> None:
-    data = example_data()
-    print(f"example data: {len(data)} answers; columns {list(data.columns)}\n")
-    for outcome in ("topic", "stress"):
-        fit = fit_text_model(data, text="answer", outcome=outcome, output_dir=OUT / outcome,
-                             overwrite=True)
+    for outcome, (name, text, options) in FITS.items():
+        data = example_data(name)
+        print(f"example data '{name}': {len(data)} texts; columns {list(data.columns)}\n")
+        fit = fit_text_model(data, text=text, outcome=outcome, output_dir=OUT / outcome,
+                             overwrite=True, **options)
         print(fit, "\n")
         print(fit.history.round(3).to_string(index=False), "\n")
         report = fit.report()

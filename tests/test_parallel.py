@@ -20,7 +20,8 @@ SCRIPT = textwrap.dedent("""
         fit = fit_text_model(example_data(), "answer", "topic", output_dir=f"{sys.argv[2]}/{strategy}",
                              strategy=strategy, epochs=int(sys.argv[3]), max_length=32,
                              learning_rate=1e-3 if strategy == "lora" else 1e-4,
-                             progress=False, n_resamples=200, **options)
+                             progress=False, n_resamples=200, **options,
+                             baseline=strategy == "full")  # "full" is compared with topic_fit
         f1 = fit.metrics.set_index("metric").loc["f1_macro", "estimate"]
         print("RESULT", json.dumps({"strategy": strategy, "f1": f1, "bundle": str(fit.bundle_path),
                                     "epochs": len(fit.history)}), flush=True)
