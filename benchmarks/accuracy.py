@@ -1,7 +1,7 @@
 """Accuracy of the default recipe against both baselines, on several public data sets.
 
-For each data set (all of it, or a seeded subsample; the package's 62.5/12.5/25 split, grouped by writer
-where texts share one), fits the old default (first-token pooler, random head) and the new
+For each data set (a seeded subsample of ``--n`` texts; the package's 62.5/12.5/25 split,
+grouped by writer where texts share one), fits the old default (first-token pooler, random head) and the new
 one (mean pooling + linear-probe warm start; see ``TrainSettings.pooling`` and
 ``linear_probe``) with the same caps on epochs and length, and records the test metric with
 its 95% BCa CI, the paired differences to the two built-in baselines (TF-IDF and the
@@ -14,8 +14,9 @@ Data (``../shared/data``, each with its SOURCE.md; credit there): Real World Wor
 et al., 2020; its 8 most frequent emotions besides neutral), PersuasionForGood (Wang et
 al., 2019; the persuader's or persuadee's Big Five, weak signal expected).
 
-Run: ``python benchmarks/accuracy.py [--n 1000] [--epochs 5] [--max-length 128]`` (about
-an hour on 2 cores); ``--small-n`` the learning curve's small sizes; ``--report`` the tables.
+Run: ``python benchmarks/accuracy.py [--n 1000] [--epochs 4] [--max-length 128] [--sets ...]``
+(about 40 minutes on 2 cores for four data sets); ``--small-n`` the learning curve's small
+sizes (about 25 minutes); ``--report`` prints the tables.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from pytext_psych import compare_models, fit_text_model, learning_curve
+from pytext_psych.fit import TextModelFit
 from pytext_psych.metadata import hardware
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,12 +48,14 @@ def goemotions() -> pd.DataFrame:
 
 
 SETS = {  # name: (read, text, outcome, options; "n" / "max_length" override the command line's)
+    # (the full RWWD with the paper's split costs about 45 CPU minutes per recipe here: pass
+    # --n 2491 --max-length 160 --sets "RWWD anxiety" where the time is there)
     "RWWD anxiety": (lambda: pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv"), "text_long", "anxiety",
-                     {"n": None, "max_length": 160}),  # all 2,491: the paper's split (seed 42)
+                     {}),
     "RWWD emotion": (lambda: pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv"), "text_short",
-                     "chosen_emotion", {"n": None, "max_length": 64}),
+                     "chosen_emotion", {"max_length": 64}),
     "Empathic Reactions empathy": (lambda: pd.read_csv(DATA / "empathic_reactions" / "empathic_reactions.csv"),
-                                   "essay", "empathy", {"group": "response_id", "n": None}),
+                                   "essay", "empathy", {"group": "response_id"}),
     "GoEmotions 8 emotions": (goemotions, "text", "label", {"n": 2000, "max_length": 64}),
     "PersuasionForGood extraversion": (
         lambda: pd.read_csv(DATA / "persuasionforgood_personality" / "persuasionforgood_personality.csv"),
@@ -65,7 +69,7 @@ def run(name: str, recipe: str, args) -> dict:
     n, max_length = extra.pop("n", args.n), extra.pop("max_length", args.max_length)
     df = read() if n is None else read().sample(frac=1, random_state=42).head(n)
     started, wall = time.process_time(), time.perf_counter()
-    fit = fit_text_model(df, text, outcome, output_dir=MODELS / f"{name}_{recipe}".replace(" ", "_"),
+    fit = fit_text_model(df, text, outcome, output_dir=_folder(name, recipe),
                          overwrite=True, progress=False, epochs=args.epochs, max_length=max_length,
                          **extra, **RECIPES[recipe])
     minutes = (time.process_time() - started) / 60
@@ -88,12 +92,27 @@ def _cell(rows: list[dict], metric: str) -> str:
     return f"{m['estimate']:.3f} [{m['conf_low']:.3f}, {m['conf_high']:.3f}]"
 
 
+def _versus_old(record: dict, metric: str) -> str:
+    """The new default minus the old on the same test texts (from the two saved bundles)."""
+    if record["recipe"] == "old default":
+        return ""
+    folders = [_folder(record["data"], recipe) for recipe in RECIPES]
+    if not all(f.exists() for f in folders):
+        return "-"
+    fits = [TextModelFit.from_bundle(f) for f in folders]
+    return _cell(compare_models(fits[1], fits[0]).to_dict("records"), metric)
+
+
+def _folder(name: str, recipe: str) -> Path:
+    return MODELS / f"{name}_{recipe}".replace(" ", "_")
+
+
 def report() -> str:
     """The tables of accuracy.md from the recorded runs."""
     runs = [json.loads(line) for line in (RESULTS / "accuracy_runs.jsonl").read_text().splitlines()]
     lines = ["| data (n) | metric | recipe | test estimate [95% CI] | TF-IDF | embeddings | "
-             "minus TF-IDF (paired) | minus embeddings (paired) | CPU min | best epoch |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "minus TF-IDF (paired) | minus embeddings (paired) | new minus old (paired) | CPU min | best epoch |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         metric = "pearson_r" if any(m["metric"] == "pearson_r" for m in r["metrics"]) else "f1_macro"
         base = {b: [m for m in r["baselines"] if m["baseline"] == b] for b in ("tfidf", "embeddings")}
@@ -101,7 +120,7 @@ def report() -> str:
         lines.append(f"| {r['data']} ({r['n']}) | {metric} | {r['recipe']} | {_cell(r['metrics'], metric)} | "
                      f"{_cell(base['tfidf'], metric)} | {_cell(base['embeddings'], metric)} | "
                      f"{_cell(diff['tfidf'], metric)} | {_cell(diff['embeddings'], metric)} | "
-                     f"{r['cpu_minutes']:.1f} | {r['best_epoch']} |")
+                     f"{_versus_old(r, metric)} | {r['cpu_minutes']:.1f} | {r['best_epoch']} |")
     curve = [json.loads(line) for line in
              (MODELS / "curve_small_n" / "runs.jsonl").read_text().splitlines()[1:]]
     lines += ["", "| labelled texts | run | new default r [95% CI] | TF-IDF r | paired difference |",
