@@ -26,12 +26,16 @@ from .tune import tune_text_model
 
 
 def __getattr__(name: str):
-    """``pretrain_domain`` lives with the training loop and needs torch: imported on first
-    use (it is not in ``__all__``, so ``from pytext_psych import *`` stays torch-free)."""
+    """``pretrain_domain`` and ``load_torch_model`` need torch: imported on first use (they
+    are not in ``__all__``, so ``from pytext_psych import *`` stays torch-free)."""
     if name == "pretrain_domain":
         from .domain import pretrain_domain
 
         return pretrain_domain
+    if name == "load_torch_model":
+        from .encoders import load_torch_model
+
+        return load_torch_model
     raise AttributeError(f"module 'pytext_psych' has no attribute {name!r}")
 
 

@@ -103,6 +103,25 @@ def load_base(model: str | Path, task: str, labels: Sequence[str] | None, head: 
     return tokenizer, net
 
 
+def load_torch_model(folder: str | Path):
+    """The fine-tuned PyTorch model a bundle holds (tokenizer, network in eval mode), with
+    the pooling its ``config.json`` records: plain
+    ``AutoModelForSequenceClassification.from_pretrained(bundle)`` reads the first token
+    even where the model was trained to read the mean (``pooling = "mean"``), as
+    sentence-transformers' pooling is also not part of a transformers config. For going on
+    with PyTorch (gradients, further training); scoring needs only :func:`load_model`.
+    Never runs remote code.
+
+    >>> tokenizer, net = load_torch_model(fit.bundle_path)  # doctest: +SKIP
+    """
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    with quiet_transformers():
+        net = AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=False)
+    if getattr(net.config, "pooling", "cls") == "mean":
+        pool_mean(net)
+    return tokenizer, net.eval()
+
+
 def encoder_layers(net) -> list:
     """The encoder's transformer blocks, bottom to top (BERT, RoBERTa, DistilBERT, ...)."""
     import torch

@@ -369,11 +369,11 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
     ``patience=3`` because on unbalanced classes the model can sit on the majority class
     for the first epochs (RWWD emotions: macro F1 flat for 3 epochs), and patience 2
     stopped it there. Padding is per batch, so ``max_length=256`` costs short texts
-    nothing. With few labelled texts, pass ``pooling="mean", linear_probe=True`` (the head
-    reads the mean of the token vectors, as the default encoder was trained, and starts as
-    the best linear model on the frozen features: LP-FT): on RWWD anxiety with 100 labelled
-    texts, test r .33 against .08 for the first-token pooler with a random head, where
-    TF-IDF reaches .25 (benchmarks/results/accuracy.md).
+    nothing. ``pooling="mean"`` with ``linear_probe=True`` (the head reads the mean of the
+    token vectors, as the default encoder was trained, and starts as the best linear model
+    on the frozen features: LP-FT) because small samples gained most: on RWWD anxiety with
+    100 labelled texts, test r .33 against .08 for the first-token pooler with a random
+    head, where TF-IDF reaches .25 (benchmarks/results/accuracy.md).
 
     Strategies on RWWD anxiety (benchmarks/results/rwwd.md; 4 epochs, 128 tokens, test
     n = 623): full r .57, freeze (3 of 6 layers) .58 at 2/3 of full's time per epoch,

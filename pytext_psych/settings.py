@@ -123,14 +123,14 @@ class TrainSettings(_Validated):
     lora_r: int = setting(8, lambda v: is_int(v, 1), WHOLE, "strategy 'lora': adapter rank", tunable=True)
     lora_alpha: float = setting(16, lambda v: is_real(v, 1e-12), "a number above 0",
                                 "strategy 'lora': adapter scale", tunable=True, parse=float)
-    # pooling="mean" with linear_probe=True lifts small samples most: RWWD anxiety with 100
-    # labelled texts, test r .33 against .08 for the first-token pooler with a random head
-    # (TF-IDF .25; benchmarks/results/accuracy.md). Not yet the default: a bundle's PyTorch
-    # weights, reloaded with plain transformers, do not carry the mean pooling.
-    pooling: str = setting("cls", lambda v: v in POOLINGS, f"one of {', '.join(POOLINGS)}",
+    # "mean" and linear_probe=True: the default encoder was trained as a mean-pooled sentence
+    # model, and a head fitted on its frozen features before fine-tuning (LP-FT) lifts small
+    # samples most: RWWD anxiety with 100 labelled texts, test r .33 against .08 for the
+    # first-token pooler with a random head (TF-IDF .25); benchmarks/results/accuracy.md.
+    pooling: str = setting("mean", lambda v: v in POOLINGS, f"one of {', '.join(POOLINGS)}",
                            "what the head reads: the first token (cls) or the mean of all tokens",
                            tunable=True)
-    linear_probe: bool = setting(False, is_bool, "True or False",
+    linear_probe: bool = setting(True, is_bool, "True or False",
                                  "start the head as the best linear model on the frozen encoder's "
                                  "features, then fine-tune (LP-FT)", tunable=True)
     class_weights: bool = setting(False, is_bool, "True or False",

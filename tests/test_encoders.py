@@ -1,11 +1,11 @@
 """The encoder with mean pooling: the head reads the masked mean of the top layer (checked
-against plain transformers), whatever the batch-mates."""
+against plain transformers), whatever the batch-mates; a saved model reloads with it."""
 
 import numpy as np
 import torch
 
 from pytext_psych import example_data
-from pytext_psych.encoders import load_base
+from pytext_psych.encoders import load_base, load_torch_model
 
 from test_probe import reference_features
 
@@ -22,3 +22,19 @@ def test_mean_pooling_reads_the_masked_mean_whatever_the_batch():
     np.testing.assert_allclose(seen[0].numpy(), reference_features(texts), atol=1e-5)
     np.testing.assert_allclose(seen[1][0].numpy(), seen[2][0].numpy(), atol=1e-5)  # padding ignored
     assert net.config.pooling == "mean"
+
+
+def test_saved_model_reloads_with_its_pooling(tmp_path):
+    """load_torch_model restores the mean pooling that plain transformers would drop."""
+    from transformers import AutoModelForSequenceClassification
+
+    tokenizer, net = load_base("default", "regression", None, pooling="mean")
+    net.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    batch = tokenizer(example_data().answer.tolist()[:4], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        trained = net.eval()(**batch).logits
+        again = load_torch_model(tmp_path)[1](**batch).logits
+        plain = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()(**batch).logits
+    np.testing.assert_allclose(again.numpy(), trained.numpy(), atol=1e-6)
+    assert np.abs(plain.numpy() - trained.numpy()).max() > 1e-3  # the pooling is what differs

@@ -118,10 +118,14 @@ def test_conformal_coverage_on_held_out_texts(which, request, examples):
     scored = predict_scores(fit, examples.loc[test.row], text="answer", interval=0.8)
     if fit.task == "regression":
         covered = (scored.lower <= test.observed.to_numpy()) & (test.observed.to_numpy() <= scored.upper)
+        ceiling = 0.97
     else:
         covered = [o in s.split("; ") for o, s in zip(test.observed, scored.prediction_set)]
+        # a set always holds the top class, so coverage is at least the accuracy (which
+        # can be 1 on these topics)
+        ceiling = max(0.97, np.mean(scored.predicted.to_numpy() == test.observed.to_numpy()))
     # 80% target; with 50 calibration and 100 test cases, binomial noise is about +/- .06 each
-    assert 0.65 <= np.mean(covered) <= 0.97
+    assert 0.65 <= np.mean(covered) <= ceiling
     with pytest.raises(ValueError, match="at least 99 calibration"):
         predict_scores(fit, ["a text"], interval=0.99)
 
@@ -184,8 +188,9 @@ SMALL = dict(max_length=24, epochs=2, progress=False, n_resamples=100, export="f
 
 def test_tune_text_model_picks_on_dev_and_reuses_the_winner(examples, tmp_path):
     df = examples.head(160)
+    # without the linear-probe warm start, so that learning rate 1e-7 cannot learn the topics
     fit = tune_text_model(df, "answer", "topic", learning_rate=[1e-7, 2e-4], strategy=["full"],
-                          output_dir=tmp_path / "tuned", **SMALL)
+                          output_dir=tmp_path / "tuned", linear_probe=False, **SMALL)
     t = fit.trials
     assert list(t.columns) == ["trial", "learning_rate", "strategy", "dev_f1_macro", "best_epoch",
                                "epochs_run", "seconds", "chosen"]
@@ -196,7 +201,7 @@ def test_tune_text_model_picks_on_dev_and_reuses_the_winner(examples, tmp_path):
     assert fit.history.dev_metric.max() == t.dev_f1_macro.max()
     assert fit.history.seconds.sum() < t.loc[t.chosen, "seconds"].item()  # reused, not rerun
     refit = fit_text_model(df, "answer", "topic", learning_rate=2e-4, output_dir=tmp_path / "again",
-                           **SMALL)
+                           linear_probe=False, **SMALL)
     assert refit.history.dev_metric.tolist() == fit.history.dev_metric.tolist()
 
 

@@ -20,15 +20,16 @@ TEXTS = [
 
 @pytest.mark.parametrize("name", ["topic_fit", "stress_fit"])
 def test_onnx_matches_pytorch(name, request):
-    """The optimised fp32 graph reproduces the fine-tuned PyTorch model (tokenised
-    separately, by transformers); int8 stays close and its parity report is filled in."""
+    """The optimised fp32 graph reproduces the fine-tuned PyTorch model (reloaded from the
+    bundle and tokenised separately, by transformers); int8 stays close and its parity
+    report is filled in."""
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from pytext_psych import load_torch_model
 
     fit = request.getfixturevalue(name)
     model = load_model(fit.bundle_path)
-    tok = AutoTokenizer.from_pretrained(fit.bundle_path)
-    net = AutoModelForSequenceClassification.from_pretrained(fit.bundle_path).eval()
+    tok, net = load_torch_model(fit.bundle_path)
     with torch.no_grad():
         enc = tok(TEXTS, padding=True, truncation=True, max_length=model.meta["max_length"],
                   return_tensors="pt")

@@ -98,7 +98,7 @@ fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL
                            resume = TRUE, model = "default", epochs = 10L, learning_rate = NULL,
                            batch_size = 16L, max_length = 256L, patience = 3L,
                            strategy = "full", freeze_layers = 3L, lora_r = 8L, lora_alpha = 16L,
-                           pooling = "cls", linear_probe = FALSE, class_weights = FALSE,
+                           pooling = "mean", linear_probe = TRUE, class_weights = FALSE,
                            ordinal_head = "clm", grad_accumulation = 1L,
                            seed = 42L,
                            split = c(0.625, 0.125, 0.25), cv = NULL, group = NULL,

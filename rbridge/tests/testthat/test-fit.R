@@ -87,8 +87,9 @@ test_that("strategies, tuning and domain pretraining run from R", {
   skip_without_python()
   fit <- tiny_fit(strategy = "freeze", freeze_layers = "all", epochs = 1L)
   expect_true(all(fit$history$trainable < 1e6))  # head only, of 22.7 million
+  # without the linear-probe warm start, so that learning rate 1e-7 cannot learn the moods
   tuned <- tune_text_model(toy_data(), "answer", "mood", learning_rate = c(1e-7, 2e-4),
-                           epochs = 2L, max_length = 16L, progress = FALSE,
+                           linear_probe = FALSE, epochs = 2L, max_length = 16L, progress = FALSE,
                            n_resamples = 100L, export = "fp32", output_dir = tempfile("tuned"))
   expect_s3_class(tuned, "pytextpsych_fit")
   expect_identical(tuned$trials$learning_rate, c(1e-7, 2e-4))
