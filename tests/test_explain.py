@@ -19,12 +19,14 @@ TEXTS = ["My manager keeps adding deadlines and I work every weekend",
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A fine-tune and its exported (unsealed) bundle, so both models are at hand. First-token
-    pooling: with mean pooling the gradients' all-padding baseline enters the mean (its
-    tokens are attended), a third question beside removing a word and integrating from
-    nothing; there mean rho was .36 (every text positive) against about .6 here."""
+    """A fine-tune and its exported (unsealed) bundle, so both models are at hand. The old
+    recipe (first token, random head): with mean pooling the gradients' all-padding baseline
+    enters the mean (its tokens are attended), a third question beside removing a word and
+    integrating from nothing; there mean rho was .36 (every text positive) against about .6
+    here."""
     job = pipeline.check_request(example_data(), "answer", "topic", "auto",
-                                 dict(epochs=3, max_length=32, learning_rate=1e-4, pooling="cls"),
+                                 dict(epochs=3, max_length=32, learning_rate=1e-4, pooling="cls",
+                                      linear_probe=False),
                                  progress=False)
     run = job.design.runs[0]
     net = pipeline.train_run(job, run, job.settings, TokenCache())
