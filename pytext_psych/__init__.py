@@ -25,17 +25,16 @@ from .tune import tune_text_model
 
 
 
+_NEED_TORCH = {"pretrain_domain": ".domain", "load_torch_model": ".encoders"}
+
+
 def __getattr__(name: str):
     """``pretrain_domain`` and ``load_torch_model`` need torch: imported on first use (they
     are not in ``__all__``, so ``from pytext_psych import *`` stays torch-free)."""
-    if name == "pretrain_domain":
-        from .domain import pretrain_domain
+    if name in _NEED_TORCH:
+        from importlib import import_module
 
-        return pretrain_domain
-    if name == "load_torch_model":
-        from .encoders import load_torch_model
-
-        return load_torch_model
+        return getattr(import_module(_NEED_TORCH[name], __name__), name)
     raise AttributeError(f"module 'pytext_psych' has no attribute {name!r}")
 
 
