@@ -222,6 +222,7 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
     """The client to use: the one given, one connected to an address, the session's
     current one, or a new LocalCluster (closed afterwards)."""
     try:
+        import dask
         from distributed import Client, LocalCluster, get_client
     except ImportError:
         raise ImportError('distributed scoring needs Dask: pip install "pytext-psych[dask]"') from None
@@ -244,9 +245,12 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
         yield current
         return
     n = workers or len(os.sched_getaffinity(0))
+    # the scheduler and the nannies make their scratch folders under Dask's temporary
+    # directory, which defaults to the system one: point it at a folder removed afterwards
     with tempfile.TemporaryDirectory(prefix="pytext-psych-dask-") as scratch, \
+            dask.config.set({"temporary-directory": scratch}), \
             LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                         silence_logs=40, local_directory=scratch) as cluster, Client(cluster) as client:
+                         silence_logs=40) as cluster, Client(cluster) as client:
         yield client
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,17 +38,22 @@ def torch_index(folder: Path) -> dict[str, str]:
 
 @pytest.mark.skipif(shutil.which("R") is None, reason="R is not installed")
 def test_r_cmd_check_as_cran(tmp_path):
-    """The tarball as CRAN would check it: examples (\\donttest included) and the
-    vignette run with this Python, and the testthat suite, install test included."""
+    """The tarball as CRAN would check it: the vignette (run by R CMD build), examples
+    (\\donttest included) and the testthat suite, install test included, with this Python."""
+    # torch (2.13) makes its compiler cache folder in the temp directory on import of
+    # torch._dynamo, which its optimisers do: keep that cache out of the check's detritus
     env = dict(os.environ, RETICULATE_PYTHON=sys.executable, PYTEXTPSYCH_REQUIRE_PYTHON="1",
                _R_CHECK_CRAN_INCOMING_="false", _R_CHECK_FUTURE_FILE_TIMESTAMPS_="false",
+               TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "torchinductor"),
                **torch_index(tmp_path / "index"))
     subprocess.run(["sh", str(ROOT / "rbridge" / "tools" / "ship-python")], check=True,
                    capture_output=True)
     subprocess.run(["R", "CMD", "build", str(ROOT / "rbridge")], cwd=tmp_path, env=env,
                    check=True, capture_output=True)
     tarball = next(tmp_path.glob("pytextpsych_*.tar.gz"))
-    res = subprocess.run(["R", "CMD", "check", "--as-cran", "--no-manual", tarball.name],
+    # R CMD build ran the vignette; the check does not run it a second time
+    res = subprocess.run(["R", "CMD", "check", "--as-cran", "--no-manual", "--no-build-vignettes",
+                          "--timings", tarball.name],
                          cwd=tmp_path, env=env, capture_output=True, text=True)
     log = res.stdout + res.stderr
     tests_out = tmp_path / "pytextpsych.Rcheck" / "tests" / "testthat.Rout"
@@ -56,9 +62,21 @@ def test_r_cmd_check_as_cran(tmp_path):
     print("\n" + log.strip().splitlines()[-1], counts)
     notes = [line for line in log.splitlines() if line.endswith("NOTE")]
     print("NOTEs:", notes)
-    assert res.returncode == 0, log[-4000:]
+    timings = tmp_path / "pytextpsych.Rcheck" / "pytextpsych-Ex.timings"
+    if timings.exists():  # the slowest examples, for whoever trims the suite's time
+        print(pd.read_csv(timings, sep="\t").nlargest(5, "elapsed").to_string(index=False))
+    failures = testthat_failures(tests_out.with_name("testthat.Rout.fail"))
+    assert res.returncode == 0, failures + log[-4000:]
     assert re.search(r"^Status: (OK|\d+ NOTEs?)$", log, re.M), log[-4000:]  # no ERROR, no WARNING
+    assert not [note for note in notes if "detritus" in note], log[-4000:]  # nothing left in tempdir
     assert counts and counts[-1].startswith("[ FAIL 0 | WARN 0 | SKIP 0 |"), counts
+
+
+def testthat_failures(rout: Path) -> str:
+    """Every failure and error testthat reported, in full (R CMD check's log shows only
+    the last 13 lines of its output)."""
+    text = rout.read_text() if rout.exists() else ""
+    return text.partition("══ Failed tests")[2] + "\n"
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")

@@ -22,3 +22,13 @@ tiny_fit <- function(outcome = "mood", epochs = 3L, data = toy_data(), ...) {
                  n_resamples = 200L, export = "fp32",
                  output_dir = tempfile("bundle"), ...)
 }
+
+# One fit per outcome, shared by the tests that only read it (each fit takes seconds);
+# tests that move or change a bundle make their own with tiny_fit().
+shared_fit <- local({
+  fits <- list()
+  function(outcome = "mood") {
+    if (is.null(fits[[outcome]])) fits[[outcome]] <<- tiny_fit(outcome)
+    fits[[outcome]]
+  }
+})

@@ -1,6 +1,6 @@
 test_that("explain, explanation_html, language_analysis and model_card work from R", {
   skip_without_python()
-  fit <- tiny_fit("rating")
+  fit <- shared_fit("rating")
   words <- explain(fit, c("the sun is warm and bright", "cold grey rain"))
   expect_identical(names(words), c("text_id", "word_id", "word", "start", "end", "attribution",
                                    "target", "prediction"))

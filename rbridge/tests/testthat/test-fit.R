@@ -1,6 +1,6 @@
 test_that("a fit from an R data.frame comes back as R objects", {
   skip_without_python()
-  fit <- tiny_fit()
+  fit <- shared_fit()
   expect_s3_class(fit, "pytextpsych_fit")
   expect_identical(names(fit$metrics),
                    c("metric", "estimate", "conf.low", "conf.high", "ci_level", "n", "method"))
@@ -30,7 +30,7 @@ test_that("a fit from an R data.frame comes back as R objects", {
 
 test_that("regression and scoring keep rows in input order", {
   skip_without_python()
-  fit <- tiny_fit("rating")
+  fit <- shared_fit("rating")
   expect_identical(fit$task, "regression")
   expect_null(fit$labels)
   texts <- c("cold rain and a grey storm", "the sun is warm and bright", "grey rain")
@@ -103,7 +103,7 @@ test_that("strategies, tuning and domain pretraining run from R", {
 
 test_that("the whole API works from R through the same Python objects", {
   skip_without_python()
-  fit <- tiny_fit()
+  fit <- shared_fit()
   fit2 <- tiny_fit(epochs = 1L)  # same data, split and seed: the same test cases
   both <- compare_models(fit, fit2)
   expect_true(all(c("metric", "estimate", "conf.low", "conf.high", "p.value") %in% names(both)))
@@ -135,7 +135,7 @@ test_that("print shows cross-validation folds as Python's repr does", {
 
 test_that("predict(), fitted(), residuals() and coef() behave like lm's", {
   skip_without_python()
-  fit <- tiny_fit("rating")
+  fit <- shared_fit("rating")
   new <- data.frame(id = c(7L, 9L), answer = c("the sun is warm", "grey rain"))
   out <- predict(fit, new)
   expect_identical(names(out), c("id", "answer", "predicted", "unusual"))
@@ -198,7 +198,7 @@ test_that("R types go in and come out as R users mean them", {
 
 test_that("predict_scores_distributed scores like predict_scores, from a data.frame", {
   skip_without_python()
-  fit <- tiny_fit("rating")
+  fit <- shared_fit("rating")
   data <- data.frame(id = 1:40, answer = rep(toy_data()$answer, length.out = 40))
   out <- predict_scores_distributed(fit, data, text = "answer", out = tempfile("scores"),
                                     workers = 1, chunk_size = 15, progress = FALSE,

@@ -1,6 +1,6 @@
 test_that("summary() shows the comparison and agreement tables", {
   skip_without_python()
-  fit <- tiny_fit()
+  fit <- shared_fit()
   s <- summary(fit)
   expect_identical(s$comparison, fit$comparison)
   expect_identical(s$agreement, fit$agreement)
@@ -12,7 +12,7 @@ test_that("summary() shows the comparison and agreement tables", {
 test_that("plot() draws Python's panels on an R device", {
   skip_without_python()
   for (outcome in c("mood", "rating")) {
-    fit <- tiny_fit(outcome, epochs = 2L)
+    fit <- shared_fit(outcome)
     file <- tempfile(fileext = ".png")
     grDevices::png(file, width = 1200, height = 400)
     expect_invisible(plot(fit))
@@ -24,7 +24,7 @@ test_that("plot() draws Python's panels on an R device", {
 test_that("broom's tidy, glance and augment give broom's column names", {
   skip_without_python()
   skip_if_not_installed("broom")
-  fit <- tiny_fit("rating")
+  fit <- shared_fit("rating")
   expect_identical(broom::tidy(fit), fit$metrics)
   expect_identical(broom::tidy(fit, "comparison"), fit$comparison)
   g <- broom::glance(fit)

@@ -49,7 +49,7 @@ test_that("install_python_deps() builds a working environment from the package's
                  "scoring-only")
   expect_identical(probe(scoring, "import importlib.util as u; print(u.find_spec('torch'))"), "None")
   skip_without_python()
-  fit <- tiny_fit("rating")
+  fit <- shared_fit("rating")
   light <- probe(scoring, sprintf(paste(
     "from pytext_psych import explain, predict_scores;",
     "s = predict_scores('%1$s', ['grey rain']);",
