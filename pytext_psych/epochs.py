@@ -49,7 +49,7 @@ class _Stop(Exception):
 
 
 class Optimiser:
-    """AdamW with linear warmup and decay, gradient clipping at 1, gradient accumulation,
+    """AdamW (fused) with linear warmup and decay, gradient clipping at 1, gradient accumulation,
     and mixed precision on a GPU (bf16 where supported, else fp16 with loss scaling).
 
     One code path for CPU and GPU: on CPU autocast and the scaler are disabled.
@@ -64,7 +64,10 @@ class Optimiser:
             {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
         ]
         self.net, self.accumulate = net, config.grad_accumulation
-        self.optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+        # fused: one kernel for all parameters, on CPU as on GPU. On MiniLM's 22.7M parameters
+        # a step is about 5.8x faster than the CPU's default for-loop, a whole training step of 16
+        # texts x 128 tokens 1.13x (benchmarks/results/optimiser.md)
+        self.optimizer = torch.optim.AdamW(groups, lr=config.learning_rate, fused=True)
         self.updates_per_epoch = -(-batches_per_epoch // self.accumulate)
         total = self.updates_per_epoch * epochs
         self.schedule = get_linear_schedule_with_warmup(self.optimizer, int(config.warmup_ratio * total), total)
