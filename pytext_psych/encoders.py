@@ -134,6 +134,14 @@ def encoder_layers(net) -> list:
                      "use strategy='full' or 'lora'")
 
 
+def layer_depths(net) -> dict[str, int]:
+    """Each parameter's depth below the head, by name: 0 for the embeddings, i + 1 for
+    encoder layer i. Parameters above the encoder (pooler, head) are not listed."""
+    depth = {id(p): i + 1 for i, layer in enumerate(encoder_layers(net)) for p in layer.parameters()}
+    return {name: 0 if ".embeddings." in f".{name}" else depth[id(p)]
+            for name, p in net.named_parameters() if id(p) in depth or ".embeddings." in f".{name}"}
+
+
 def pool_mean(net) -> None:
     """Make the head read the mean of the top layer's token vectors instead of the first
     token's: the top layer's first position is replaced by the masked mean over the text's

@@ -345,7 +345,8 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
     **options
         Any setting of :class:`~pytext_psych.TrainSettings` (``model, epochs,
         learning_rate, batch_size, max_length, patience, strategy, freeze_layers, lora_r,
-        lora_alpha, pooling, linear_probe, class_weights, grad_accumulation, seed``) or
+        lora_alpha, pooling, linear_probe, layer_decay, class_weights, grad_accumulation,
+        seed``) or
         :class:`~pytext_psych.EvalSettings` (``split, cv, group, baseline, n_resamples,
         ci_level, export``); their docstrings give each rule and default. All are checked
         before anything is read or trained.

@@ -2,6 +2,7 @@
 strategies train exactly the parameters they promise; domain pretraining; speed pieces."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from pytext_psych.settings import TrainSettings
 from pytext_psych.stats import dev_scorer
 from pytext_psych.data import prepare
 from pytext_psych.design import split_rows
+from pytext_psych.epochs import Optimiser
 from pytext_psych.train import class_weights, fine_tune, length_grouped, load_base
 
 
@@ -151,6 +153,20 @@ def test_lora_changes_only_attention_projections_and_head(topics):
     assert {_part(n) for n in changed} == {f"layer {i}" for i in range(6)} | {"head"}
     assert result.history[0]["trainable"] < 300_000  # of 22.7 million
     assert result.history[-1]["dev_metric"] > 0.3
+
+
+def test_layer_decay_gives_each_layer_its_rate():
+    """Head at the learning rate, encoder layer i at rate * decay ** (6 - i), embeddings at
+    rate * decay ** 7 (layers read from the parameter names, not from the code's map)."""
+    _, net = load_base("default", "regression", None)
+    optimiser = Optimiser(net, _config(layer_decay=0.5), 10, 2, torch.device("cpu"))
+    rate = {id(p): g["initial_lr"] for g in optimiser.optimizer.param_groups for p in g["params"]}
+    for name, p in net.named_parameters():
+        layer = re.search(r"\.layer\.(\d+)\.", name)
+        depth = 0 if ".embeddings." in name else int(layer[1]) + 1 if layer else 7
+        assert rate[id(p)] == pytest.approx(1e-4 * 0.5 ** (7 - depth)), name
+    plain = Optimiser(net, _config(), 10, 2, torch.device("cpu"))
+    assert {g["initial_lr"] for g in plain.optimizer.param_groups} == {1e-4}
 
 
 def test_strategy_validation():

@@ -39,6 +39,9 @@
 #'   the default encoder was trained) or \code{"cls"} (the first token).
 #' @param linear_probe Start the head as the best linear model on the frozen encoder's
 #'   features, then fine-tune (LP-FT; much better with few labelled texts).
+#' @param layer_decay Layer-wise learning-rate decay: each encoder layer trains at this
+#'   times the rate of the layer above it (\code{1}: one rate throughout; \code{0.9} is
+#'   the common choice).
 #' @param class_weights Weight the loss by inverse class frequency.
 #' @param ordinal_head For \code{task = "ordinal"}: \code{"clm"} (cumulative link, one
 #'   score and ordered cut points, as ordinal logistic regression) or \code{"corn"}
@@ -98,8 +101,8 @@ fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL
                            resume = TRUE, model = "default", epochs = 10L, learning_rate = NULL,
                            batch_size = 16L, max_length = 256L, patience = 3L,
                            strategy = "full", freeze_layers = 3L, lora_r = 8L, lora_alpha = 16L,
-                           pooling = "mean", linear_probe = TRUE, class_weights = FALSE,
-                           ordinal_head = "clm", grad_accumulation = 1L,
+                           pooling = "mean", linear_probe = TRUE, layer_decay = 1,
+                           class_weights = FALSE, ordinal_head = "clm", grad_accumulation = 1L,
                            seed = 42L,
                            split = c(0.625, 0.125, 0.25), cv = NULL, group = NULL,
                            baseline = TRUE, n_resamples = 2000L, ci_level = 0.95,
