@@ -55,8 +55,8 @@ def goemotions() -> pd.DataFrame:
 
 
 SETS = {  # name: (read, text, outcome, options; "n" / "max_length" override the command line's)
-    # (the full RWWD with the paper's split costs about 45 CPU minutes per recipe here: pass
-    # --n 2491 --max-length 160 --sets "RWWD anxiety" where the time is there)
+    # (the full RWWD with the paper's split and the package's caps: --n 0 --epochs 10
+    # --max-length 256 --sets "RWWD anxiety")
     "RWWD anxiety": (lambda: pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv"), "text_long", "anxiety",
                      {}),
     "RWWD emotion": (lambda: pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv"), "text_short",
@@ -74,9 +74,9 @@ def run(name: str, recipe: str, args) -> dict:
     read, text, outcome, extra = SETS[name]
     extra = dict(extra)
     n, max_length = extra.pop("n", args.n), extra.pop("max_length", args.max_length)
-    df = read() if n is None else read().sample(frac=1, random_state=42).head(n)
+    df = read() if n == 0 else read().sample(frac=1, random_state=42).head(n)
     started, wall = time.process_time(), time.perf_counter()
-    fit = fit_text_model(df, text, outcome, output_dir=_folder(name, recipe),
+    fit = fit_text_model(df, text, outcome, output_dir=_folder(name, recipe, n == 0),
                          overwrite=True, progress=False, epochs=args.epochs, max_length=max_length,
                          **extra, **RECIPES[recipe])
     minutes = (time.process_time() - started) / 60
@@ -103,15 +103,16 @@ def _versus_old(record: dict, metric: str) -> str:
     """A recipe minus the old default on the same test texts (from the two saved bundles)."""
     if record["recipe"] == "old default":
         return ""
-    folders = [_folder(record["data"], recipe) for recipe in (record["recipe"], "old default")]
+    whole = record["settings"]["n"] == 0
+    folders = [_folder(record["data"], recipe, whole) for recipe in (record["recipe"], "old default")]
     if not all(f.exists() for f in folders):
         return "-"
     fits = [TextModelFit.from_bundle(f) for f in folders]
     return _cell(compare_models(*fits).to_dict("records"), metric)
 
 
-def _folder(name: str, recipe: str) -> Path:
-    return MODELS / f"{name}_{recipe}".replace(" ", "_")
+def _folder(name: str, recipe: str, whole: bool) -> Path:
+    return MODELS / f"{name}_{recipe}{'_all_rows' if whole else ''}".replace(" ", "_")
 
 
 def report() -> str:
@@ -125,7 +126,8 @@ def report() -> str:
         metric = "pearson_r" if any(m["metric"] == "pearson_r" for m in r["metrics"]) else "f1_macro"
         base = {b: [m for m in r["baselines"] if m["baseline"] == b] for b in ("tfidf", "embeddings")}
         diff = {b: [m for m in r["comparison"] if m["baseline"] == b] for b in ("tfidf", "embeddings")}
-        lines.append(f"| {r['data']} ({r['n']}) | {metric} | {r['recipe']} | {_cell(r['metrics'], metric)} | "
+        rows = f"{r['n']}, all in file order" if r["settings"]["n"] == 0 else r["n"]
+        lines.append(f"| {r['data']} ({rows}) | {metric} | {r['recipe']} | {_cell(r['metrics'], metric)} | "
                      f"{_cell(base['tfidf'], metric)} | {_cell(base['embeddings'], metric)} | "
                      f"{_cell(diff['tfidf'], metric)} | {_cell(diff['embeddings'], metric)} | "
                      f"{_versus_old(r, metric)} | {r['cpu_minutes']:.1f} | {r['best_epoch']} |")
@@ -142,7 +144,9 @@ def report() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--n", type=int, default=1000,
+                        help="texts per data set, a seeded random subsample; 0: every row in the file's "
+                             "order (for RWWD, the paper's split)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--sets", nargs="+", default=list(SETS))
@@ -156,10 +160,11 @@ def main() -> None:
     if args.report:
         return print(report())
     log = RESULTS / "accuracy_runs.jsonl"
-    done = {(r["data"], r["recipe"]) for r in map(json.loads, log.read_text().splitlines())} if log.exists() else set()
+    done = {(r["data"], r["recipe"], r["settings"]["n"]) for r in map(json.loads, log.read_text().splitlines())} \
+        if log.exists() else set()
     for name in args.sets:
         for recipe in args.recipes:
-            if (name, recipe) in done:
+            if (name, recipe, args.n) in done:
                 continue
             record = run(name, recipe, args)
             record.update(settings=dict(n=args.n, epochs=args.epochs, max_length=args.max_length),
