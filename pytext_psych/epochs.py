@@ -49,6 +49,15 @@ class _Stop(Exception):
     """Ctrl-C was pressed: the epoch stopped after an optimiser step."""
 
 
+def rate_scales(net, layer_decay: float) -> dict[str, float]:
+    """Layer-wise learning-rate decay: each parameter below the head's factor on the rate,
+    ``layer_decay ** (layers above it + 1)``; parameters not listed train at the full rate."""
+    if layer_decay == 1:
+        return {}
+    top = net.config.num_hidden_layers + 1  # the head's depth
+    return {name: layer_decay ** (top - depth) for name, depth in layer_depths(net).items()}
+
+
 class Optimiser:
     """AdamW (fused) with linear warmup and decay, gradient clipping at 1, gradient accumulation,
     and mixed precision on a GPU (bf16 where supported, else fp16 with loss scaling).
@@ -61,12 +70,11 @@ class Optimiser:
 
     def __init__(self, net, config: TrainSettings, batches_per_epoch: int, epochs: int, device):
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "ordinal_cuts")
-        top = net.config.num_hidden_layers + 1  # the head's depth
-        depths = layer_depths(net) if config.layer_decay < 1 else {}
+        scale = rate_scales(net, config.layer_decay)
         groups: dict[tuple, dict] = {}
         for name, p in net.named_parameters():
             decay = 0.0 if name.endswith(no_decay) else config.weight_decay
-            lr = config.learning_rate * config.layer_decay ** (top - depths.get(name, top))
+            lr = config.learning_rate * scale.get(name, 1.0)
             groups.setdefault((decay, lr), {"params": [], "weight_decay": decay, "lr": lr})["params"].append(p)
         self.net, self.accumulate = net, config.grad_accumulation
         # fused: one kernel for all parameters, on CPU as on GPU. On MiniLM's 22.7M parameters
