@@ -377,7 +377,8 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
     head, where TF-IDF reaches .25; with 1,000 texts it was higher than that old recipe on
     three of five public data sets (significantly on RWWD emotions, where the old one stayed
     on the majority class), level on one and lower on RWWD anxiety (r .55 vs .59, paired CI
-    includes zero) (benchmarks/results/accuracy.md).
+    includes zero); on the whole RWWD anxiety set, with the paper's split, the two are level
+    (r .554 vs .557, both above TF-IDF and the embedding baseline; benchmarks/results/accuracy.md).
 
     Strategies on RWWD anxiety (benchmarks/results/rwwd.md; 4 epochs, 128 tokens, test
     n = 623): full r .57, freeze (3 of 6 layers) .58 at 2/3 of full's time per epoch,

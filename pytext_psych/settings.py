@@ -130,8 +130,9 @@ class TrainSettings(_Validated):
     # it was higher on three (RWWD emotions macro F1 .15 vs .09, paired CI above zero, where
     # the old recipe stayed on the majority class; Empathic Reactions r .38 vs .33;
     # PersuasionForGood .00 vs -.08), level on GoEmotions (.68) and lower on RWWD anxiety
-    # (.55 vs .59, paired CI includes zero). Mean pooling without the warm start was no
-    # better than the old recipe. benchmarks/results/accuracy.md.
+    # (.55 vs .59, paired CI includes zero); on all of RWWD anxiety (paper split) level
+    # (.554 vs .557). Mean pooling without the warm start was no better than the old recipe.
+    # benchmarks/results/accuracy.md.
     pooling: str = setting("mean", lambda v: v in POOLINGS, f"one of {', '.join(POOLINGS)}",
                            "what the head reads: the first token (cls) or the mean of all tokens",
                            tunable=True)
