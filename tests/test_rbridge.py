@@ -65,18 +65,19 @@ def test_r_cmd_check_as_cran(tmp_path):
     timings = tmp_path / "pytextpsych.Rcheck" / "pytextpsych-Ex.timings"
     if timings.exists():  # the slowest examples, for whoever trims the suite's time
         print(pd.read_csv(timings, sep="\t").nlargest(5, "elapsed").to_string(index=False))
-    failures = testthat_failures(tests_out.with_name("testthat.Rout.fail"))
+    failures = r_test_failures(tests_out.with_name("testthat.Rout.fail"))
     assert res.returncode == 0, failures + log[-4000:]
     assert re.search(r"^Status: (OK|\d+ NOTEs?)$", log, re.M), log[-4000:]  # no ERROR, no WARNING
     assert not [note for note in notes if "detritus" in note], log[-4000:]  # nothing left in tempdir
     assert counts and counts[-1].startswith("[ FAIL 0 | WARN 0 | SKIP 0 |"), counts
 
 
-def testthat_failures(rout: Path) -> str:
+def r_test_failures(rout: Path) -> str:
     """Every failure and error testthat reported, in full (R CMD check's log shows only
     the last 13 lines of its output)."""
     text = rout.read_text() if rout.exists() else ""
-    return text.partition("══ Failed tests")[2] + "\n"
+    blocks = re.findall(r"^(?:── )?(?:Failure|Error) \(.*?(?=^(?:──|══|\[ FAIL))", text, re.M | re.S)
+    return "\n".join(blocks) + "\n"
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")

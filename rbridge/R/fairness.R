@@ -65,10 +65,15 @@ plot.pytextpsych_fairness <- function(x, ...) {
   head <- if (x$task == "regression") "pearson_r" else "f1_macro"
   m <- x$metrics[x$metrics$metric == head, ]
   y <- rev(seq_len(nrow(m)))
-  graphics::plot(m$estimate, y, xlim = range(c(m$conf.low, m$conf.high), na.rm = TRUE),
-                 yaxt = "n", pch = 19, ylab = "", xlab = if (head == "pearson_r") "Pearson r" else "macro F1",
+  xlim <- range(c(m$conf.low, m$conf.high), na.rm = TRUE)
+  graphics::plot(m$estimate, y, xlim = xlim, yaxt = "n", pch = 19, ylab = "",
+                 xlab = if (head == "pearson_r") "Pearson r" else "macro F1",
                  main = "By group (95% CI)", ...)
-  graphics::arrows(m$conf.low, y, m$conf.high, y, angle = 90, code = 3, length = 0.05)
+  # an interval narrower than .001 (a group with two distinct texts has r = 1, CI [1, 1]) is
+  # the point alone: arrows() warns about and skips arrows of (almost) no length
+  wide <- which(m$conf.high - m$conf.low > max(diff(xlim), 1) / 1000)
+  graphics::arrows(m$conf.low[wide], y[wide], m$conf.high[wide], y[wide], angle = 90, code = 3,
+                   length = 0.05)
   graphics::axis(2, at = y, labels = paste0(m$group, " (n = ", m$n, ")"), las = 1, cex.axis = 0.8)
   invisible(x)
 }
