@@ -138,8 +138,8 @@ def layer_depths(net) -> dict[str, int]:
     """Each parameter's depth below the head, by name: 0 for the embeddings, i + 1 for
     encoder layer i. Parameters above the encoder (pooler, head) are not listed."""
     depth = {id(p): i + 1 for i, layer in enumerate(encoder_layers(net)) for p in layer.parameters()}
-    return {name: 0 if ".embeddings." in f".{name}" else depth[id(p)]
-            for name, p in net.named_parameters() if id(p) in depth or ".embeddings." in f".{name}"}
+    return {name: depth.get(id(p), 0) for name, p in net.named_parameters()
+            if id(p) in depth or ".embeddings." in f".{name}"}
 
 
 def pool_mean(net) -> None:
