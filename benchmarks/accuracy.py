@@ -45,7 +45,9 @@ RECIPES = {"old default": dict(pooling="cls", linear_probe=False),
            "new + class weights": dict(pooling="mean", linear_probe=True, class_weights=True),
            # layer-wise learning-rate decay (Sun et al., 2019): 0.9 per layer, so MiniLM's
            # embeddings train at 0.48 times the head's rate
-           "new + layer decay 0.9": dict(pooling="mean", linear_probe=True, layer_decay=0.9)}
+           "new + layer decay 0.9": dict(pooling="mean", linear_probe=True, layer_decay=0.9),
+           # SetFit-style pairs (pytext_psych.contrastive), for classes and ratings
+           "contrastive": dict(pooling="mean", strategy="contrastive")}
 
 
 def goemotions() -> pd.DataFrame:
@@ -88,10 +90,16 @@ def run(name: str, recipe: str, args) -> dict:
 
 def small_n(args) -> None:
     """The RWWD learning curve's small sizes (100 and 250 labelled texts, 3 subsamples each,
-    fixed test set of 623) with the new default, each run paired with TF-IDF."""
+    fixed test set of 623) with each recipe but the old default (the new default's runs in
+    ``curve_small_n``), each run paired with TF-IDF."""
     df = pd.read_csv(DATA / "rwwd" / "rwwd_full_clean.csv")
-    learning_curve(df, "text_long", "anxiety", sizes=(100, 250), repeats=3, progress=False,
-                   output_dir=MODELS / "curve_small_n", epochs=args.epochs, max_length=args.max_length)
+    for recipe in (r for r in args.recipes if r != "old default"):
+        learning_curve(df, "text_long", "anxiety", sizes=(100, 250), repeats=3, progress=False,
+                       output_dir=_curve_folder(recipe), epochs=args.epochs, max_length=args.max_length, **RECIPES[recipe])
+
+
+def _curve_folder(recipe: str) -> Path:
+    return MODELS / ("curve_small_n" + ("" if recipe == "new default" else f"_{recipe}".replace(" ", "_")))
 
 
 def _cell(rows: list[dict], metric: str) -> str:
@@ -131,14 +139,14 @@ def report() -> str:
                      f"{_cell(base['tfidf'], metric)} | {_cell(base['embeddings'], metric)} | "
                      f"{_cell(diff['tfidf'], metric)} | {_cell(diff['embeddings'], metric)} | "
                      f"{_versus_old(r, metric)} | {r['cpu_minutes']:.1f} | {r['best_epoch']} |")
-    curve = [json.loads(line) for line in
-             (MODELS / "curve_small_n" / "runs.jsonl").read_text().splitlines()[1:]]
-    lines += ["", "| labelled texts | run | new default r [95% CI] | TF-IDF r | paired difference |",
-              "|---|---|---|---|---|"]
-    for r in curve:
-        t = r["tables"]
-        lines.append(f"| {r['n_train']} | {r['repeat'] + 1} | {_cell(t['fine-tuned'], 'pearson_r')} | "
-                     f"{_cell(t['baseline'], 'pearson_r')} | {_cell(t['fine-tuned minus baseline'], 'pearson_r')} |")
+    lines += ["", "| labelled texts | run | recipe | r [95% CI] | TF-IDF r | paired difference | run s |",
+              "|---|---|---|---|---|---|---|"]
+    for recipe in (r for r in RECIPES if (_curve_folder(r) / "runs.jsonl").exists()):
+        for r in [json.loads(line) for line in (_curve_folder(recipe) / "runs.jsonl").read_text().splitlines()[1:]]:
+            t = r["tables"]
+            lines.append(f"| {r['n_train']} | {r['repeat'] + 1} | {recipe} | {_cell(t['fine-tuned'], 'pearson_r')} | "
+                         f"{_cell(t['baseline'], 'pearson_r')} | {_cell(t['fine-tuned minus baseline'], 'pearson_r')} | "
+                         f"{r['seconds']:.0f} |")
     return "\n".join(lines)
 
 

@@ -36,11 +36,16 @@ def comments() -> pd.DataFrame:
     return df[df.label.isin(top)].sample(4000, random_state=42).reset_index(drop=True)
 
 
-def runs() -> list[dict]:
-    return [json.loads(line) for line in (OUT / "runs.jsonl").read_text().splitlines()[1:]]
+def folder(strategy: str, patience: int = 3) -> Path:
+    """Where a recipe's runs are kept (the default's in OUT itself)."""
+    return OUT / {("full", 3): ""}.get((strategy, patience), f"{strategy}_patience_{patience}")
 
 
-def ours() -> None:
+def runs(strategy: str = "full", patience: int = 3) -> list[dict]:
+    return [json.loads(line) for line in (folder(strategy, patience) / "runs.jsonl").read_text().splitlines()[1:]]
+
+
+def ours(strategy: str, patience: int) -> None:
     from pytext_psych import learning_curve
     from pytext_psych.baseline import fit_named
     from pytext_psych.encoders import text_embeddings
@@ -48,9 +53,11 @@ def ours() -> None:
 
     df = comments()
     started = time.perf_counter()
-    learning_curve(df, "text", "label", sizes=SIZES, repeats=1, test=0.25, output_dir=OUT,
-                   progress=False, max_length=64)
+    learning_curve(df, "text", "label", sizes=SIZES, repeats=1, test=0.25, output_dir=folder(strategy, patience),
+                   progress=False, max_length=64, strategy=strategy, patience=patience)
     print(f"fine-tunes: {time.perf_counter() - started:.0f} s")
+    if (strategy, patience) != ("full", 3):
+        return
     embedded = text_embeddings("default", df.text.tolist(), 64)
     labels = sorted(df.label.unique())
     y = df.label.map({label: i for i, label in enumerate(labels)}).to_numpy()
@@ -122,6 +129,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--setfit", action="store_true")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--strategy", default="full", help="the fine-tune's strategy (default: full)")
+    parser.add_argument("--patience", type=int, default=3, help="the fine-tune's patience (default: 3)")
     parser.add_argument("--max-n", type=int, default=max(SIZES), help="SetFit: runs up to this size")
     args = parser.parse_args()
-    setfit(args.max_n) if args.setfit else report() if args.report else ours()
+    setfit(args.max_n) if args.setfit else report() if args.report else ours(args.strategy, args.patience)

@@ -71,6 +71,10 @@ def check_request(data: DataLike, text: str, outcome: Any, task: str, options: d
                          "model are fitted by fit_text_model")
     df = read_data(data)
     prep = prepare_outcomes(df, text, outcomes, task)
+    if settings.strategy == "contrastive" and prep.task == "ordinal":
+        raise ValueError("strategy='contrastive' refits the head as a linear model after each epoch, "
+                         "which the ordinal heads are not; use task='regression' with it, or "
+                         "another strategy for task='ordinal'")
     names = _covariate_names(covariates)
     values = covariate_matrix(df, names, text, outcomes)[0] if names else None
     design = plan(prep, group_ids(df, evaluation.group), evaluation, settings.seed)

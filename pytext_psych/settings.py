@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-STRATEGIES = ("full", "freeze", "gradual", "lora")
+STRATEGIES = ("full", "freeze", "gradual", "lora", "contrastive")
 POOLINGS = ("cls", "mean")
 # "clm" first, the default: on RWWD anxiety it matched regression in r and beat it in RMSE,
 # while CORN lost to regression (benchmarks/results/psychometrics.md)

@@ -24,10 +24,11 @@ import torch
 from transformers import DataCollatorWithPadding
 
 from .checkpoints import Checkpoint
+from .contrastive import draw_pairs, pair_loss, partners, similarity
 from .encoders import encoder_layers, load_base, quiet_transformers
 from .epochs import Epochs, Optimiser, length_grouped
 from .parallel import Processes
-from .probe import warm_start
+from .probe import final_linear, warm_start
 from .settings import TrainSettings
 
 Scorer = Callable[[np.ndarray, np.ndarray], float]  # (outputs, targets) -> higher is better
@@ -99,6 +100,9 @@ def apply_strategy(net, config: TrainSettings):
     layers are frozen ("all": only the head trains). gradual: epoch 1 trains the head, each
     later epoch also the next encoder layer down, the embeddings last (ULMFiT). lora: peft
     low-rank adapters on the attention projections; head and pooler train in full.
+    contrastive: everything but the head's output layer trains, on pairs of texts
+    (:mod:`pytext_psych.contrastive`); the output layer is refitted as a linear model
+    after every epoch.
     """
     if config.strategy == "lora":
         from peft import LoraConfig, TaskType, get_peft_model
@@ -109,7 +113,9 @@ def apply_strategy(net, config: TrainSettings):
         with warnings.catch_warnings():  # a transformers deprecation raised inside peft
             warnings.simplefilter("ignore", FutureWarning)
             return get_peft_model(net, lora), lambda epoch: None
-    if config.strategy == "full":
+    if config.strategy == "contrastive":
+        final_linear(net).requires_grad_(False)
+    if config.strategy in ("full", "contrastive"):
         return net, lambda epoch: None
     groups = layer_groups(net)
     n_layers = len(groups) - 2
@@ -236,7 +242,8 @@ def fine_tune(
         net.to(device)
         encoded = (tokens or TokenCache()).encode(tokenizer, texts, settings.max_length)
         collate = _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device)
-        if settings.linear_probe and task != "ordinal":
+        contrastive = settings.strategy == "contrastive"
+        if settings.linear_probe and task != "ordinal" and not contrastive:
             warm_start(net, encoded, collate, targets, split, task, sizes or [len(labels or [0])])
         net, on_epoch = apply_strategy(net, settings)
         if cuts is not None:
@@ -245,7 +252,9 @@ def fine_tune(
         weights = (_weights(targets[train_rows].astype(np.int64), sizes or [len(labels)])
                    if settings.class_weights and task == "classification" else None)
         loss = clm_loss(cuts) if cuts is not None else _loss_function(task, weights, device, sizes)
-        loop = _Loop(net, encoded, collate, loss, y, processes)
+        outcome = (targets, split, task, sizes or [len(labels or [0])])
+        loop = (_PairLoop(net, encoded, collate, loss, y, processes, outcome) if contrastive
+                else _Loop(net, encoded, collate, loss, y, processes))
         history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch,
                                        lambda out: dev_score(out, targets[dev_rows]), progress,
                                        checkpoint)
@@ -275,14 +284,24 @@ class _Loop:
         logits = self.processes.wrap(self.net)(**batch).logits
         return self.loss_fn(logits, self.y[mine].to(self.device)) * weight
 
+    def batches_per_epoch(self, n_train: int, batch_size: int) -> int:
+        return -(-n_train // batch_size)
+
+    def draw(self, train_rows: np.ndarray, settings: TrainSettings, shuffler) -> list[np.ndarray]:
+        return length_grouped(train_rows, self.lengths, settings.batch_size, shuffler, settings.group_by_length)
+
+    def before_rating(self) -> None:
+        """Complete the model after an epoch's training steps (nothing to do here)."""
+
     def run(self, train_rows, dev_rows, settings: TrainSettings, on_epoch, rate, progress: bool,
             checkpoint: Checkpoint | None):
-        optimiser = Optimiser(self.net, settings, -(-len(train_rows) // settings.batch_size),
+        optimiser = Optimiser(self.net, settings, self.batches_per_epoch(len(train_rows), settings.batch_size),
                               settings.epochs, self.device)
         shuffler = np.random.default_rng(settings.seed)
 
         def end_epoch(record: dict) -> float | None:
             self.processes.check_in_step(self.net)
+            self.before_rating()
             if not len(dev_rows):
                 return None
             mine = self.processes.part(dev_rows)
@@ -291,11 +310,42 @@ class _Loop:
             return record["dev_metric"]
 
         epochs = Epochs(self.net, optimiser, shuffler, settings,
-                        lambda: length_grouped(train_rows, self.lengths, settings.batch_size, shuffler,
-                                               settings.group_by_length),
-                        self.loss_of, on_epoch, end_epoch)
+                        lambda: self.draw(train_rows, settings, shuffler), self.loss_of, on_epoch, end_epoch)
         done = epochs.run(checkpoint, "fine-tuning", progress)
         return done.history, done.best_epoch
+
+
+class _PairLoop(_Loop):
+    """Contrastive epochs (:mod:`pytext_psych.contrastive`): batches of text pairs, each
+    pair's loss from the embeddings the head's output layer reads, and that layer refitted
+    as a linear model on the tuned embeddings before the dev rows are rated."""
+
+    def __init__(self, net, encoded, collate, loss_fn, y, processes: Processes, outcome: tuple):
+        super().__init__(net, encoded, collate, loss_fn, y, processes)
+        self.targets, self.split, self.task, self.sizes = outcome
+        train = self.targets[self.split == "train"]
+        self.span = np.ptp(train.reshape(len(train), -1), axis=0) if len(train) else np.ones(1)
+
+    def batches_per_epoch(self, n_train: int, batch_size: int) -> int:
+        return -(-n_train * partners(n_train) // batch_size)
+
+    def draw(self, train_rows: np.ndarray, settings: TrainSettings, shuffler) -> list[np.ndarray]:
+        pairs = draw_pairs(train_rows, self.targets, self.task, shuffler)
+        return [pairs[i : i + settings.batch_size] for i in range(0, len(pairs), settings.batch_size)]
+
+    def loss_of(self, rows: np.ndarray):
+        mine, weight = self.processes.share(rows)
+        seen: list = []
+        handle = final_linear(self.net).register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+        try:
+            self.processes.wrap(self.net)(**self.collate([self.encoded[i] for i in mine.ravel()]))
+        finally:
+            handle.remove()
+        alike = similarity(self.targets[mine[:, 0]], self.targets[mine[:, 1]], self.task, self.span)
+        return pair_loss(seen[0], torch.as_tensor(alike, device=self.device)) * weight
+
+    def before_rating(self) -> None:
+        warm_start(self.net, self.encoded, self.collate, self.targets, self.split, self.task, self.sizes)
 
 
 class TokenCache:

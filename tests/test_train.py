@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy.stats import spearmanr
+from sklearn.metrics.pairwise import cosine_similarity
 
 from pytext_psych import example_data, fit_text_model, pretrain_domain
 from pytext_psych.settings import TrainSettings
@@ -153,6 +155,48 @@ def test_lora_changes_only_attention_projections_and_head(topics):
     assert {_part(n) for n in changed} == {f"layer {i}" for i in range(6)} | {"head"}
     assert result.history[0]["trainable"] < 300_000  # of 22.7 million
     assert result.history[-1]["dev_metric"] > 0.3
+
+
+def _alike_cosines(net, tokenizer, prep, rows):
+    """Each pair of ``rows``: the cosine of what the head's output layer reads, and how
+    alike the two outcomes are (same topic, or closeness of the stress ratings)."""
+    from transformers import DataCollatorWithPadding
+
+    from pytext_psych.probe import head_inputs
+    from pytext_psych.train import TokenCache
+
+    encoded = TokenCache().encode(tokenizer, [prep.texts[i] for i in rows], 24)
+    features = head_inputs(net, encoded, DataCollatorWithPadding(tokenizer, return_tensors="pt"))
+    upper = np.triu_indices(len(rows), 1)
+    y = np.asarray(prep.y)[rows]
+    alike = (y[:, None] == y) if prep.task == "classification" else -np.abs(y[:, None] - y)
+    return cosine_similarity(features)[upper], alike[upper]
+
+
+@pytest.mark.parametrize("outcome", ["topic", "stress"])
+def test_contrastive_draws_alike_texts_together(outcome):
+    """After contrastive epochs the embeddings of texts with alike outcomes are closer than
+    before (classes: mean cosine within minus between topics; ratings: Spearman's rho of
+    cosine with closeness of the ratings), on train texts; the output layer is the linear
+    model refitted on them, and it predicts the dev rows."""
+    prep = prepare(example_data().iloc[:160], "answer", outcome)
+    split = split_rows(prep.y, prep.task, (0.75, 0.25, 0.0), 0)
+    config = _config(strategy="contrastive", learning_rate=5e-5)
+    labels = prep.labels if prep.task == "classification" else None
+    tokenizer, before = load_base("default", prep.task, labels, pooling="mean")
+    _, net, result = fine_tune(prep.texts, prep.y, split, prep.task, labels, config,
+                               dev_scorer(prep.task), progress=False)
+    rows = np.flatnonzero(split == "train")[:60]
+
+    def separation(model):
+        cos, alike = _alike_cosines(model, tokenizer, prep, rows)
+        if prep.task == "classification":
+            return cos[alike].mean() - cos[~alike].mean()
+        return spearmanr(cos, alike).statistic
+
+    assert separation(net) > separation(before) + 0.1
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert max(h["dev_metric"] for h in result.history) > (0.8 if labels else 0.5)
 
 
 def test_layer_decay_gives_each_layer_its_rate():

@@ -32,8 +32,11 @@
 #' @param batch_size,max_length,patience Training settings.
 #' @param strategy \code{"full"}, \code{"freeze"} (embeddings and the lowest
 #'   \code{freeze_layers} encoder layers fixed; \code{"all"}: head only),
-#'   \code{"gradual"} (gradual unfreezing, top layer first) or \code{"lora"}
-#'   (low-rank adapters, merged before export).
+#'   \code{"gradual"} (gradual unfreezing, top layer first), \code{"lora"}
+#'   (low-rank adapters, merged before export) or \code{"contrastive"} (SetFit-style:
+#'   the encoder learns from pairs of texts with alike or different outcomes, classes or
+#'   ratings, and the head is refitted as a linear model after every epoch; best with few
+#'   labelled texts).
 #' @param freeze_layers,lora_r,lora_alpha Settings of the freeze and LoRA strategies.
 #' @param pooling What the head reads: \code{"mean"} (the mean of all token vectors, as
 #'   the default encoder was trained) or \code{"cls"} (the first token).
