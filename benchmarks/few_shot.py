@@ -38,7 +38,8 @@ def comments() -> pd.DataFrame:
 
 def folder(strategy: str, patience: int = 3) -> Path:
     """Where a recipe's runs are kept (the default's in OUT itself)."""
-    return OUT / {("full", 3): ""}.get((strategy, patience), f"{strategy}_patience_{patience}")
+    return OUT / {("full", 3): "", ("contrastive", 3): "contrastive"}.get((strategy, patience),
+                                                                       f"{strategy}_patience_{patience}")
 
 
 def runs(strategy: str = "full", patience: int = 3) -> list[dict]:
@@ -111,8 +112,10 @@ def report() -> None:
         m = next(r for r in rows if r["metric"] == "f1_macro")
         return f"{m['estimate']:.3f} [{m['conf_low']:.3f}, {m['conf_high']:.3f}]"
 
-    print("| labelled texts | default fine-tune | paired diff vs TF-IDF | TF-IDF | embeddings | SetFit | "
-          "fine-tune s | SetFit s |\n|---|---|---|---|---|---|---|---|")
+    contrastive = {r["n_train"]: r for r in runs("contrastive")} if (folder("contrastive") / "runs.jsonl").exists() else {}
+    print("| labelled texts | default fine-tune | contrastive | paired diff vs TF-IDF (default; contrastive) | "
+          "TF-IDF | embeddings | SetFit | fine-tune s (default; contrastive) | SetFit s |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     for run in runs():
         n, t = run["n_train"], run["tables"]
         setfit_cell, setfit_s = "-", "-"
@@ -121,9 +124,12 @@ def report() -> None:
             setfit_cell = cell(bootstrap_metrics(test.label.to_numpy(), np.asarray(sf[n]["predicted"]),
                                                  "classification").to_dict("records"))
             setfit_s = f"{sf[n]['seconds']:.0f}"
-        print(f"| {n} | {cell(t['fine-tuned'])} | {cell(t['fine-tuned minus baseline'])} | "
-              f"{cell(t['baseline'])} | {cell(emb[n])} | {setfit_cell} | {run['seconds']:.0f} | {setfit_s} |")
-
+        c = contrastive.get(n)
+        assert c is None or c["rows"] == run["rows"], "the recipes must see the same texts"
+        con, con_diff, con_s = ((cell(c["tables"]["fine-tuned"]), cell(c["tables"]["fine-tuned minus baseline"]),
+                                 f"{c['seconds']:.0f}") if c else ("-", "-", "-"))
+        print(f"| {n} | {cell(t['fine-tuned'])} | {con} | {cell(t['fine-tuned minus baseline'])}; {con_diff} | "
+              f"{cell(t['baseline'])} | {cell(emb[n])} | {setfit_cell} | {run['seconds']:.0f}; {con_s} | {setfit_s} |")
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()

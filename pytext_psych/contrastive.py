@@ -19,8 +19,9 @@ import numpy as np
 
 # An epoch: each training text meets at least two partners, one alike and one not (SetFit's
 # "iteration"), and the epoch has at least MIN_PAIRS pairs, so that few texts still make
-# enough steps. GoEmotions, 64 labelled texts (benchmarks/results/accuracy.md): two
-# partners each (128 pairs an epoch) reached macro F1 .40, eight (512 pairs) .44.
+# enough steps. GoEmotions, 64 labelled texts (53 train; benchmarks/results/accuracy.md):
+# with this rule (ten partners, 530 pairs an epoch) macro F1 .46; with two partners (106
+# pairs) .40 in an exploratory run; SetFit .39.
 MIN_PAIRS = 512
 
 
