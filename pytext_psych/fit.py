@@ -388,7 +388,7 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
     clearly better there. With few labelled texts ``strategy="contrastive"`` (SetFit-style
     pairs, for classes and ratings) is: on GoEmotions with 64 labelled comments (8 per
     class) macro F1 .46 against .30 for ``"full"`` and .39 for SetFit, with 256 .66 against
-    .57, at about twice the fitting time (benchmarks/results/accuracy.md).
+    .57, at two to three times the fitting time (benchmarks/results/accuracy.md).
 
     Examples
     --------
