@@ -243,8 +243,9 @@ def fine_tune(
         encoded = (tokens or TokenCache()).encode(tokenizer, texts, settings.max_length)
         collate = _to(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device)
         contrastive = settings.strategy == "contrastive"
+        widths = sizes or [len(labels or [0])]  # each outcome's block of outputs
         if settings.linear_probe and task != "ordinal" and not contrastive:
-            warm_start(net, encoded, collate, targets, split, task, sizes or [len(labels or [0])])
+            warm_start(net, encoded, collate, targets, split, task, widths)
         net, on_epoch = apply_strategy(net, settings)
         if cuts is not None:
             cuts.requires_grad_(True)  # LoRA freezes everything it does not adapt
@@ -252,7 +253,7 @@ def fine_tune(
         weights = (_weights(targets[train_rows].astype(np.int64), sizes or [len(labels)])
                    if settings.class_weights and task == "classification" else None)
         loss = clm_loss(cuts) if cuts is not None else _loss_function(task, weights, device, sizes)
-        outcome = (targets, split, task, sizes or [len(labels or [0])])
+        outcome = (targets, split, task, widths)
         loop = (_PairLoop(net, encoded, collate, loss, y, processes, outcome) if contrastive
                 else _Loop(net, encoded, collate, loss, y, processes))
         history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch,
