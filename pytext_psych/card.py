@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .bundle import read_bundle, reserve_bundle, seal
+from .settings import CONTRASTIVE_BELOW
 
 CARD = "model_card.md"
 TO_FILL = "(not stated yet: add it with model_card(path, {field}=...))"
@@ -61,7 +62,7 @@ def render(meta: dict[str, Any]) -> str:
              f"{meta['manifest']['created'][:10]}.", "", "## Model", "",
              f"- Task: {what}",
              f"- Base model: {meta['base_model']} (license: {card.get('license', 'unknown')})",
-             f"- Fine-tuning: strategy {t['strategy']}, learning rate {t['learning_rate']:g}, up to "
+             f"- Fine-tuning: strategy {t['strategy']}{_auto(t)}, learning rate {t['learning_rate']:g}, up to "
              f"{t['epochs']} epochs (best: {t['best_epoch']}), batch {t['batch_size']}, "
              f"{meta['max_length']} tokens, seed {t['seed']}", "",
              "## Training data", "", *_data_lines(meta), "", "## Evaluation", "", *_evaluation_lines(meta),
@@ -71,6 +72,14 @@ def render(meta: dict[str, Any]) -> str:
              "## Versions", "",
              ", ".join(f"{k} {v}" for k, v in sorted(meta["manifest"]["versions"].items())), ""]
     return "\n".join(lines)
+
+
+def _auto(training: dict[str, Any]) -> str:
+    """The rule ``strategy="auto"`` applied, for bundles that record it."""
+    if training.get("strategy_requested") != "auto":
+        return ""
+    return (f" (chosen by strategy 'auto': contrastive below {CONTRASTIVE_BELOW:,} training texts, "
+            "full otherwise and for ordinal ratings)")
 
 
 def _data_lines(meta: dict[str, Any]) -> list[str]:

@@ -384,11 +384,13 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
     n = 623): full r .57, freeze (3 of 6 layers) .58 at 2/3 of full's time per epoch,
     LoRA (lr 5e-4) .57 at 70%, each +.09 to +.10 over TF-IDF + ridge (.48, paired CIs above
     zero); gradual unfreezing .47, because 4 epochs only open 3 of the 6 layers, so it
-    needs more epochs than the others. ``"full"`` stays the default: no strategy was
-    clearly better there. With few labelled texts ``strategy="contrastive"`` (SetFit-style
-    pairs, for classes and ratings) is: on GoEmotions with 64 labelled comments (8 per
-    class) macro F1 .46 against .30 for ``"full"`` and .39 for SetFit, with 256 .66 against
-    .57, at two to three times the fitting time (benchmarks/results/accuracy.md).
+    needs more epochs than the others. With few labelled texts ``"contrastive"``
+    (SetFit-style pairs, for classes and ratings) is clearly better: on GoEmotions with 64
+    labelled comments (8 per class) macro F1 .46 against .30 for ``"full"`` and .39 for
+    SetFit, with 256 .66 against .57; on RWWD anxiety with 250 answers r .47 against .38,
+    at two to three times the fitting time (benchmarks/results/accuracy.md). Hence the
+    default ``strategy="auto"``: contrastive below 500 training texts, full from there
+    (see :meth:`TrainSettings.for_data`).
 
     Examples
     --------

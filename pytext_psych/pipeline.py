@@ -130,6 +130,7 @@ class Trained:
     history: list[dict[str, Any]]
     best_epoch: int
     scale: tuple[float, float] | None
+    strategy: str  # the one used ("auto" made concrete)
     cuts: list[float] | None = None  # ordinal cumulative-link head's cut points
 
 
@@ -157,6 +158,7 @@ def train_run(job: Job, run: Run, settings: TrainSettings, tokens,
     settings."""
     from .train import fine_tune
 
+    settings = settings.for_data(len(run.rows("train")), job.prep.task)
     scale = scaling(job.prep, run)
     y = targets(job.prep, scale)
     checkpoint = checkpoints.slot("fine-tune", job.prep.texts, y, run.assigned, job.prep.task,
@@ -166,14 +168,15 @@ def train_run(job: Job, run: Run, settings: TrainSettings, tokens,
                                        settings, dev_scorer_for(job.prep, dev_scorer), tokens=tokens,
                                        progress=job.progress, checkpoint=checkpoint, sizes=sizes)
     history = [dict(h, run=run.name) if job.design.final is not None else h for h in result.history]
-    return Trained(run, tokenizer, net, history, result.best_epoch, scale, result.cuts)
+    return Trained(run, tokenizer, net, history, result.best_epoch, scale, settings.strategy, result.cuts)
 
 
 def train_design(job: Job, model: str, tokens, checkpoints: Checkpoints,
                  winner: Trained | None = None) -> list[Trained]:
     """Every run of the design (``winner``: the hold-out run already trained by tuning),
-    then, with cv, the final model on all rows for the median of the folds' best epochs."""
-    settings = job.settings.but(model=model)
+    then, with cv, the final model on all rows for the median of the folds' best epochs
+    (with the folds' strategy: ``"auto"`` is made concrete once, for the first run's size)."""
+    settings = job.settings.but(model=model).for_data(len(job.design.runs[0].rows("train")), job.prep.task)
     trained = [winner] if winner is not None else [
         train_run(job, run, settings, tokens, checkpoints) for run in job.design.runs]
     if job.design.final is None:
@@ -293,7 +296,8 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
              baseline: tuple[np.ndarray | None, str | None], domain: dict | None) -> dict[str, Any]:
     """bundle.json: the scoring contract, training record, evaluation and provenance."""
     history = [h for t in trained for h in t.history]
-    training = dict(job.settings.to_dict(), **job.evaluation.to_dict(), best_epoch=trained[-1].best_epoch,
+    training = dict(job.settings.to_dict(), **job.evaluation.to_dict(), strategy=trained[-1].strategy,
+                    strategy_requested=job.settings.strategy, best_epoch=trained[-1].best_epoch,
                     domain_pretraining=domain, covariates=list(job.covariates), history=history)
     training["split"] = list(job.evaluation.split)
     evaluation = {k: metadata.records(getattr(results, k))

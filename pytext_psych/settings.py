@@ -26,7 +26,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-STRATEGIES = ("full", "freeze", "gradual", "lora", "contrastive")
+STRATEGIES = ("auto", "full", "freeze", "gradual", "lora", "contrastive")
+# strategy="auto" (the default) is "contrastive" below this many training texts, else "full"
+# (and "full" for task="ordinal", whose heads the contrastive strategy cannot refit). See
+# TrainSettings.for_data for the measurements behind it.
+CONTRASTIVE_BELOW = 500
 POOLINGS = ("cls", "mean")
 # "clm" first, the default: on RWWD anxiety it matched regression in r and beat it in RMSE,
 # while CORN lost to regression (benchmarks/results/psychometrics.md)
@@ -114,8 +118,9 @@ class TrainSettings(_Validated):
                               "longest text in tokens (longer ones are cut)", tunable=True)
     patience: int = setting(3, lambda v: is_int(v, 1), WHOLE,
                             "epochs without a better dev metric before stopping", tunable=True)
-    strategy: str = setting("full", lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}",
-                            "which parameters train", tunable=True)
+    strategy: str = setting("auto", lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}",
+                            "which parameters train ('auto': contrastive below "
+                            f"{CONTRASTIVE_BELOW:,} training texts, else full)", tunable=True)
     freeze_layers: int | str = setting(3, lambda v: v == "all" or is_int(v, 0),
                                        "a whole number of layers or 'all'",
                                        "strategy 'freeze': lowest layers kept fixed", tunable=True,
@@ -165,6 +170,29 @@ class TrainSettings(_Validated):
         super().__post_init__()
         if self.learning_rate is None:
             object.__setattr__(self, "learning_rate", default_learning_rate(self.strategy))
+
+    def for_data(self, n_train: int, task: str) -> "TrainSettings":
+        """These settings with ``strategy="auto"`` made concrete for ``n_train`` training
+        texts of ``task``; other strategies are kept.
+
+        Contrastive pairs win clearly where texts are few (benchmarks/results/accuracy.md):
+        GoEmotions with 64 / 256 labelled comments (about 53 / 213 training), macro F1
+        .46 / .66 against .30 / .57 for "full"; RWWD anxiety with 100 / 250 answers, r .34 /
+        .47 against .33 / .38. With 1,000 texts (625 training) they are level, inside the
+        CIs, at 3 to 5 times the fitting time: RWWD anxiety r .57 against .55, RWWD emotions
+        macro F1 .17 against .15, Empathic Reactions r .37 against .38 (38 against 8 CPU
+        minutes); with 1,250 training GoEmotions comments .71 against .68 at four times the
+        time. So the switch lies between about 200 and 625 training texts: 500.
+
+        >>> TrainSettings().for_data(250, "classification").strategy
+        'contrastive'
+        >>> TrainSettings().for_data(1000, "regression").strategy, TrainSettings().for_data(250, "ordinal").strategy
+        ('full', 'full')
+        """
+        if self.strategy != "auto":
+            return self
+        few = n_train < CONTRASTIVE_BELOW and task != "ordinal"
+        return self.but(strategy="contrastive" if few else "full")
 
     def but(self, **changes: Any) -> "TrainSettings":
         """A copy with ``changes`` (validated again)."""

@@ -390,7 +390,7 @@ if __name__ == "__main__":
 
         fit = fit_text_model(example_data().sample(120, random_state=0), "answer", "topic",
                              epochs=1, max_length=16, progress=False, n_resamples=50,
-                             output_dir=root / "fit" / "bundle")
+                             output_dir=root / "fit" / "bundle", strategy="full")
         work = root / "case"
         work.mkdir()
         ctx = Ctx(pd.DataFrame({"text": ["good day", "bad day", "fine", "awful", "great", "terrible"] * 4,

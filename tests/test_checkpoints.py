@@ -23,9 +23,10 @@ warnings.simplefilter("ignore")
 from pytext_psych import example_data, fit_text_model, tune_text_model
 kind, out = sys.argv[1], sys.argv[2]
 data = example_data().head(120)
+# "auto" (the default) trains on contrastive pairs for data this small; the others "full"
 common = dict(epochs=2, max_length=24, batch_size=8, learning_rate=1e-4, progress=False,
               n_resamples=50, baseline=False, export="fp32", output_dir=out,
-              resume=sys.argv[3] == "resume")
+              resume=sys.argv[3] == "resume", strategy="auto" if kind == "auto" else "full")
 if kind == "tune":
     fit = tune_text_model(data, "answer", "stress", learning_rate=[5e-5, 1e-4],
                           **{k: v for k, v in common.items() if k != "learning_rate"})
@@ -83,9 +84,10 @@ def reference(tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("kind, checkpoints", [("fit", 1), ("cv", 2), ("tune", 2)])
+@pytest.mark.parametrize("kind, checkpoints", [("fit", 1), ("auto", 1), ("cv", 2), ("tune", 2)])
 def test_a_killed_run_resumes_to_the_same_results(tmp_path, reference, kind, checkpoints):
-    """SIGKILL in epoch 2 (fit), in fold 2 (cv: fold 1 finished), in trial 2 (tune)."""
+    """SIGKILL in epoch 2 (fit; auto: the default strategy, contrastive pairs here), in
+    fold 2 (cv: fold 1 finished), in trial 2 (tune)."""
     out = tmp_path / "model"
     victim = _start(tmp_path, kind, out)
     _wait_for_checkpoints(out, checkpoints, victim)  # epoch 1 of the last loop is saved

@@ -11,7 +11,7 @@ from pytext_psych import learning_curve
 from pytext_psych.curve import PAIRED, LearningCurve, power_law
 from pytext_psych.stats import COLUMNS
 
-TINY = dict(epochs=2, max_length=32, learning_rate=1e-4, progress=False, n_resamples=200)
+TINY = dict(epochs=2, max_length=32, learning_rate=1e-4, progress=False, n_resamples=200, strategy="full")
 
 
 @pytest.fixture(scope="module")

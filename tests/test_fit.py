@@ -32,6 +32,14 @@ def test_fit_result(topic_fit, examples):
     assert "model                tfidf           embeddings" in text
 
 
+def test_auto_strategy_trains_on_pairs_for_few_texts_and_says_so(examples, tmp_path):
+    fit = fit_text_model(examples.head(80), "answer", "topic", epochs=1, max_length=16, progress=False,
+                         n_resamples=50, baseline=False, export="fp32", output_dir=tmp_path / "m")
+    assert (fit.settings["strategy"], fit.settings["strategy_requested"]) == ("contrastive", "auto")
+    card = (fit.bundle_path / "model_card.md").read_text()
+    assert "strategy contrastive (chosen by strategy 'auto': contrastive below 500 training" in card
+
+
 def test_predictions_are_the_bundles_scores(topic_fit, examples):
     scored = predict_scores(topic_fit, examples, text="answer")
     np.testing.assert_allclose(scored.filter(like="prob_").to_numpy(),
@@ -155,7 +163,7 @@ def test_grouped_cross_validation(examples, tmp_path):
     df = examples.head(160).assign(participant=lambda d: d.id // 2)
     fit = fit_text_model(df, text="answer", outcome="topic", cv=2, group="participant",
                          max_length=32, epochs=2, learning_rate=1e-4, progress=False,
-                         n_resamples=200, export="fp32", output_dir=tmp_path / "cv")
+                         n_resamples=200, export="fp32", output_dir=tmp_path / "cv", strategy="full")
     p = fit.predictions
     assert (p.split == "test").all() and set(p.fold) == {1, 2}
     assert p.groupby(df.participant.to_numpy()).fold.nunique().max() == 1
@@ -201,7 +209,7 @@ def test_tune_text_model_picks_on_dev_and_reuses_the_winner(examples, tmp_path):
     assert fit.history.dev_metric.max() == t.dev_f1_macro.max()
     assert fit.history.seconds.sum() < t.loc[t.chosen, "seconds"].item()  # reused, not rerun
     refit = fit_text_model(df, "answer", "topic", learning_rate=2e-4, output_dir=tmp_path / "again",
-                           linear_probe=False, **SMALL)
+                           linear_probe=False, strategy="full", **SMALL)
     assert refit.history.dev_metric.tolist() == fit.history.dev_metric.tolist()
 
 
@@ -217,7 +225,7 @@ def test_tune_text_model_errors(examples):
 def test_domain_texts_from_a_column_leave_the_test_texts_out(examples, tmp_path):
     df = examples.head(120)
     fit = fit_text_model(df, "answer", "topic", domain_texts="answer", output_dir=tmp_path / "d",
-                         **dict(SMALL, epochs=1))
+                         **dict(SMALL, epochs=1, strategy="full"))
     n_test = (fit.predictions.split == "test").sum()
     assert fit.settings["domain_pretraining"]["n_texts"] == len(df) - n_test
     assert "domain-adaptive" in fit.settings["base_model"]

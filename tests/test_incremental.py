@@ -98,7 +98,7 @@ def test_fit_reports_incremental_validity(examples, tmp_path):
     assert not (tmp_path / "x").exists()
     fit = fit_text_model(data, "answer", "stress", covariates="age", output_dir=tmp_path / "m",
                          max_length=32, epochs=3, learning_rate=1e-4, progress=False, n_resamples=300,
-                         baseline=False)
+                         baseline=False, strategy="full")
     inc = fit.incremental.set_index("metric")
     assert inc.loc["r_squared_change", "conf_low"] > 0  # the text predicts stress, age does not
     assert inc.loc["r_squared", "estimate_b"] < 0.05

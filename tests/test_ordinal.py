@@ -78,6 +78,8 @@ def test_ordinal_fit_learns_and_scores_through_its_bundle(ordinal_fit, examples)
 
     m = ordinal_fit.metrics.set_index("metric")
     assert m.loc["pearson_r", "estimate"] > 0.3  # learning happened (9 levels)
+    # strategy "auto" does not pick contrastive pairs for ordinal heads, whatever the size
+    assert ordinal_fit.settings["strategy"] == "full"
     test = ordinal_fit.evaluated
     qwk = cohen_kappa_score(test["observed"].astype(int).astype(str), test["level"].astype(str),
                             weights="quadratic", labels=ordinal_fit.labels)

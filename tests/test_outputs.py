@@ -14,7 +14,7 @@ import pytest
 from pytext_psych import example_data, fit_text_model, predict_scores
 from pytext_psych.outputs import _rename_noreplace, reserve
 
-TINY = dict(epochs=1, max_length=16, progress=False, n_resamples=50)
+TINY = dict(epochs=1, max_length=16, progress=False, n_resamples=50, strategy="full")
 
 
 def _hidden(folder: Path) -> list[str]:
@@ -123,7 +123,7 @@ FIT = """
 import sys
 from pytext_psych import example_data, fit_text_model
 fit_text_model(example_data().sample(80, random_state=0), "answer", "topic", output_dir=sys.argv[1],
-               epochs=1, max_length=16, progress=False, n_resamples=50, baseline=False)
+               epochs=1, max_length=16, progress=False, n_resamples=50, baseline=False, strategy="full")
 """
 
 

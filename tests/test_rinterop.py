@@ -31,7 +31,7 @@ def test_r_data_frame_is_accepted_as_data(tmp_path):
     r_df = ro.r('''data.frame(t = rep(c("warm sun", "cold rain", "sunny sky", "wet storm"), 6),
                               y = rep(c("happy", "sad"), 12))''')
     fit = fit_text_model(r_df, text="t", outcome="y", epochs=1, max_length=16, progress=False,
-                         output_dir=tmp_path / "m", n_resamples=50, export="fp32")
+                         output_dir=tmp_path / "m", n_resamples=50, export="fp32", strategy="full")
     assert fit.labels == ["happy", "sad"] and len(fit.predictions) == 24
 
 

@@ -14,7 +14,7 @@ from pytext_psych import EvalSettings, TrainSettings, example_data, fit_text_mod
 from pytext_psych import pipeline, tune_text_model
 from pytext_psych.cli import main as cli
 from pytext_psych.curve import CURVE_EVAL
-from pytext_psych.settings import defaults
+from pytext_psych.settings import CONTRASTIVE_BELOW, defaults
 from pytext_psych.encoders import resolve_model
 
 VALUES = {"model": resolve_model("default"), "epochs": 2, "learning_rate": 3e-5, "batch_size": 8,
@@ -103,3 +103,14 @@ def test_settings_are_checked_once_with_every_problem_named():
         fit_text_model(example_data(), "answer", "topic", epoch=3)
     assert TrainSettings(strategy="lora").learning_rate == 5e-4
     assert np.isclose(sum(EvalSettings().split), 1)
+
+
+def test_auto_strategy_is_made_concrete_by_size_and_task():
+    auto = TrainSettings()
+    assert auto.strategy == "auto"
+    assert auto.for_data(CONTRASTIVE_BELOW - 1, "regression").strategy == "contrastive"
+    assert auto.for_data(CONTRASTIVE_BELOW, "classification").strategy == "full"
+    assert auto.for_data(10, "ordinal").strategy == "full"
+    lora = TrainSettings(strategy="lora")
+    assert lora.for_data(10, "regression") is lora  # a strategy the user chose is kept
+    assert auto.for_data(10, "regression").learning_rate == auto.learning_rate

@@ -53,7 +53,7 @@ def tiny():
 def _tiny_fit(df, tmp_path, name, **kw):
     return fit_text_model(df, text="text", outcome="mood", epochs=1, max_length=16,
                           output_dir=tmp_path / name, progress=False, n_resamples=50,
-                          export="fp32", **kw)
+                          export="fp32", strategy="full", **kw)
 
 
 def test_seed_reproduces_and_leaves_global_rng_alone(tiny, tmp_path):
@@ -72,7 +72,7 @@ def test_seed_reproduces_and_leaves_global_rng_alone(tiny, tmp_path):
 def test_patience_stops_early(tiny, tmp_path):
     fit = fit_text_model(tiny, text="text", outcome="mood", epochs=6, patience=1,
                          learning_rate=1e-7, max_length=16, output_dir=tmp_path / "m",
-                         progress=False, n_resamples=50)
+                         progress=False, n_resamples=50, strategy="full")
     assert len(fit.history) < 6
 
 
@@ -214,7 +214,7 @@ def test_layer_decay_gives_each_layer_its_rate():
 
 
 def test_strategy_validation():
-    with pytest.raises(ValueError, match="strategy='adapters'.*one of full, freeze, gradual, lora"):
+    with pytest.raises(ValueError, match="strategy='adapters'.*one of auto, full, freeze, gradual, lora, contrastive"):
         _config(strategy="adapters")
     with pytest.raises(ValueError, match="freeze_layers=-1"):
         _config(strategy="freeze", freeze_layers=-1)

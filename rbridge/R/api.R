@@ -41,12 +41,12 @@ python_fit <- function(fit) {
 #' answers <- example_data()[1:80, ]
 #' \donttest{
 #' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' compare_models(fit)          # against its baselines
 #' fit2 <- fit_text_model(answers, "answer", "stress", epochs = 2, max_length = 32,
 #'                        n_resamples = 100, export = "fp32", output_dir = tempfile(),
-#'                        progress = FALSE)
+#'                        strategy = "full", progress = FALSE)
 #' compare_models(fit2, fit)    # two fits of the same data, split and seed
 #' }
 #' @export
@@ -72,7 +72,7 @@ compare_models <- function(fit_a, fit_b = NULL, n_resamples = NULL, ci_level = N
 #' answers <- example_data()[1:80, ]
 #' \donttest{
 #' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' model <- load_model(fit$bundle_path)
 #' model
@@ -101,7 +101,7 @@ print.pytextpsych_model <- function(x, ...) {
 #' answers <- example_data()[1:80, ]
 #' \donttest{
 #' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' report(fit)
 #' }
@@ -130,7 +130,7 @@ report <- function(fit) {
 #' \donttest{
 #' fit <- fit_text_model(answers, text = "answer", outcome = c("stress", "calm"),
 #'                       epochs = 1, max_length = 32, n_resamples = 100, export = "fp32",
-#'                       output_dir = tempfile(), progress = FALSE)
+#'                       strategy = "full", output_dir = tempfile(), progress = FALSE)
 #' fit$metrics[fit$metrics$metric == "pearson_r", ]
 #' report(outcome_fit(fit, "calm"))
 #' }
@@ -161,7 +161,7 @@ print.pytextpsych_report <- function(x, ...) {
 #' answers <- example_data()[1:80, ]
 #' \donttest{
 #' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' again <- from_bundle(fit$bundle_path)
 #' again$metrics

@@ -28,7 +28,7 @@
 #' \donttest{
 #' curve <- learning_curve(example_data(), text = "answer", outcome = "stress",
 #'                         sizes = c(40, 80, 160), repeats = 1, epochs = 1,
-#'                         max_length = 32, n_resamples = 100, export = "fp32",
+#'                         max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                         progress = FALSE, target = 0.5)
 #' curve
 #' }
@@ -37,7 +37,7 @@ learning_curve <- function(data, text, outcome, sizes = c(100, 250, 500, 1000),
                            repeats = 3L, test = 0.25, task = "auto", output_dir = NULL,
                            progress = TRUE, resume = TRUE, model = "default", epochs = 10L,
                            learning_rate = NULL, batch_size = 16L, max_length = 256L,
-                           patience = 3L, strategy = "full", freeze_layers = 3L, lora_r = 8L,
+                           patience = 3L, strategy = "auto", freeze_layers = 3L, lora_r = 8L,
                            lora_alpha = 16L, pooling = "mean", linear_probe = TRUE,
                            layer_decay = 1, class_weights = FALSE, ordinal_head = "clm",
                            grad_accumulation = 1L,

@@ -19,7 +19,7 @@
 #' @examplesIf python_ready()
 #' \donttest{
 #' fit <- fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' words <- explain(fit, "I cannot sleep for worrying about the rent")
 #' words[order(-words$attribution), c("word", "attribution")]
@@ -93,7 +93,7 @@ language_analysis <- function(data, text, outcome, covariates = character(), ngr
 #' @examplesIf python_ready()
 #' \donttest{
 #' fit <- fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' model_card(fit, intended_use = "Teaching example; not for research use.")
 #' }

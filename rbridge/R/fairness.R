@@ -20,7 +20,7 @@
 #' answers$site <- rep(c("north", "south"), length.out = nrow(answers))
 #' \donttest{
 #' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' fair <- fairness(fit, "site", data = answers)
 #' fair

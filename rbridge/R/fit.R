@@ -30,7 +30,9 @@
 #' @param epochs Upper bound on training epochs (early stopping on the dev split).
 #' @param learning_rate \code{NULL} (5e-5, or 5e-4 for LoRA) or a learning rate.
 #' @param batch_size,max_length,patience Training settings.
-#' @param strategy \code{"full"}, \code{"freeze"} (embeddings and the lowest
+#' @param strategy \code{"auto"} (the default: \code{"contrastive"} below 500
+#'   training texts, where it was measured to win, else \code{"full"}; \code{"full"}
+#'   for ordinal ratings), \code{"full"}, \code{"freeze"} (embeddings and the lowest
 #'   \code{freeze_layers} encoder layers fixed; \code{"all"}: head only),
 #'   \code{"gradual"} (gradual unfreezing, top layer first), \code{"lora"}
 #'   (low-rank adapters, merged before export) or \code{"contrastive"} (SetFit-style:
@@ -97,13 +99,15 @@
 #' fit
 #' fit$metrics
 #' }
+#' # strategy "auto" (the default) trained on pairs of texts here (few texts: contrastive);
+#' # the other examples pass strategy = "full", which runs in seconds.
 #' @export
 fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL,
                            domain_texts = NULL,
                            output_dir = NULL, overwrite = FALSE, progress = TRUE,
                            resume = TRUE, model = "default", epochs = 10L, learning_rate = NULL,
                            batch_size = 16L, max_length = 256L, patience = 3L,
-                           strategy = "full", freeze_layers = 3L, lora_r = 8L, lora_alpha = 16L,
+                           strategy = "auto", freeze_layers = 3L, lora_r = 8L, lora_alpha = 16L,
                            pooling = "mean", linear_probe = TRUE, layer_decay = 1,
                            class_weights = FALSE, ordinal_head = "clm", grad_accumulation = 1L,
                            seed = 42L,
@@ -142,7 +146,7 @@ fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL
 #' fit <- tune_text_model(example_data()[1:80, ], "answer", "topic",
 #'                        learning_rate = c(5e-5, 2e-4), epochs = 1, max_length = 32,
 #'                        n_resamples = 100, export = "fp32", output_dir = tempfile(),
-#'                        progress = FALSE)
+#'                        strategy = "full", progress = FALSE)
 #' fit$trials
 #' }
 #' @export
@@ -190,7 +194,7 @@ tune_text_model <- function(data, text, outcome, task = "auto",
 #'                           output_dir = tempfile(), progress = FALSE)
 #' fit <- fit_text_model(example_data()[1:80, ], "answer", "stress", model = folder,
 #'                       epochs = 1, max_length = 32, n_resamples = 100, export = "fp32",
-#'                       output_dir = tempfile(), progress = FALSE)
+#'                       strategy = "full", output_dir = tempfile(), progress = FALSE)
 #' }
 #' @export
 pretrain_domain <- function(texts, model = "default", output_dir = NULL, epochs = 3L,
@@ -332,7 +336,7 @@ as_r_fit <- function(fit, bundle = NULL) {
 #' answers <- example_data()[1:80, ]
 #' \donttest{
 #' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' predict_scores(fit, c("I cannot sleep for worrying about rent", "All is well"))
 #' predict_scores(fit$bundle_path, answers[1:3, ], text = "answer")  # from the folder
@@ -386,7 +390,7 @@ predict_scores <- function(model, data, text = NULL, precision = "auto", threads
 #' answers <- example_data()[1:80, ]
 #' \donttest{
 #' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' out <- predict_scores_distributed(fit, answers, text = "answer", out = tempfile(),
 #'                                   workers = 1, progress = FALSE)

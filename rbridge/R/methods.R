@@ -18,7 +18,7 @@ print.pytextpsych_fit <- function(x, ...) {
 #' @examplesIf python_ready()
 #' \donttest{
 #' fit <- fit_text_model(example_data()[1:80, ], "answer", "topic", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' summary(fit)
 #' }
@@ -72,7 +72,7 @@ as.data.frame.pytextpsych_fit <- function(x, ...) {
 #' answers <- example_data()[1:80, ]
 #' \donttest{
 #' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' predict(fit, data.frame(id = 1:2, answer = c("I cannot sleep", "All is well")))
 #' }
@@ -132,7 +132,7 @@ coef.pytextpsych_fit <- function(object, ...) {
 #' @examplesIf python_ready()
 #' \donttest{
 #' fit <- fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' plot(fit)
 #' }
@@ -246,7 +246,7 @@ plot_history <- function(fit) {
 #' answers <- example_data()[1:80, ]
 #' fit <- fit_text_model(answers, "answer", "stress", epochs = 1, max_length = 32,
 #'                       n_resamples = 100, export = "fp32", output_dir = tempfile(),
-#'                       progress = FALSE)
+#'                       strategy = "full", progress = FALSE)
 #' broom::tidy(fit)
 #' broom::glance(fit)
 #' head(broom::augment(fit, data = answers))

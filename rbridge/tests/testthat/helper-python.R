@@ -16,10 +16,12 @@ toy_data <- function() {
   )
 }
 
-tiny_fit <- function(outcome = "mood", epochs = 3L, data = toy_data(), ...) {
+# strategy "full": "auto" (the default) trains on contrastive pairs for data this small,
+# several times slower; tests that need it pass strategy = "auto"
+tiny_fit <- function(outcome = "mood", epochs = 3L, data = toy_data(), strategy = "full", ...) {
   fit_text_model(data, text = "answer", outcome = outcome, epochs = epochs,
                  max_length = 16L, learning_rate = 1e-4, progress = FALSE,
-                 n_resamples = 200L, export = "fp32",
+                 n_resamples = 200L, export = "fp32", strategy = strategy,
                  output_dir = tempfile("bundle"), ...)
 }
 

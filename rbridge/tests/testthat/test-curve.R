@@ -3,7 +3,7 @@ test_that("learning_curve returns data.frames and resumes from its folder", {
   out <- tempfile("curve")
   curve <- learning_curve(toy_data(), text = "answer", outcome = "rating",
                           sizes = c(12, 18, "full"), repeats = 1L, epochs = 1L,
-                          max_length = 16L, learning_rate = 1e-4, progress = FALSE,
+                          max_length = 16L, learning_rate = 1e-4, progress = FALSE, strategy = "full",
                           n_resamples = 100L, output_dir = out, target = 0.9)
   expect_s3_class(curve, "pytextpsych_curve")
   expect_true(all(c("n_train", "replicate", "model", "metric", "estimate", "conf.low",

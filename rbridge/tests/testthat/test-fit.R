@@ -89,8 +89,8 @@ test_that("strategies, tuning and domain pretraining run from R", {
   expect_true(all(fit$history$trainable < 1e6))  # head only, of 22.7 million
   # without the linear-probe warm start, so that learning rate 1e-7 cannot learn the moods
   tuned <- tune_text_model(toy_data(), "answer", "mood", learning_rate = c(1e-7, 2e-4),
-                           linear_probe = FALSE, epochs = 2L, max_length = 16L, progress = FALSE,
-                           n_resamples = 100L, export = "fp32", output_dir = tempfile("tuned"))
+                           linear_probe = FALSE, strategy = "full", epochs = 2L, max_length = 16L,
+                           progress = FALSE, n_resamples = 100L, export = "fp32", output_dir = tempfile("tuned"))
   expect_s3_class(tuned, "pytextpsych_fit")
   expect_identical(tuned$trials$learning_rate, c(1e-7, 2e-4))
   expect_identical(tuned$trials$chosen, c(FALSE, TRUE))
@@ -157,7 +157,7 @@ test_that("without output_dir the bundle goes to the per-user folder, with a mes
   Sys.setenv(R_USER_DATA_DIR = home)
   on.exit(Sys.setenv(R_USER_DATA_DIR = old))
   expect_message(fit <- fit_text_model(toy_data(), "answer", "mood", epochs = 1L,
-                                       max_length = 16L, progress = FALSE,
+                                       max_length = 16L, progress = FALSE, strategy = "full",
                                        n_resamples = 50L, export = "fp32"),
                  "The model bundle is in")
   expect_true(startsWith(fit$bundle_path, normalizePath(home)))
