@@ -179,7 +179,7 @@ class TrainSettings(_Validated):
         GoEmotions with 64 / 256 labelled comments (about 53 / 213 training), macro F1
         .46 / .66 against .30 / .57 for "full"; RWWD anxiety with 100 / 250 answers, r .34 /
         .47 against .33 / .38. With 1,000 texts (625 training) they are level, inside the
-        CIs, at 3 to 5 times the fitting time: RWWD anxiety r .57 against .55, RWWD emotions
+        CIs, at up to five times the fitting time: RWWD anxiety r .57 against .55, RWWD emotions
         macro F1 .17 against .15, Empathic Reactions r .37 against .38 (38 against 8 CPU
         minutes); with 1,250 training GoEmotions comments .71 against .68 at four times the
         time. So the switch lies between about 200 and 625 training texts: 500.
