@@ -17,7 +17,7 @@ toy_data <- function() {
 }
 
 # strategy "full": "auto" (the default) trains on contrastive pairs for data this small,
-# several times slower; tests that need it pass strategy = "auto"
+# several times slower; tests about strategies pass their own
 tiny_fit <- function(outcome = "mood", epochs = 3L, data = toy_data(), strategy = "full", ...) {
   fit_text_model(data, text = "answer", outcome = outcome, epochs = epochs,
                  max_length = 16L, learning_rate = 1e-4, progress = FALSE,
