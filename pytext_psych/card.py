@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .bundle import read_bundle, reserve_bundle, seal
-from .settings import CONTRASTIVE_BELOW
+from .settings import AUTO_RULE
 
 CARD = "model_card.md"
 TO_FILL = "(not stated yet: add it with model_card(path, {field}=...))"
@@ -78,8 +78,7 @@ def _auto(training: dict[str, Any]) -> str:
     """The rule ``strategy="auto"`` applied, for bundles that record it."""
     if training.get("strategy_requested") != "auto":
         return ""
-    return (f" (chosen by strategy 'auto': contrastive below {CONTRASTIVE_BELOW:,} training texts, "
-            "full otherwise and for ordinal ratings)")
+    return f" (chosen by strategy 'auto': {AUTO_RULE})"
 
 
 def _data_lines(meta: dict[str, Any]) -> list[str]:

@@ -31,6 +31,7 @@ STRATEGIES = ("auto", "full", "freeze", "gradual", "lora", "contrastive")
 # (and "full" for task="ordinal", whose heads the contrastive strategy cannot refit). See
 # TrainSettings.for_data for the measurements behind it.
 CONTRASTIVE_BELOW = 500
+AUTO_RULE = f"contrastive below {CONTRASTIVE_BELOW:,} training texts, full otherwise and for ordinal ratings"
 POOLINGS = ("cls", "mean")
 # "clm" first, the default: on RWWD anxiety it matched regression in r and beat it in RMSE,
 # while CORN lost to regression (benchmarks/results/psychometrics.md)
@@ -119,8 +120,7 @@ class TrainSettings(_Validated):
     patience: int = setting(3, lambda v: is_int(v, 1), WHOLE,
                             "epochs without a better dev metric before stopping", tunable=True)
     strategy: str = setting("auto", lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}",
-                            "which parameters train ('auto': contrastive below "
-                            f"{CONTRASTIVE_BELOW:,} training texts, else full)", tunable=True)
+                            f"which parameters train ('auto': {AUTO_RULE})", tunable=True)
     freeze_layers: int | str = setting(3, lambda v: v == "all" or is_int(v, 0),
                                        "a whole number of layers or 'all'",
                                        "strategy 'freeze': lowest layers kept fixed", tunable=True,
