@@ -46,7 +46,7 @@ def runs(strategy: str = "full", patience: int = 3) -> list[dict]:
     return [json.loads(line) for line in (folder(strategy, patience) / "runs.jsonl").read_text().splitlines()[1:]]
 
 
-def ours(strategy: str, patience: int) -> None:
+def ours(strategy: str, patience: int, sizes: tuple[int, ...]) -> None:
     from pytext_psych import learning_curve
     from pytext_psych.baseline import fit_named
     from pytext_psych.encoders import text_embeddings
@@ -54,7 +54,7 @@ def ours(strategy: str, patience: int) -> None:
 
     df = comments()
     started = time.perf_counter()
-    learning_curve(df, "text", "label", sizes=SIZES, repeats=1, test=0.25, output_dir=folder(strategy, patience),
+    learning_curve(df, "text", "label", sizes=sizes, repeats=1, test=0.25, output_dir=folder(strategy, patience),
                    progress=False, max_length=64, strategy=strategy, patience=patience)
     print(f"fine-tunes: {time.perf_counter() - started:.0f} s")
     if (strategy, patience) != ("full", 3):
@@ -113,8 +113,8 @@ def report() -> None:
         return f"{m['estimate']:.3f} [{m['conf_low']:.3f}, {m['conf_high']:.3f}]"
 
     contrastive = {r["n_train"]: r for r in runs("contrastive")} if (folder("contrastive") / "runs.jsonl").exists() else {}
-    print("| labelled texts | default fine-tune | contrastive | paired diff vs TF-IDF (default; contrastive) | "
-          "TF-IDF | embeddings | SetFit | fine-tune s (default; contrastive) | SetFit s |\n"
+    print("| labelled texts | full | contrastive | paired diff vs TF-IDF (full; contrastive) | "
+          "TF-IDF | embeddings | SetFit | fine-tune s (full; contrastive) | SetFit s |\n"
           "|---|---|---|---|---|---|---|---|---|")
     for run in runs():
         n, t = run["n_train"], run["tables"]
@@ -138,5 +138,9 @@ if __name__ == "__main__":
     parser.add_argument("--strategy", default="full", help="the fine-tune's strategy (default: full)")
     parser.add_argument("--patience", type=int, default=3, help="the fine-tune's patience (default: 3)")
     parser.add_argument("--max-n", type=int, default=max(SIZES), help="SetFit: runs up to this size")
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES,
+                        help=f"labelled texts per run (default: {' '.join(map(str, SIZES))}); a run "
+                             "already in the recipe's runs.jsonl is not run again")
     args = parser.parse_args()
-    setfit(args.max_n) if args.setfit else report() if args.report else ours(args.strategy, args.patience)
+    setfit(args.max_n) if args.setfit else report() if args.report else ours(args.strategy, args.patience,
+                                                                               tuple(args.sizes))

@@ -29,7 +29,7 @@ from .evaluate import observed_values, score_rows
 from .settings import TrainSettings, is_int, is_real, show_settings_in_signature
 from .stats import COLUMNS, HEADLINE, bootstrap_metrics, compare_predictions, metric_task, dev_scorer, quantile_interval, stratified_replicates
 
-RUN_COLUMNS = ["n_train", "repeat", "model"] + COLUMNS
+RUN_COLUMNS = ["n_train", "repeat", "model", "strategy"] + COLUMNS
 PAIRED = "fine-tuned minus baseline"  # the paired bootstrap difference on the same test texts
 FAR = 2.0  # extrapolating beyond this multiple of the largest size is flagged
 
@@ -74,7 +74,8 @@ class LearningCurve:
     runs : DataFrame
         One row per run, model and metric: ``n_train, repeat, model`` (``"fine-tuned"``,
         ``"baseline"``, or ``"fine-tuned minus baseline"``: the paired bootstrap difference on
-        the same test texts) and the tidy metric columns (estimates with bootstrap CIs on
+        the same test texts), ``strategy`` (the one the run's fine-tune used: ``"auto"``
+        becomes ``"contrastive"`` or ``"full"`` by each run's size) and the tidy metric columns (estimates with bootstrap CIs on
         the fixed test set).
     metric : str
         The metric the curve is fitted to (macro F1 or Pearson r).
@@ -276,9 +277,9 @@ def learning_curve(
         for size, repeat in runs:
             if not store.done(size, repeat):
                 started = time.perf_counter()
-                tables, assigned = _run(job, fixed, pool, size, repeat, output_dir, checkpoints)
+                tables, assigned, strategy = _run(job, fixed, pool, size, repeat, output_dir, checkpoints)
                 rows = {part: job.prep.index[assigned == part].tolist() for part in ("train", "dev", "test")}
-                store.add(size, repeat, tables, time.perf_counter() - started, rows)
+                store.add(size, repeat, tables, time.perf_counter() - started, rows, strategy)
                 if checkpoints is not None:
                     checkpoints.discard()  # the run is recorded
             bar.update(1)
@@ -291,11 +292,12 @@ show_settings_in_signature(learning_curve, {f.name for f in TrainSettings.public
 
 
 def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
-         output_dir: str | Path | None, checkpoints: Checkpoints | None) -> tuple[dict[str, pd.DataFrame], np.ndarray]:
+         output_dir: str | Path | None, checkpoints: Checkpoints | None) -> tuple[dict[str, pd.DataFrame], np.ndarray, str]:
     """One run: its own random stream (``SeedSequence(seed, spawn_key=(size, repeat))``, so
     no two runs share one), a stratified subsample split 5:1 into train and dev, a
-    fine-tune exported and scored through ONNX on the fixed test rows; the metrics, and
-    each row's part (train, dev, test or unused)."""
+    fine-tune exported and scored through ONNX on the fixed test rows; the metrics, each
+    row's part (train, dev, test or unused), and the strategy the fine-tune used
+    (``"auto"`` is made concrete per run, by its number of training texts)."""
     from . import pipeline
     from .design import Run
     from .train import TokenCache
@@ -326,7 +328,7 @@ def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
         tables["baseline"] = bootstrap_metrics(observed, base, prep.task, **boot)
         paired = compare_predictions(observed, predicted[test_rows], base, metric_task(prep.task), **boot)
         tables[PAIRED] = paired[[c for c in COLUMNS if c in paired]]
-    return tables, assigned
+    return tables, assigned, trained.strategy
 
 
 def _subsample(y: np.ndarray, task: str, size: int, seed: int) -> np.ndarray:
@@ -367,10 +369,11 @@ class _RunStore:
         return any(r["n_train"] == size and r["repeat"] == repeat for r in self.records)
 
     def add(self, size: int, repeat: int, tables: dict[str, pd.DataFrame], seconds: float,
-            rows: dict[str, list]) -> None:
+            rows: dict[str, list], strategy: str) -> None:
         """``rows``: the data's index labels of the run's train, dev and test texts (which
-        texts a run used, e.g. to fit another model on the same ones)."""
-        record = {"n_train": size, "repeat": repeat, "seconds": round(seconds, 1),
+        texts a run used, e.g. to fit another model on the same ones); ``strategy``: the one
+        its fine-tune used."""
+        record = {"n_train": size, "repeat": repeat, "strategy": strategy, "seconds": round(seconds, 1),
                   "tables": {m: t.to_dict(orient="records") for m, t in tables.items()}, "rows": rows}
         self.records.append(record)
         if self.path is not None:
@@ -378,7 +381,7 @@ class _RunStore:
                 f.write(json.dumps(record, default=str) + "\n")
 
     def frame(self) -> pd.DataFrame:
-        rows = [dict(n_train=r["n_train"], repeat=r["repeat"], model=m, **row)
+        rows = [dict(n_train=r["n_train"], repeat=r["repeat"], model=m, strategy=r.get("strategy"), **row)
                 for r in self.records for m, t in r["tables"].items() for row in t]
         return pd.DataFrame(rows, columns=RUN_COLUMNS).sort_values(["model", "n_train", "repeat"],
                                                                    kind="stable", ignore_index=True)

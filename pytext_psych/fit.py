@@ -389,7 +389,7 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
     labelled comments (8 per class) macro F1 .46 against .30 for ``"full"`` and .39 for
     SetFit, with 256 .66 against .57; on RWWD anxiety with 250 answers r .47 against .38,
     at two to three times the fitting time (benchmarks/results/accuracy.md). Hence the
-    default ``strategy="auto"``: contrastive below 500 training texts, full from there
+    default ``strategy="auto"``: contrastive below 300 training texts, full from there
     (see :meth:`TrainSettings.for_data`).
 
     Examples

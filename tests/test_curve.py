@@ -23,7 +23,8 @@ def curve(examples, tmp_path_factory):
 
 def test_runs_frame(curve, examples):
     lc, _ = curve
-    assert list(lc.runs.columns) == ["n_train", "repeat", "model"] + COLUMNS
+    assert list(lc.runs.columns) == ["n_train", "repeat", "model", "strategy"] + COLUMNS
+    assert (lc.runs.strategy == "full").all()  # the strategy each run's fine-tune used
     assert lc.metric == "f1_macro" and lc.n_test == 100
     runs = lc.runs[lc.runs.metric == "f1_macro"]
     # 2 repeats of 40 and 100, the full pool of 300 once; fine-tuned, baseline and their

@@ -9,6 +9,7 @@ import pytest
 
 from pytext_psych import (TextModelFit, compare_models, fit_text_model, load_model, predict_scores,
                           tune_text_model)
+from pytext_psych.settings import AUTO_RULE
 from pytext_psych.stats import COLUMNS
 
 
@@ -37,7 +38,7 @@ def test_auto_strategy_trains_on_pairs_for_few_texts_and_says_so(examples, tmp_p
                          n_resamples=50, baseline=False, export="fp32", output_dir=tmp_path / "m")
     assert (fit.settings["strategy"], fit.settings["strategy_requested"]) == ("contrastive", "auto")
     card = (fit.bundle_path / "model_card.md").read_text()
-    assert "strategy contrastive (chosen by strategy 'auto': contrastive below 500 training" in card
+    assert f"strategy contrastive (chosen by strategy 'auto': {AUTO_RULE})" in card
 
 
 def test_predictions_are_the_bundles_scores(topic_fit, examples):

@@ -40,9 +40,12 @@ python_fit <- function(fit) {
 #' @examplesIf python_ready()
 #' answers <- example_data()[1:80, ]
 #' \donttest{
-#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
-#'                       output_dir = tempfile(), progress = FALSE)
+#' # a small fit, made once per R session; later examples read it back from its folder
+#' bundle <- file.path(tempdir(), "stress-example")
+#' fit <- if (dir.exists(bundle)) from_bundle(bundle) else
+#'   fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1, max_length = 32,
+#'                  n_resamples = 100, export = "fp32", strategy = "full",
+#'                  output_dir = bundle, progress = FALSE)
 #' compare_models(fit)          # against its baselines
 #' fit2 <- fit_text_model(answers, "answer", "stress", epochs = 2, max_length = 32,
 #'                        n_resamples = 100, export = "fp32", output_dir = tempfile(),
@@ -69,11 +72,13 @@ compare_models <- function(fit_a, fit_b = NULL, n_resamples = NULL, ci_level = N
 #' @param digest \code{NULL} or the bundle's published digest.
 #' @return An object of class \code{pytextpsych_model}.
 #' @examplesIf python_ready()
-#' answers <- example_data()[1:80, ]
 #' \donttest{
-#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
-#'                       output_dir = tempfile(), progress = FALSE)
+#' # a small fit, made once per R session; later examples read it back from its folder
+#' bundle <- file.path(tempdir(), "stress-example")
+#' fit <- if (dir.exists(bundle)) from_bundle(bundle) else
+#'   fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1, max_length = 32,
+#'                  n_resamples = 100, export = "fp32", strategy = "full",
+#'                  output_dir = bundle, progress = FALSE)
 #' model <- load_model(fit$bundle_path)
 #' model
 #' predict_scores(model, "I cannot sleep")
@@ -98,11 +103,13 @@ print.pytextpsych_model <- function(x, ...) {
 #' @return An object of class \code{pytextpsych_report}: \code{text} (the paragraph),
 #'   \code{table} (a data.frame), \code{markdown} and \code{html}.
 #' @examplesIf python_ready()
-#' answers <- example_data()[1:80, ]
 #' \donttest{
-#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
-#'                       output_dir = tempfile(), progress = FALSE)
+#' # a small fit, made once per R session; later examples read it back from its folder
+#' bundle <- file.path(tempdir(), "stress-example")
+#' fit <- if (dir.exists(bundle)) from_bundle(bundle) else
+#'   fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1, max_length = 32,
+#'                  n_resamples = 100, export = "fp32", strategy = "full",
+#'                  output_dir = bundle, progress = FALSE)
 #' report(fit)
 #' }
 #' @export
@@ -158,12 +165,15 @@ print.pytextpsych_report <- function(x, ...) {
 #' @param path The bundle folder.
 #' @return A \code{pytextpsych_fit}.
 #' @examplesIf python_ready()
-#' answers <- example_data()[1:80, ]
 #' \donttest{
-#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
-#'                       output_dir = tempfile(), progress = FALSE)
-#' again <- from_bundle(fit$bundle_path)
+#' # a small fit, made once per R session; later examples read it back from its folder
+#' bundle <- file.path(tempdir(), "stress-example")
+#' if (!dir.exists(bundle)) {
+#'   fit <- fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1,
+#'                         max_length = 32, n_resamples = 100, export = "fp32",
+#'                         strategy = "full", output_dir = bundle, progress = FALSE)
+#' }
+#' again <- from_bundle(bundle)   # e.g. in a later session: the folder is all it needs
 #' again$metrics
 #' }
 #' @export

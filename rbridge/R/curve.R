@@ -20,7 +20,7 @@
 #'   number of labelled texts needed.
 #' @return A list of class \code{pytextpsych_curve} with data.frames \code{runs} (one
 #'   row per run, model and metric, broom column names; \code{replicate} counts the
-#'   subsamples of a size from 1), \code{summary} (mean and SD per
+#'   subsamples of a size from 1; \code{strategy} is the one the run's fine-tune used), \code{summary} (mean and SD per
 #'   size) and \code{curve} (the fitted curve up to 4 times the largest size, with a
 #'   bootstrap band; \code{NULL} with fewer than 3 sizes), plus \code{needed} (when
 #'   \code{target} is given, which needs 3 or more sizes: checked before training).

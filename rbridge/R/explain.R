@@ -18,9 +18,12 @@
 #'   \code{attribution}, \code{target}, \code{prediction}.
 #' @examplesIf python_ready()
 #' \donttest{
-#' fit <- fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
-#'                       output_dir = tempfile(), progress = FALSE)
+#' # a small fit, made once per R session; later examples read it back from its folder
+#' bundle <- file.path(tempdir(), "stress-example")
+#' fit <- if (dir.exists(bundle)) from_bundle(bundle) else
+#'   fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1, max_length = 32,
+#'                  n_resamples = 100, export = "fp32", strategy = "full",
+#'                  output_dir = bundle, progress = FALSE)
 #' words <- explain(fit, "I cannot sleep for worrying about the rent")
 #' words[order(-words$attribution), c("word", "attribution")]
 #' page <- tempfile(fileext = ".html")
@@ -92,9 +95,12 @@ language_analysis <- function(data, text, outcome, covariates = character(), ngr
 #' @return The card (Markdown), as a character string of class \code{pytextpsych_card}.
 #' @examplesIf python_ready()
 #' \donttest{
-#' fit <- fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
-#'                       output_dir = tempfile(), progress = FALSE)
+#' # a small fit, made once per R session; later examples read it back from its folder
+#' bundle <- file.path(tempdir(), "stress-example")
+#' fit <- if (dir.exists(bundle)) from_bundle(bundle) else
+#'   fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1, max_length = 32,
+#'                  n_resamples = 100, export = "fp32", strategy = "full",
+#'                  output_dir = bundle, progress = FALSE)
 #' model_card(fit, intended_use = "Teaching example; not for research use.")
 #' }
 #' @export

@@ -30,7 +30,7 @@
 #' @param epochs Upper bound on training epochs (early stopping on the dev split).
 #' @param learning_rate \code{NULL} (5e-5, or 5e-4 for LoRA) or a learning rate.
 #' @param batch_size,max_length,patience Training settings.
-#' @param strategy \code{"auto"} (the default: \code{"contrastive"} below 500
+#' @param strategy \code{"auto"} (the default: \code{"contrastive"} below 300
 #'   training texts, where it was measured to win, else \code{"full"}; \code{"full"}
 #'   for ordinal ratings), \code{"full"}, \code{"freeze"} (embeddings and the lowest
 #'   \code{freeze_layers} encoder layers fixed; \code{"all"}: head only),
@@ -93,14 +93,14 @@
 #' @examplesIf python_ready()
 #' answers <- example_data()[1:80, ]   # the full 400 rows and default settings fit better
 #' \donttest{
+#' # strategy "full" runs in seconds; the default, "auto", would train on pairs of texts
+#' # here (contrastive: better with few texts, several times slower)
 #' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32",
+#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
 #'                       output_dir = tempfile(), progress = FALSE)
 #' fit
 #' fit$metrics
 #' }
-#' # strategy "auto" (the default) trained on pairs of texts here (few texts: contrastive);
-#' # the other examples pass strategy = "full", which runs in seconds.
 #' @export
 fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL,
                            domain_texts = NULL,
@@ -335,9 +335,12 @@ as_r_fit <- function(fit, bundle = NULL) {
 #' @examplesIf python_ready()
 #' answers <- example_data()[1:80, ]
 #' \donttest{
-#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
-#'                       output_dir = tempfile(), progress = FALSE)
+#' # a small fit, made once per R session; later examples read it back from its folder
+#' bundle <- file.path(tempdir(), "stress-example")
+#' fit <- if (dir.exists(bundle)) from_bundle(bundle) else
+#'   fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1, max_length = 32,
+#'                  n_resamples = 100, export = "fp32", strategy = "full",
+#'                  output_dir = bundle, progress = FALSE)
 #' predict_scores(fit, c("I cannot sleep for worrying about rent", "All is well"))
 #' predict_scores(fit$bundle_path, answers[1:3, ], text = "answer")  # from the folder
 #' }
@@ -389,9 +392,12 @@ predict_scores <- function(model, data, text = NULL, precision = "auto", threads
 #' @examplesIf python_ready() && reticulate::py_module_available("distributed")
 #' answers <- example_data()[1:80, ]
 #' \donttest{
-#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
-#'                       output_dir = tempfile(), progress = FALSE)
+#' # a small fit, made once per R session; later examples read it back from its folder
+#' bundle <- file.path(tempdir(), "stress-example")
+#' fit <- if (dir.exists(bundle)) from_bundle(bundle) else
+#'   fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1, max_length = 32,
+#'                  n_resamples = 100, export = "fp32", strategy = "full",
+#'                  output_dir = bundle, progress = FALSE)
 #' out <- predict_scores_distributed(fit, answers, text = "answer", out = tempfile(),
 #'                                   workers = 1, progress = FALSE)
 #' head(read_scores(out))

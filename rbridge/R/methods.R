@@ -69,11 +69,13 @@ as.data.frame.pytextpsych_fit <- function(x, ...) {
 #' @return \code{newdata} (all its columns, so id columns come along) with the score
 #'   columns added.
 #' @examplesIf python_ready()
-#' answers <- example_data()[1:80, ]
 #' \donttest{
-#' fit <- fit_text_model(answers, text = "answer", outcome = "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
-#'                       output_dir = tempfile(), progress = FALSE)
+#' # a small fit, made once per R session; later examples read it back from its folder
+#' bundle <- file.path(tempdir(), "stress-example")
+#' fit <- if (dir.exists(bundle)) from_bundle(bundle) else
+#'   fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1, max_length = 32,
+#'                  n_resamples = 100, export = "fp32", strategy = "full",
+#'                  output_dir = bundle, progress = FALSE)
 #' predict(fit, data.frame(id = 1:2, answer = c("I cannot sleep", "All is well")))
 #' }
 #' @export
@@ -131,9 +133,12 @@ coef.pytextpsych_fit <- function(object, ...) {
 #' @return \code{x}, invisibly.
 #' @examplesIf python_ready()
 #' \donttest{
-#' fit <- fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1,
-#'                       max_length = 32, n_resamples = 100, export = "fp32", strategy = "full",
-#'                       output_dir = tempfile(), progress = FALSE)
+#' # a small fit, made once per R session; later examples read it back from its folder
+#' bundle <- file.path(tempdir(), "stress-example")
+#' fit <- if (dir.exists(bundle)) from_bundle(bundle) else
+#'   fit_text_model(example_data()[1:80, ], "answer", "stress", epochs = 1, max_length = 32,
+#'                  n_resamples = 100, export = "fp32", strategy = "full",
+#'                  output_dir = bundle, progress = FALSE)
 #' plot(fit)
 #' }
 #' @export
