@@ -43,11 +43,9 @@ engine, bundle, texts_file, out_file = sys.argv[1:5]
 texts = json.load(open(texts_file))
 if engine == "pytorch":
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from pytext_psych import load_model
+    from pytext_psych import load_model, load_torch_model
     max_length = load_model(bundle).meta["max_length"]
-    tok = AutoTokenizer.from_pretrained(bundle)
-    net = AutoModelForSequenceClassification.from_pretrained(bundle).eval()
+    tok, net = load_torch_model(bundle)  # with the pooling it was trained with (mean by default)
     def run(batch):
         out = []
         with torch.inference_mode():
@@ -133,6 +131,10 @@ def peak_rss_mb():
         return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
 '''
 
+SHIFT = "<!-- shift check: bench_shift.py -->"  # where bench_shift.py's section starts: kept
+# the export computes the top layer for the first token only where the head reads it
+TOP_LAYER = {"cls": "top layer computed for the first token only (the head reads it: pooling 'cls')",
+             "mean": "top layer computed for every token (the head reads their mean: pooling 'mean')"}
 ENGINES = (("pytorch", "PyTorch eager fp32"), ("fp32", "ONNX fp32 (ours)"), ("int8", "ONNX int8 (ours)"),
            ("int8_batched", "ONNX int8, padded batches of 32 (previous release)"))
 # what onnxruntime's fused operators do, for the profile table
@@ -279,6 +281,7 @@ def main() -> None:
                 f"`pip install pytext-psych` {light:,.0f} MB; full `pip install "
                 f"pytext-psych[train]` {full:,.0f} MB ({full / light:.1f}x).", ""]
 
+    pooling = meta["training"].get("pooling", "cls")  # bundles before mean pooling read the first token
     total = sum(profile.values())
     profile_lines = ["| operator | what it does | share of int8 time |", "|---|---|---|"] + [
         f"| {op} | {OPS.get(op, '')} | {100 * t / total:.1f}% |"
@@ -299,8 +302,8 @@ def main() -> None:
         "batches of 32 in input order, padded per batch, `torch.inference_mode()`, as a "
         "Hugging Face user runs it. Ours: `predict_scores`' "
         "path (Rust tokenizer on whole windows; every text scored on its own, unpadded, one "
-        "single-threaded onnxruntime call per text with one thread per core; fused graph, top "
-        "layer computed for the first token only, one cached session). The previous release "
+        "single-threaded onnxruntime call per text with one thread per core; fused graph, "
+        f"{TOP_LAYER[pooling]}, one cached session). The previous release "
         "scored int8 in length-sorted padded batches of 32 with all cores per call, where "
         "dynamic quantisation shares activation scales across a batch. Last column: the "
         "largest change in a raw output when each of the first 200 texts is scored alone "
@@ -315,7 +318,10 @@ def main() -> None:
         f"Run: `{' '.join(['python benchmarks/bench_scoring.py', *sys.argv[1:]])}` "
         f"({time.strftime('%Y-%m-%d')}).",
     ]
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    out = Path(args.out)
+    previous = out.read_text() if out.exists() else ""
+    kept = previous[previous.index(SHIFT):] if SHIFT in previous else ""  # bench_shift.py's section
+    out.write_text("\n".join(lines) + "\n" + ("\n" + kept if kept else ""))
     print("\n".join(lines))
 
 

@@ -75,8 +75,8 @@ class LearningCurve:
         One row per run, model and metric: ``n_train, repeat, model`` (``"fine-tuned"``,
         ``"baseline"``, or ``"fine-tuned minus baseline"``: the paired bootstrap difference on
         the same test texts), ``strategy`` (the one the run's fine-tune used: ``"auto"``
-        becomes ``"contrastive"`` or ``"full"`` by each run's size) and the tidy metric columns (estimates with bootstrap CIs on
-        the fixed test set).
+        becomes ``"contrastive"`` or ``"full"`` by each run's size) and the tidy metric
+        columns (estimates with bootstrap CIs on the fixed test set).
     metric : str
         The metric the curve is fitted to (macro F1 or Pearson r).
     n_test : int
