@@ -21,6 +21,7 @@ ValueError: invalid setting(s): epochs=2.5 (a whole number of at least 1)
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Callable
 
@@ -167,6 +168,8 @@ class TrainSettings(_Validated):
                                     "batches of similar length: less padding, same randomness", public=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.model, os.PathLike):  # a folder as a Path, as pretrain_domain returns it
+            object.__setattr__(self, "model", os.fspath(self.model))
         super().__post_init__()
         if self.learning_rate is None:
             object.__setattr__(self, "learning_rate", default_learning_rate(self.strategy))

@@ -114,3 +114,12 @@ def test_auto_strategy_is_made_concrete_by_size_and_task():
     lora = TrainSettings(strategy="lora")
     assert lora.for_data(10, "regression") is lora  # a strategy the user chose is kept
     assert auto.for_data(10, "regression").learning_rate == auto.learning_rate
+
+
+def test_a_model_folder_may_be_a_path():
+    """pretrain_domain returns a Path; fit_text_model(model=folder) takes it as the folder."""
+    from pathlib import Path
+
+    assert TrainSettings(model=Path("some") / "folder").model == str(Path("some") / "folder")
+    with pytest.raises(ValueError, match="model="):
+        TrainSettings(model=3)

@@ -271,7 +271,7 @@ def test_pretrain_domain_writes_a_usable_model(tmp_path, examples):
     assert record["history"][1]["mlm_loss"] < record["history"][0]["mlm_loss"]
     with pytest.raises(FileExistsError):
         pretrain_domain(texts, output_dir=folder, progress=False)
-    fit = fit_text_model(examples.iloc[:120], "answer", "topic", model=str(folder), epochs=1,
+    fit = fit_text_model(examples.iloc[:120], "answer", "topic", model=folder, epochs=1,  # the Path it returns
                          max_length=24, progress=False, n_resamples=50, export="fp32",
                          output_dir=tmp_path / "fit")
     assert "domain-adaptive masked-LM pretraining on 64 texts" in fit.settings["base_model"]
