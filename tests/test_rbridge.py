@@ -121,3 +121,18 @@ def test_r_functions_mirror_python_names_and_defaults(name):
             assert got == list(want), key
         else:
             assert got == want, key
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+def test_python_ready_finds_torch_without_importing_it():
+    """python_ready() (every help example's condition) must not import torch: torch imported
+    before the bridge's RTLD_DEEPBIND import binds its matrix products to R's BLAS, which
+    made fits from R about twice as slow (reticulate::py_module_available imports)."""
+    code = (f'e <- new.env(); for (f in Sys.glob("{ROOT / "rbridge" / "R"}/*.R")) sys.source(f, e); '
+            "stopifnot(e$python_ready()); "
+            "modules <- reticulate::py_eval('__import__(\"sys\").modules', convert = TRUE); "
+            'cat("torch imported:", "torch" %in% names(modules))')
+    res = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True,
+                         env=dict(os.environ, RETICULATE_PYTHON=sys.executable))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip().endswith("torch imported: FALSE"), res.stdout + res.stderr[-3000:]
