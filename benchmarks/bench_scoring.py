@@ -30,6 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# where bench_shift.py's section of scoring.md starts: kept when this script rewrites the file
+from bench_shift import BEGIN as SHIFT
+
 from pytext_psych.metadata import hardware
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,7 +134,6 @@ def peak_rss_mb():
         return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
 '''
 
-SHIFT = "<!-- shift check: bench_shift.py -->"  # where bench_shift.py's section starts: kept
 # the export computes the top layer for the first token only where the head reads it
 TOP_LAYER = {"cls": "top layer computed for the first token only (the head reads it: pooling 'cls')",
              "mean": "top layer computed for every token (the head reads their mean: pooling 'mean')"}
