@@ -89,7 +89,8 @@ def test_curve(examples, tmp_path, capsys):
     examples.head(60).to_csv(tmp_path / "d.csv", index=False)
     code = main(["curve", str(tmp_path / "d.csv"), "--text", "answer", "--outcome", "stress",
                  "--sizes", "15", "30", "full", "--repeats", "1", "--epochs", "1",
-                 "--max-length", "16", "--target", "0.9", "--out", str(tmp_path / "c"), "--quiet"])
+                 "--max-length", "16", "--strategy", "full", "--target", "0.9", "--out", str(tmp_path / "c"),
+                 "--quiet"])
     assert code == 0
     out = capsys.readouterr().out
     assert "n_train" in out and "labelled texts needed for pearson_r = 0.9" in out
