@@ -3,9 +3,12 @@ hub name; checked (config only) before any training; never remote code."""
 
 from __future__ import annotations
 
+import os
+import socket
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
+from urllib.parse import urlsplit
 
 import numpy as np
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -39,22 +42,45 @@ def check_model(model: str | Path, max_length: int) -> None:
         raise ValueError(f"model folder '{name}' is not a transformers model (it has no "
                          "config.json); pass a folder written by save_pretrained() or "
                          "pretrain_domain(), a Hugging Face model name, or 'default'")
+    offline = not Path(name).exists() and not hub_reachable()
     try:
         with quiet_transformers():
-            config = AutoConfig.from_pretrained(name, trust_remote_code=False)
+            config = AutoConfig.from_pretrained(name, trust_remote_code=False, local_files_only=offline)
     except (OSError, ValueError) as err:
         reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise ValueError(
             f"model {str(model)!r} cannot be loaded: it is not a local model folder, and it is "
-            "neither in the local Hugging Face cache nor reachable on the Hub (without "
-            "internet only model='default' and local folders work). Check the name. "
-            f"[{reason}]") from None
+            "neither in the local Hugging Face cache nor reachable on the Hub"
+            f"{' (no connection to it from here)' if offline else ''}. Without internet only "
+            f"model='default' and local folders work; check the name. [{reason}]") from None
     limit = getattr(config, "max_position_embeddings", None)
     if limit and config.model_type in _OFFSET_POSITIONS:
         limit -= 2  # positions start after the padding index
     if limit and max_length > limit:
         raise ValueError(f"max_length={max_length} is more than model {str(model)!r} can read "
                          f"({limit} tokens); use max_length={limit} or less")
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub's host takes a connection within ``timeout`` seconds
+    (False with ``HF_HUB_OFFLINE=1``; True behind a proxy, which only a download can test).
+
+    Asked before a model name that is not a folder is looked up online: without a network,
+    huggingface_hub retries the lookup five times with back-off, about 25 s of waiting
+    before the error, where this answers in at most ``timeout``."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    url = urlsplit(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)),
+                                 timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 _OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer"}

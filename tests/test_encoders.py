@@ -1,11 +1,17 @@
 """The encoder with mean pooling: the head reads the masked mean of the top layer (checked
-against plain transformers), whatever the batch-mates; a saved model reloads with it."""
+against plain transformers), whatever the batch-mates; a saved model reloads with it. Whether
+the Hub can be reached is asked of real sockets, before a name is looked up online."""
+
+import socket
+import time
 
 import numpy as np
+import pytest
 import torch
+from huggingface_hub import constants
 
 from pytext_psych import example_data
-from pytext_psych.encoders import load_base, load_torch_model
+from pytext_psych.encoders import check_model, hub_reachable, load_base, load_torch_model
 
 from test_probe import reference_features
 
@@ -38,3 +44,27 @@ def test_saved_model_reloads_with_its_pooling(tmp_path):
         plain = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()(**batch).logits
     np.testing.assert_allclose(again.numpy(), trained.numpy(), atol=1e-6)
     assert np.abs(plain.numpy() - trained.numpy()).max() > 1e-3  # the pooling is what differs
+
+
+def test_hub_reachable_asks_a_real_socket(monkeypatch):
+    with socket.create_server(("127.0.0.1", 0)) as listening:  # a host that takes connections
+        monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{listening.getsockname()[1]}")
+        assert hub_reachable()
+    assert not hub_reachable()  # closed now: the connection is refused
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert hub_reachable()  # behind a proxy only a download can tell
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert not hub_reachable()
+
+
+def test_a_name_that_is_not_here_fails_at_once_offline(monkeypatch):
+    """Without a connection the name is looked up in the local cache only: the error comes
+    at once, not after huggingface_hub's five retries (about 25 s)."""
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"nor reachable on the Hub \(no connection to it from here\)"):
+        check_model("no-such-owner/no-such-model", 32)
+    assert time.perf_counter() - start < 5
