@@ -59,7 +59,6 @@ def fit_one(name: str, recipe: str, options: dict, model: str, data: str, n: int
     read, text, outcome, extra = accuracy.SETS[name]
     extra = dict(extra)
     rows = 0 if name == WHOLE_RWWD else extra.pop("n", n)
-    extra.pop("n", None)
     df = read() if rows == 0 else read().sample(frac=1, random_state=42).head(rows)
     options = {**extra, **options}
     started = time.perf_counter()
