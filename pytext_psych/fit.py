@@ -397,11 +397,9 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
     >>> import tempfile
     >>> from pytext_psych import fit_text_model, predict_scores, example_data
     >>> folder = tempfile.mkdtemp()
-    >>> # strategy="full" for a quick look; "auto" (the default) would train these 100
-    >>> # training texts on contrastive pairs: better with so few, several times slower
+    >>> # "full" for a quick look; "auto" (the default) trains so few texts on pairs: better, slower
     >>> fit = fit_text_model(example_data().head(160), "answer", "topic", epochs=2, max_length=32,
-    ...                      strategy="full", progress=False, n_resamples=100,
-    ...                      output_dir=f"{folder}/model")
+    ...                      strategy="full", progress=False, n_resamples=100, output_dir=f"{folder}/model")
     >>> fit.metrics.metric.tolist()[:3]
     ['accuracy', 'f1_macro', 'f1_weighted']
     >>> list(predict_scores(fit, ["My manager keeps adding deadlines"]).columns)[:2]
