@@ -107,6 +107,16 @@ def _cell(rows: list[dict], metric: str) -> str:
     return f"{m['estimate']:.3f} [{m['conf_low']:.3f}, {m['conf_high']:.3f}]"
 
 
+def headline(record: dict) -> str:
+    """The metric a run's tables report: r for ratings, macro F1 for classes."""
+    return "pearson_r" if any(m["metric"] == "pearson_r" for m in record["metrics"]) else "f1_macro"
+
+
+def by_baseline(rows: list[dict]) -> dict[str, list[dict]]:
+    """A run's baseline rows (or paired comparisons) split by baseline."""
+    return {b: [m for m in rows if m["baseline"] == b] for b in ("tfidf", "embeddings")}
+
+
 def _versus_old(record: dict, metric: str) -> str:
     """A recipe minus the old default on the same test texts (from the two saved bundles)."""
     if record["recipe"] == "old default":
@@ -131,9 +141,8 @@ def report() -> str:
              "minus TF-IDF (paired) | minus embeddings (paired) | minus old default (paired) | CPU min | best epoch |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
-        metric = "pearson_r" if any(m["metric"] == "pearson_r" for m in r["metrics"]) else "f1_macro"
-        base = {b: [m for m in r["baselines"] if m["baseline"] == b] for b in ("tfidf", "embeddings")}
-        diff = {b: [m for m in r["comparison"] if m["baseline"] == b] for b in ("tfidf", "embeddings")}
+        metric = headline(r)
+        base, diff = by_baseline(r["baselines"]), by_baseline(r["comparison"])
         rows = f"{r['n']}, all in file order" if r["settings"]["n"] == 0 else r["n"]
         lines.append(f"| {r['data']} ({rows}) | {metric} | {r['recipe']} | {_cell(r['metrics'], metric)} | "
                      f"{_cell(base['tfidf'], metric)} | {_cell(base['embeddings'], metric)} | "

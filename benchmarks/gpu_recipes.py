@@ -125,7 +125,7 @@ def main() -> None:
                 record["finished_s"] = time.perf_counter() - begun
                 with open(out / "results.jsonl", "a") as f:
                     f.write(json.dumps(record, default=str) + "\n")
-                if predictions is not None:
+                if predictions is not None:  # rewritten whole each time: a lease cut short keeps what is done
                     held.append(predictions)
                     pd.concat(held).to_csv(out / "predictions.csv.gz", index=False)
                 print(f"{record['finished_s']:6.0f} s  {name} / {recipe}: "

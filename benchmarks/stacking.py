@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from accuracy import _cell
+from accuracy import _cell, by_baseline, headline
 from pytext_psych.stats.bootstrap import compare_predictions
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -35,11 +35,10 @@ def runs() -> list[dict]:
     return [json.loads(line) for line in (RESULTS / "gpu_recipes_runs.jsonl").read_text().splitlines()]
 
 
-def holdout(data: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def holdout(predictions: pd.DataFrame, data: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Dev and test predictions of ``data`` (ratings), one column per recipe, with the observed
     rating and both baselines (which do not depend on the recipe: same split)."""
-    p = pd.read_csv(RESULTS / "gpu_recipes_predictions.csv.gz", low_memory=False)
-    p = p[p["data"] == data]
+    p = predictions[predictions["data"] == data]
     out = []
     for split in ("dev", "test"):
         rows = p[p["split"] == split]
@@ -64,11 +63,6 @@ def stacked(dev: pd.DataFrame, test: pd.DataFrame, columns: list[str]) -> np.nda
     return design(test) @ weights
 
 
-def by_baseline(rows: list[dict]) -> dict[str, list[dict]]:
-    """A run's baseline rows (or paired comparisons) split by baseline."""
-    return {b: [m for m in rows if m["baseline"] == b] for b in ("tfidf", "embeddings")}
-
-
 def recipe_table(records: list[dict], test: pd.DataFrame) -> list[str]:
     lines = ["| recipe | test r [95% CI] | minus TF-IDF (paired) | minus embeddings (paired) | "
              "minus new default (paired) | best epoch | GPU s |", "|---|---|---|---|---|---|---|"]
@@ -86,7 +80,7 @@ def other_sets(records: list[dict]) -> list[str]:
     lines = ["| data (n) | metric | new default [95% CI] | TF-IDF | embeddings | minus TF-IDF (paired) | "
              "minus embeddings (paired) | best epoch | GPU s |", "|---|---|---|---|---|---|---|---|---|"]
     for r in records:
-        metric = "pearson_r" if any(m["metric"] == "pearson_r" for m in r["metrics"]) else "f1_macro"
+        metric = headline(r)
         base, diff = by_baseline(r["baselines"]), by_baseline(r["comparison"])
         lines.append(f"| {r['data']} ({r['n']}) | {metric} | {_cell(r['metrics'], metric)} | "
                      f"{_cell(base['tfidf'], metric)} | {_cell(base['embeddings'], metric)} | {_cell(diff['tfidf'], metric)} | "
@@ -94,9 +88,8 @@ def other_sets(records: list[dict]) -> list[str]:
     return lines
 
 
-def blends(data: str, recipes: list[str]) -> list[str]:
+def blends(dev: pd.DataFrame, test: pd.DataFrame, data: str, recipes: list[str]) -> list[str]:
     """Stacking each recipe's fine-tune with the baselines, and ensembles of fine-tunes."""
-    dev, test = holdout(data)
     lines = []
     for recipe in recipes:
         for extra, name in BLENDS:
@@ -113,13 +106,13 @@ def blends(data: str, recipes: list[str]) -> list[str]:
 def main() -> None:
     records = [r for r in runs() if "error" not in r]
     whole = [r for r in records if r["data"] == "RWWD anxiety"]
-    _, test = holdout("RWWD anxiety")
-    ratings = [r["data"] for r in records if r["data"] != "RWWD anxiety"
-               and any(m["metric"] == "pearson_r" for m in r["metrics"])]
+    predictions = pd.read_csv(RESULTS / "gpu_recipes_predictions.csv.gz", low_memory=False)
+    dev, test = holdout(predictions, "RWWD anxiety")
+    ratings = [r["data"] for r in records if r["data"] != "RWWD anxiety" and headline(r) == "pearson_r"]
     rows = ["| data | scores | test r | minus the fine-tune alone (paired) |", "|---|---|---|---|"]
-    rows += blends("RWWD anxiety", [r["recipe"] for r in whole])
+    rows += blends(dev, test, "RWWD anxiety", [r["recipe"] for r in whole])
     for data in ratings:
-        rows += blends(data, [DEFAULT])
+        rows += blends(*holdout(predictions, data), data, [DEFAULT])
     print("\n".join(recipe_table(whole, test) + [""] + other_sets([r for r in records if r["data"] != "RWWD anxiety"])
                     + [""] + rows))
 
