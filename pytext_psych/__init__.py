@@ -10,6 +10,7 @@ from importlib import metadata as _metadata
 
 from .bundle import BundleError
 from .card import model_card
+from .catalog import models
 from .curve import LearningCurve, learning_curve
 from .data import read_data
 from .distributed import predict_scores_distributed
@@ -65,6 +66,7 @@ __all__ = [
     "learning_curve",
     "load_model",
     "model_card",
+    "models",
     "plot_language",
     "predict_scores",
     "predict_scores_distributed",

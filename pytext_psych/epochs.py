@@ -58,13 +58,30 @@ def rate_scales(net, layer_decay: float) -> dict[str, float]:
     return {name: layer_decay ** (top - depth) for name, depth in layer_depths(net).items()}
 
 
+def autocast_for(device, mixed_precision: str) -> tuple[bool, torch.dtype]:
+    """Whether training steps run under autocast, and in which type: ``"auto"`` on a GPU
+    bf16 where it has it, else fp16 (with loss scaling), and fp32 on a CPU; ``"bf16"``
+    everywhere; ``"off"`` nowhere.
+
+    >>> autocast_for(torch.device("cpu"), "auto"), autocast_for(torch.device("cpu"), "bf16")
+    ((False, torch.float32), (True, torch.bfloat16))
+    """
+    gpu = device.type == "cuda"
+    if mixed_precision == "off" or (mixed_precision == "auto" and not gpu):
+        return False, torch.float32
+    if mixed_precision == "bf16" or torch.cuda.is_bf16_supported():
+        return True, torch.bfloat16
+    return True, torch.float16
+
+
 class Optimiser:
     """AdamW (fused) with linear warmup and decay, gradient clipping at 1, gradient accumulation,
     and mixed precision on a GPU (bf16 where supported, else fp16 with loss scaling).
     With ``layer_decay`` below 1, each layer trains at that times the rate of the one above
     it (the head at the full rate, the embeddings lowest).
 
-    One code path for CPU and GPU: on CPU autocast and the scaler are disabled.
+    One code path for CPU and GPU: autocast as :func:`autocast_for` chooses, the loss scaler
+    only for fp16.
     Parameters without gradients (frozen) are skipped by AdamW, weight decay included.
     """
 
@@ -84,10 +101,8 @@ class Optimiser:
         self.updates_per_epoch = -(-batches_per_epoch // self.accumulate)
         total = self.updates_per_epoch * epochs
         self.schedule = get_linear_schedule_with_warmup(self.optimizer, int(config.warmup_ratio * total), total)
-        gpu = device.type == "cuda"
-        self.dtype = torch.bfloat16 if gpu and torch.cuda.is_bf16_supported() else torch.float16
-        self.device_type, self.amp = device.type, gpu
-        self.scaler = torch.amp.GradScaler(device.type, enabled=gpu and self.dtype == torch.float16)
+        self.device_type, self.amp, self.dtype = device.type, *autocast_for(device, config.mixed_precision)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp and self.dtype == torch.float16)
 
     def autocast(self):
         return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.amp)
@@ -107,6 +122,7 @@ class Optimiser:
         taken (their losses in ``done.losses``); ``loss_of(batch)`` is a batch's mean loss.
         Returns the mean training loss; raises :class:`_Stop` after a step once Ctrl-C was
         pressed."""
+        timer = StepTimer(bar)
         for start in range(done.step * self.accumulate, len(batches), self.accumulate):
             group = batches[start : start + self.accumulate]
             for batch in group:
@@ -123,9 +139,41 @@ class Optimiser:
             done.step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(done.losses[-20:]):.3f}")
+            timer.step()
             if stop.requested and done.step < self.updates_per_epoch:
                 raise _Stop
         return float(np.mean(done.losses))
+
+
+def duration(seconds: float) -> str:
+    """``95`` -> ``"2 min"``; ``5400`` -> ``"1 h 30 min"``."""
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+class StepTimer:
+    """Says, once, how long the training loop will take on this machine: the pace of the
+    optimiser steps after the first (which pays one-off set-up costs) times the steps left,
+    written above the progress bar (whose own estimate then follows the pace as it goes)."""
+
+    FIRST, TIMED = 1, 3  # the steps skipped, then the steps timed
+
+    def __init__(self, bar) -> None:
+        self.bar, self.seen, self.started = bar, 0, 0.0
+        self.fresh = bar.n == 0  # not resumed: the estimate is said at the start only
+
+    def step(self) -> None:
+        self.seen += 1
+        if not self.fresh or self.bar.disable or self.seen > self.FIRST + self.TIMED:
+            return
+        if self.seen == self.FIRST:
+            self.started = time.perf_counter()
+        elif self.seen == self.FIRST + self.TIMED:
+            pace = (time.perf_counter() - self.started) / self.TIMED
+            left = (self.bar.total - self.bar.n) * pace
+            self.bar.write(f"{self.bar.desc}: {pace:.2g} s a step on this machine, about {duration(left)} "
+                           f"more for all {self.bar.total} steps (early stopping may end it sooner)",
+                           file=getattr(self.bar, "fp", None))
 
 
 @dataclass

@@ -346,9 +346,10 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
         Any setting of :class:`~pytext_psych.TrainSettings` (``model, epochs,
         learning_rate, batch_size, max_length, patience, strategy, freeze_layers, lora_r,
         lora_alpha, pooling, linear_probe, layer_decay, class_weights, grad_accumulation,
-        seed``) or
-        :class:`~pytext_psych.EvalSettings` (``split, cv, group, baseline, n_resamples,
-        ci_level, export``); their docstrings give each rule and default. All are checked
+        mixed_precision, seed``) or :class:`~pytext_psych.EvalSettings` (``split, cv,
+        group, baseline, baseline_model, n_resamples, ci_level, export``); their
+        docstrings give each rule and default. ``model="mpnet-base"`` fine-tunes the
+        base-size encoder (see :func:`~pytext_psych.models`). All are checked
         before anything is read or trained.
 
     Returns

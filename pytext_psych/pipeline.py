@@ -84,6 +84,8 @@ def check_request(data: DataLike, text: str, outcome: Any, task: str, options: d
     from .encoders import check_model
 
     check_model(settings.model, settings.max_length)
+    if evaluation.baseline and evaluation.baseline_model is not None:
+        check_model(evaluation.baseline_model, settings.max_length)
     return Job(df, prep, text, outcomes if len(outcomes) > 1 else outcomes[0], settings, evaluation,
                design, unlabelled, progress, started, resume, names, values)
 
@@ -194,12 +196,15 @@ def baseline_predictions(job: Job) -> tuple[Any, dict[str, str] | None]:
     from .encoders import text_embeddings
     from .train import using_all_cores
 
+    encoder = job.evaluation.baseline_model or job.settings.model
     with using_all_cores():  # the cores the fine-tune used
-        embedded = text_embeddings(job.settings.model, job.prep.texts, job.settings.max_length)
+        embedded = text_embeddings(encoder, job.prep.texts, job.settings.max_length)
     made = [{name: _baseline(job, part, name, embedded) for name in BASELINES}
             for part in job.prep.parts or [job.prep]]
     values = [{name: v for name, (v, _) in each.items()} for each in made]
-    return (values if job.prep.parts else values[0]), {name: d for name, (_, d) in made[0].items()}
+    described = {name: d + (f"; encoder {encoder}" if name == "embeddings" else "")
+                 for name, (_, d) in made[0].items()}
+    return (values if job.prep.parts else values[0]), described
 
 
 def _baseline(job: Job, prep: Prepared, name: str, embedded: np.ndarray) -> tuple[np.ndarray, str]:
@@ -304,10 +309,10 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
                   for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental")}
     evaluation.update(baseline=baseline[1], cases=_cases(job, scored, baseline[0]))
     from .card import model_license
-    from .encoders import resolve_model
+    from .encoders import describe_encoder, resolve_model
 
     meta = dict(scorer.meta, training=training, n=metadata.split_sizes(job.design),
-                data=_data_summary(job.prep),
+                data=_data_summary(job.prep), encoder=describe_encoder(job.settings.model),
                 card={"license": model_license(_folder(resolve_model(job.settings.model))),
                       "intended_use": None, "limitations": None},
                 metrics_precision=scored.precision, metrics=evaluation["metrics"],

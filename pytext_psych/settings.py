@@ -34,6 +34,7 @@ STRATEGIES = ("auto", "full", "freeze", "gradual", "lora", "contrastive")
 CONTRASTIVE_BELOW = 300
 AUTO_RULE = f"contrastive below {CONTRASTIVE_BELOW:,} training texts, full otherwise and for ordinal ratings"
 POOLINGS = ("cls", "mean")
+MIXED_PRECISIONS = ("auto", "bf16", "off")
 # "clm" first, the default: on RWWD anxiety it matched regression in r and beat it in RMSE,
 # while CORN lost to regression (benchmarks/results/psychometrics.md)
 ORDINAL_HEADS = ("clm", "corn")
@@ -108,7 +109,7 @@ class TrainSettings(_Validated):
     """
 
     model: str = setting("default", lambda v: isinstance(v, str) and bool(v.strip()),
-                         "'default', a Hugging Face model name or a local model folder",
+                         "'default', a named model, a Hugging Face model name or a local model folder",
                          "the pretrained encoder: 'default' (MiniLM-L6, offline), a hub name or a folder")
     epochs: int = setting(10, lambda v: is_int(v, 1), WHOLE,
                           "upper bound on epochs; the best dev epoch is kept", tunable=True)
@@ -158,6 +159,12 @@ class TrainSettings(_Validated):
                                 "CORN (K - 1 conditional logits)", tunable=True)
     grad_accumulation: int = setting(1, lambda v: is_int(v, 1), WHOLE,
                                      "batches whose gradients are added per optimiser step", tunable=True)
+    # "auto" keeps fp32 on a CPU: bf16 trained all-mpnet-base-v2 1.7x as fast on a CPU with
+    # AVX512-BF16 (docs/decisions.md), but its effect on accuracy is measured on one data set
+    # only, so on a CPU it is asked for, not assumed
+    mixed_precision: str = setting("auto", lambda v: v in MIXED_PRECISIONS, f"one of {', '.join(MIXED_PRECISIONS)}",
+                                   "training arithmetic: 'auto' (bf16 on a GPU that has it, else fp16; "
+                                   "fp32 on a CPU), 'bf16' (also on a CPU) or 'off' (fp32)")
     seed: int = setting(42, lambda v: is_int(v, 0, 2**32 - 1), "a whole number from 0 to 2**32 - 1",
                         "makes the split, the training and the bootstrap reproducible")
     warmup_ratio: float = setting(0.1, lambda v: is_real(v, 0, 0.999), "a fraction from 0 to below 1",
@@ -231,6 +238,12 @@ class EvalSettings(_Validated):
     baseline: bool = setting(True, is_bool, "True or False",
                              "also fit and compare the baselines: TF-IDF, and frozen-encoder "
                              "embeddings as the R package text makes them")
+    # None: the embeddings baseline uses the fine-tuned encoder, as before; a stronger frozen
+    # encoder (e.g. "mpnet-base") shows whether fine-tuning beats the best embeddings available
+    baseline_model: str | None = setting(None, lambda v: v is None or (isinstance(v, str) and bool(v.strip())),
+                                         "None, a named model, a Hugging Face model name or a local folder",
+                                         "encoder of the embeddings baseline (None: the fine-tuned one)",
+                                         parse=str)
     n_resamples: int = setting(2000, lambda v: is_int(v, 10), "a whole number of at least 10",
                                "bootstrap resamples for every confidence interval")
     ci_level: float = setting(0.95, lambda v: is_real(v, 1e-9, 1 - 1e-9), "a number between 0 and 1",
@@ -239,6 +252,8 @@ class EvalSettings(_Validated):
                           "ONNX precisions put in the bundle")
 
     def __post_init__(self) -> None:
+        if isinstance(self.baseline_model, os.PathLike):
+            object.__setattr__(self, "baseline_model", os.fspath(self.baseline_model))
         super().__post_init__()
         object.__setattr__(self, "split", tuple(float(x) for x in self.split))
 

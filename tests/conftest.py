@@ -16,6 +16,21 @@ from pytext_psych import example_data, fit_text_model
 TINY = dict(max_length=32, epochs=3, learning_rate=1e-4, progress=False, n_resamples=500, strategy="full")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def encoder_cache(tmp_path_factory):
+    """Named encoders are assembled into a cache of the test session's own, never the
+    user's (R and other subprocesses inherit it)."""
+    from pytext_psych.catalog import CACHE_ENV
+
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("encoder_cache"))
+    yield Path(os.environ[CACHE_ENV])
+    if before is None:
+        del os.environ[CACHE_ENV]
+    else:
+        os.environ[CACHE_ENV] = before
+
+
 @pytest.fixture(scope="session")
 def examples():
     return example_data()

