@@ -72,11 +72,19 @@ SETS = {  # name: (read, text, outcome, options; "n" / "max_length" override the
 }
 
 
-def run(name: str, recipe: str, args) -> dict:
+def data_for(name: str, args) -> tuple[pd.DataFrame, str, str, dict, int, int]:
+    """Data set ``name`` as the fits read it: its rows (a seeded subsample of ``n`` texts, or
+    every row for ``n`` 0), the text and outcome columns, the other options, ``n`` and
+    ``max_length`` (the set's own, else the command line's)."""
     read, text, outcome, extra = SETS[name]
     extra = dict(extra)
     n, max_length = extra.pop("n", args.n), extra.pop("max_length", args.max_length)
     df = read() if n == 0 else read().sample(frac=1, random_state=42).head(n)
+    return df, text, outcome, extra, n, max_length
+
+
+def run(name: str, recipe: str, args) -> dict:
+    df, text, outcome, extra, n, max_length = data_for(name, args)
     started, wall = time.process_time(), time.perf_counter()
     fit = fit_text_model(df, text, outcome, output_dir=_folder(name, recipe, n == 0),
                          overwrite=True, progress=False, epochs=args.epochs, max_length=max_length,

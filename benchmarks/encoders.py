@@ -8,10 +8,11 @@ caps on epochs and length:
 - ``minilm``: the default encoder, its embeddings baseline from mpnet (``baseline_model=
   "mpnet-base"``), so its record holds TF-IDF, mpnet embeddings + ridge and the fine-tune;
 - ``mpnet``: all-mpnet-base-v2 fine-tuned, everything else the package's defaults;
-- ``mpnet bf16``: the same, trained under bf16 autocast (``mixed_precision="bf16"``: 1.7x as
-  fast a step on a CPU with AVX512-BF16, ``bench_base_training.py``);
-- ``mpnet freeze``: the lowest 8 of its 12 layers frozen (only 1.33x as fast a step: the
-  forward pass still runs every layer; not run by default).
+- ``mpnet freeze``: the lowest 8 of its 12 layers frozen (``strategy="freeze"``,
+  ``freeze_layers=8``), the top 4 trained from the frozen layers' stored outputs;
+- ``mpnet freeze bf16``: the same under bf16 autocast (``mixed_precision="bf16"``);
+- ``mpnet bf16``: every layer trained under bf16 autocast (a step 1.7x as fast on a CPU with
+  AVX512-BF16, ``bench_base_training.py``).
 
 Each record has the test metric with its 95% BCa CI, the paired differences to the baselines
 and to ``minilm`` (same test texts), and the fit's CPU and wall minutes. Results go to
@@ -37,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import SETS, _cell, by_baseline, headline  # noqa: E402
+from accuracy import SETS, _cell, by_baseline, data_for, headline  # noqa: E402
 
 from pytext_psych import compare_models, fit_text_model  # noqa: E402
 from pytext_psych.fit import TextModelFit  # noqa: E402
@@ -48,9 +49,11 @@ RUNS = RESULTS / "encoders_runs.jsonl"
 MODELS = ROOT / "benchmarks" / "models" / "encoders"
 RECIPES = {"minilm": dict(model="default", baseline_model="mpnet-base"),
            "mpnet": dict(model="mpnet-base", baseline=False),
-           "mpnet bf16": dict(model="mpnet-base", mixed_precision="bf16", baseline=False),
-           "mpnet freeze": dict(model="mpnet-base", strategy="freeze", freeze_layers=8, baseline=False)}
-DEFAULT_RECIPES = ["minilm", "mpnet", "mpnet bf16"]
+           "mpnet freeze": dict(model="mpnet-base", strategy="freeze", freeze_layers=8, baseline=False),
+           "mpnet freeze bf16": dict(model="mpnet-base", strategy="freeze", freeze_layers=8,
+                                     mixed_precision="bf16", baseline=False),
+           "mpnet bf16": dict(model="mpnet-base", mixed_precision="bf16", baseline=False)}
+DEFAULT_RECIPES = list(RECIPES)
 
 
 def folder(name: str, recipe: str, n: int) -> Path:
@@ -58,10 +61,7 @@ def folder(name: str, recipe: str, n: int) -> Path:
 
 
 def run(name: str, recipe: str, args) -> dict:
-    read, text, outcome, extra = SETS[name]
-    extra = dict(extra)
-    n, max_length = extra.pop("n", args.n), extra.pop("max_length", args.max_length)
-    df = read() if n == 0 else read().sample(frac=1, random_state=42).head(n)
+    df, text, outcome, extra, n, max_length = data_for(name, args)
     started, wall = time.process_time(), time.perf_counter()
     fit = fit_text_model(df, text, outcome, output_dir=folder(name, recipe, n), overwrite=True,
                          progress=False, epochs=args.epochs, max_length=max_length, **extra, **RECIPES[recipe])
@@ -100,6 +100,28 @@ def report() -> str:
     return "\n".join(lines)
 
 
+def scoring(name: str, n: int, texts: int = 500) -> str:
+    """Scoring speed and size of the saved ``minilm`` and ``mpnet`` bundles of data set
+    ``name``: texts/s of ``predict_scores`` on ``texts`` of its texts, fp32 and int8, in
+    rounds (a busy moment hits every engine), and the bundle's MB on disk."""
+    from pytext_psych import load_model, predict_scores
+
+    read, text, _, _ = SETS[name]
+    sample = read().sample(frac=1, random_state=7)[text].head(texts).tolist()
+    bundles = {r: load_model(folder(name, r, n)) for r in ("minilm", "mpnet")}
+    seen: dict = {(r, p): [] for r in bundles for p in ("fp32", "int8")}
+    for _ in range(2):
+        for (r, p) in seen:
+            started = time.perf_counter()
+            predict_scores(bundles[r], sample, precision=p, progress=False, check_shift=False)
+            seen[(r, p)].append(len(sample) / (time.perf_counter() - started))
+    lines = ["| bundle | MB on disk | fp32 texts/s | int8 texts/s |", "|---|---|---|---|"]
+    for r in ("minilm", "mpnet"):
+        mb = sum(f.stat().st_size for f in folder(name, r, n).iterdir()) / 1e6
+        lines.append(f"| {r} | {mb:.0f} | {max(seen[(r, 'fp32')]):.1f} | {max(seen[(r, 'int8')]):.1f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1000)
@@ -108,9 +130,13 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS))
     parser.add_argument("--recipes", nargs="+", default=DEFAULT_RECIPES, choices=list(RECIPES))
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--scoring", metavar="SET", help="scoring speed and size of SET's two bundles")
     args = parser.parse_args()
     if args.report:
         print(report())
+        return
+    if args.scoring:
+        print(scoring(args.scoring, SETS[args.scoring][3].get("n", args.n)))
         return
     warnings.filterwarnings("ignore", category=UserWarning)
     done = {(r["data"], r["recipe"], r["n"]) for r in map(json.loads, RUNS.read_text().splitlines())} \

@@ -98,14 +98,29 @@ def assemble(model: KnownModel, pieces: Sequence[Path], cache: Path) -> Path:
     final = cache / f"{model.source.split('/')[-1]}-{model.revision[:12]}"
     cache.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache / f".{final.name}.lock")):
-        if final.is_dir():
-            verify_folder(model, final, final / STAMP)
+        if final.is_dir() and _still_whole(model, final):
             return final
         with _staging(cache, final.name) as stage:
             _unpack(model, pieces, stage)
             write_stamp(model, stage, stage / STAMP)
             os.rename(stage, final)
     return final
+
+
+def _still_whole(model: KnownModel, final: Path) -> bool:
+    """Whether the assembled folder still matches the pins; if not, it is removed (it is the
+    package's own, in its cache) to be assembled again from the pieces, with a warning."""
+    import warnings
+
+    try:
+        verify_folder(model, final, final / STAMP)
+        return True
+    except ModelIntegrityError as err:
+        warnings.warn(f"{err}; assembling it again from its packages", UserWarning, stacklevel=4)
+    damaged = final.with_name(f".{final.name}.damaged-{os.getpid()}")
+    os.rename(final, damaged)
+    shutil.rmtree(damaged)
+    return False
 
 
 @contextmanager

@@ -125,7 +125,8 @@ class TrainSettings(_Validated):
                             f"which parameters train ('auto': {AUTO_RULE})", tunable=True)
     freeze_layers: int | str = setting(3, lambda v: v == "all" or is_int(v, 0),
                                        "a whole number of layers or 'all'",
-                                       "strategy 'freeze': lowest layers kept fixed", tunable=True,
+                                       "strategy 'freeze': lowest layers kept fixed (run once, their "
+                                       "outputs stored, so each step runs only the top)", tunable=True,
                                        parse=_int_or_all)
     lora_r: int = setting(8, lambda v: is_int(v, 1), WHOLE, "strategy 'lora': adapter rank", tunable=True)
     lora_alpha: float = setting(16, lambda v: is_real(v, 1e-12), "a number above 0",

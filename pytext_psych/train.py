@@ -27,6 +27,7 @@ from .checkpoints import Checkpoint
 from .contrastive import draw_pairs, pair_loss, partners, similarity
 from .encoders import encoder_layers, load_base, quiet_transformers
 from .epochs import Epochs, Optimiser, length_grouped
+from .frozen import FrozenOutputs, can_cache, top_only
 from .parallel import Processes
 from .probe import final_linear, warm_start
 from .settings import TrainSettings
@@ -97,7 +98,8 @@ def apply_strategy(net, config: TrainSettings):
     ``on_epoch(epoch)`` (gradual unfreezing opens one more group per epoch).
 
     full: everything trains. freeze: embeddings and the lowest ``freeze_layers`` encoder
-    layers are frozen ("all": only the head trains). gradual: epoch 1 trains the head, each
+    layers are frozen ("all": only the head trains); they run once, their outputs stored
+    (:mod:`pytext_psych.frozen`). gradual: epoch 1 trains the head, each
     later epoch also the next encoder layer down, the embeddings last (ULMFiT). lora: peft
     low-rank adapters on the attention projections; head and pooler train in full.
     contrastive: everything but the head's output layer trains, on pairs of texts
@@ -253,9 +255,8 @@ def fine_tune(
         weights = (_weights(targets[train_rows].astype(np.int64), sizes or [len(labels)])
                    if settings.class_weights and task == "classification" else None)
         loss = clm_loss(cuts) if cuts is not None else _loss_function(task, weights, device, sizes)
-        outcome = (targets, split, task, widths)
-        loop = (_PairLoop(net, encoded, collate, loss, y, processes, outcome) if contrastive
-                else _Loop(net, encoded, collate, loss, y, processes))
+        loop = _make_loop(net, settings, (encoded, collate, loss, y, processes),
+                          (targets, split, task, widths))
         history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch,
                                        lambda out: dev_score(out, targets[dev_rows]), progress,
                                        checkpoint)
@@ -268,6 +269,20 @@ def fine_tune(
             p.requires_grad_(True)
         net.to("cpu").eval()
     return tokenizer, net, TrainResult(history, best_epoch or len(history), cut_points)
+
+
+def _make_loop(net, settings: TrainSettings, parts: tuple, outcome: tuple) -> "_Loop":
+    """The loop for ``settings.strategy``: pairs (contrastive), the top layers from the
+    frozen layers' stored outputs (freeze, where the model's parts allow), or plain."""
+    if settings.strategy == "contrastive":
+        return _PairLoop(net, *parts, outcome)
+    if settings.strategy == "freeze" and can_cache(net):
+        layers = net.config.num_hidden_layers
+        frozen = layers if settings.freeze_layers == "all" else settings.freeze_layers
+        # with every layer frozen the top one still runs (the pooling reads its output)
+        rows = np.flatnonzero(np.isin(outcome[1], ("train", "dev")))
+        return _TopLoop(net, *parts, min(frozen, layers - 1), rows)
+    return _Loop(net, *parts)
 
 
 class _Loop:
@@ -294,6 +309,10 @@ class _Loop:
     def before_rating(self) -> None:
         """Complete the model after an epoch's training steps (nothing to do here)."""
 
+    def outputs(self, rows: np.ndarray) -> np.ndarray:
+        """The model's raw outputs for ``rows`` (the dev rows, after an epoch)."""
+        return predict_torch(self.net, [self.encoded[i] for i in rows], self.collate)
+
     def run(self, train_rows, dev_rows, settings: TrainSettings, on_epoch, rate, progress: bool,
             checkpoint: Checkpoint | None):
         optimiser = Optimiser(self.net, settings, self.batches_per_epoch(len(train_rows), settings.batch_size),
@@ -305,8 +324,7 @@ class _Loop:
             self.before_rating()
             if not len(dev_rows):
                 return None
-            mine = self.processes.part(dev_rows)
-            outputs = predict_torch(self.net, [self.encoded[i] for i in mine], self.collate)
+            outputs = self.outputs(self.processes.part(dev_rows))
             record["dev_metric"] = rate(self.processes.gather(outputs))
             return record["dev_metric"]
 
@@ -314,6 +332,27 @@ class _Loop:
                         lambda: self.draw(train_rows, settings, shuffler), self.loss_of, on_epoch, end_epoch)
         done = epochs.run(checkpoint, "fine-tuning", progress)
         return done.history, done.best_epoch
+
+
+class _TopLoop(_Loop):
+    """strategy="freeze": the top layers train, and rate the dev rows, from the frozen
+    layers' outputs, computed once (:mod:`pytext_psych.frozen`)."""
+
+    def __init__(self, net, encoded, collate, loss_fn, y, processes: Processes, frozen: int, rows: np.ndarray):
+        super().__init__(net, encoded, collate, loss_fn, y, processes)
+        self.frozen, self.stored = frozen, FrozenOutputs(net, encoded, collate, frozen, rows)
+
+    def loss_of(self, rows: np.ndarray):
+        mine, weight = self.processes.share(rows)
+        with top_only(self.net, self.frozen):
+            logits = self.processes.wrap(self.net)(**self.stored.batch(mine)).logits
+        return self.loss_fn(logits, self.y[mine].to(self.device)) * weight
+
+    def outputs(self, rows: np.ndarray) -> np.ndarray:
+        self.net.eval()
+        with torch.inference_mode(), top_only(self.net, self.frozen):
+            return np.concatenate([self.net(**self.stored.batch(rows[i : i + 64])).logits.float().cpu().numpy()
+                                   for i in range(0, len(rows), 64)] or [np.empty((0, self.net.config.num_labels))])
 
 
 class _PairLoop(_Loop):

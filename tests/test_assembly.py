@@ -77,15 +77,21 @@ def test_a_different_file_is_refused_with_both_digests(tmp_path):
     assert model.weights.sha256 in message and hashlib.sha256(bad["model.safetensors"]).hexdigest() in message
 
 
-def test_a_changed_file_in_the_assembled_folder_is_refused_at_next_use(tmp_path):
+def test_a_changed_file_in_the_assembled_folder_is_never_used(tmp_path):
     good = {"config.json": b'{"a": 1}', "model.safetensors": b"weights" * 100}
     model = _tiny(good)
-    folder = assemble(model, _split_zip(tmp_path, good), tmp_path / "cache")
+    pieces = _split_zip(tmp_path, good)
+    folder = assemble(model, pieces, tmp_path / "cache")
     assert assemble(model, [], tmp_path / "cache") == folder  # found: the pieces are not read again
     weights = folder / "model.safetensors"
     weights.write_bytes(b"Weights" + weights.read_bytes()[7:])
-    with pytest.raises(ModelIntegrityError, match="sha256"):
-        assemble(model, [], tmp_path / "cache")
+    with pytest.warns(UserWarning, match="model.safetensors is not the file the package pins"):
+        assert assemble(model, pieces, tmp_path / "cache") == folder  # assembled again
+    assert weights.read_bytes() == good["model.safetensors"]
+    weights.write_bytes(b"Weights" + weights.read_bytes()[7:])
+    with pytest.warns(UserWarning), pytest.raises(ModelIntegrityError, match="readable zip"):
+        assemble(model, [pieces[0]], tmp_path / "cache")  # and refused if the pieces cannot make it
+    assert not folder.exists()
 
 
 def test_a_missing_package_says_how_to_install_it(tmp_path):
