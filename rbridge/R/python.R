@@ -159,7 +159,8 @@ install_python_deps <- function(envname = default_envname, gpu = FALSE, scoring_
   source <- source %||% python_source()
   fingerprint <- paste(source_fingerprint(source), if (scoring_only) "scoring" else "train")
   if (reticulate::virtualenv_exists(envname) && identical(installed_fingerprint(envname), fingerprint)) {
-    message("The virtual environment '", envname, "' already holds this version.")
+    message("The virtual environment '", envname, "' already holds this version; ",
+            if (length(models)) "installing the models only." else "nothing to do.")
     install_models(envname, models)
     return(invisible(envname))
   }
