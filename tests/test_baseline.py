@@ -1,6 +1,8 @@
 """The baselines (pytext_psych/baseline.py): the R package text's embeddings, checked
 against the encoder layer itself; the fitted baselines are checked in test_fit.py."""
 
+import json
+
 import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
@@ -34,3 +36,20 @@ def test_embedding_baseline_uses_the_features_and_tfidf_the_texts():
                      dev_scorer("regression"))
     assert np.corrcoef(base.predicted[split == "test"], y[split == "test"])[0, 1] > 0.95
     assert "text's textEmbed" in base.describe()
+
+
+def test_baseline_model_makes_the_embeddings_from_another_encoder(tmp_path):
+    """baseline_model="mpnet-base": the fit's embeddings baseline is the same ridge, refitted
+    here on mpnet's embeddings of the same texts and split, while MiniLM is fine-tuned."""
+    from pytext_psych import example_data, fit_text_model
+
+    df = example_data().head(160)
+    fit = fit_text_model(df, "answer", "stress", baseline_model="mpnet-base", max_length=32, epochs=1,
+                         strategy="full", n_resamples=100, progress=False, output_dir=tmp_path / "b")
+    p = fit.predictions
+    embedded = text_embeddings("mpnet-base", df["answer"].tolist(), max_length=32)
+    base = fit_named("embeddings", df["answer"].tolist(), embedded, p["observed"].to_numpy(),
+                     p["split"].to_numpy(), "regression", None, dev_scorer("regression"))
+    np.testing.assert_allclose(p["baseline_embeddings"], base.predicted, rtol=1e-5, atol=1e-6)
+    meta = json.loads((fit.bundle_path / "bundle.json").read_text())
+    assert "encoder mpnet-base" in meta["evaluation"]["baseline"]["embeddings"]

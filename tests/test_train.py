@@ -298,3 +298,18 @@ def test_mixed_precision_training_on_gpu(topics):
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
     assert {p.device.type for p in net.parameters()} == {"cpu"}
     assert {p.dtype for p in net.parameters()} == {torch.float32}
+
+
+def test_bf16_on_a_cpu_trains_under_autocast(topics):
+    """mixed_precision="bf16": the steps' matrix products run in bf16 on a CPU too, and the
+    model still learns ("auto" keeps fp32 there)."""
+    from pytext_psych.epochs import Optimiser
+
+    _, net = load_base("default", "classification", ["a", "b"])
+    for setting, dtype in (("bf16", torch.bfloat16), ("auto", torch.float32)):
+        optimiser = Optimiser(net, _config(mixed_precision=setting), 4, 1, torch.device("cpu"))
+        with optimiser.autocast():
+            assert net.classifier(torch.ones(1, net.config.hidden_size)).dtype == dtype
+    names, changed, result = _changed(topics, _config(strategy="full", mixed_precision="bf16"))
+    assert changed == set(names)
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
