@@ -31,8 +31,8 @@ from pathlib import Path
 import pandas as pd
 
 from pytext_psych import compare_models, fit_text_model, learning_curve
-from pytext_psych.fit import TextModelFit
 from pytext_psych.metadata import hardware
+from pytext_psych.result import TextModelFit
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -46,7 +46,7 @@ RECIPES = {"old default": dict(pooling="cls", linear_probe=False),
            # layer-wise learning-rate decay (Sun et al., 2019): 0.9 per layer, so MiniLM's
            # embeddings train at 0.48 times the head's rate
            "new + layer decay 0.9": dict(pooling="mean", linear_probe=True, layer_decay=0.9),
-           # SetFit-style pairs (pytext_psych.contrastive), for classes and ratings
+           # SetFit-style pairs (pytext_psych.training.contrastive), for classes and ratings
            "contrastive": dict(pooling="mean", strategy="contrastive")}
 
 

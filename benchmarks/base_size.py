@@ -26,8 +26,8 @@ from pathlib import Path
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 from pytext_psych import example_data, fit_text_model
-from pytext_psych.encoders import resolve_model
 from pytext_psych.metadata import hardware
+from pytext_psych.training.encoders import resolve_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "benchmarks" / "models" / "base_size"

@@ -28,8 +28,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from pytext_psych.encoders import load_base, resolve_model
 from pytext_psych.metadata import hardware
+from pytext_psych.training.encoders import load_base, resolve_model
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
 

@@ -38,8 +38,8 @@ mode, workers, bundle, data, out = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
 if __name__ == "__main__":
     start = time.perf_counter()
     if mode == "single":
-        from pytext_psych import predict_scores
-        predict_scores(bundle, data, text="text", out=out, progress=False, check_shift=False)
+        from pytext_psych import write_scores
+        write_scores(bundle, data, out, text="text", progress=False, check_shift=False)
         done = time.perf_counter()
         print(json.dumps({"seconds": done - start, "scoring": done - start, "startup": 0.0,
                           "rss_mb": [peak_rss_mb()], "client_rss_mb": peak_rss_mb()}))

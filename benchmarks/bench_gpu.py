@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from pytext_psych import fit_text_model, load_model, predict_scores
-from pytext_psych.encoders import DEFAULT_MODEL
+from pytext_psych.training.encoders import DEFAULT_MODEL
 
 
 def eager_texts_per_second(bundle: Path, texts: list[str], max_length: int) -> float:

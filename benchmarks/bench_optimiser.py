@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from pytext_psych.encoders import load_base
 from pytext_psych.metadata import hardware
+from pytext_psych.training.encoders import load_base
 
 HERE = Path(__file__).resolve().parent
 KINDS = {"for-loop (CPU default)": dict(foreach=False), "foreach (GPU default)": dict(foreach=True),

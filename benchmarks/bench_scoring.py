@@ -7,7 +7,7 @@ per batch, ``torch.inference_mode``), then ``predict_scores`` with ``precision="
 2,491 short ones. Reports texts/s, the ratio to eager, peak RSS, and parity with eager
 (max abs output difference, score correlation, the change in Pearson r on the bundle's
 test split). Then: where int8 time goes (onnxruntime's per-operator profile), a
-100,000-row CSV streamed through ``predict_scores(..., out=)`` with its peak RSS, and the
+100,000-row CSV streamed through ``write_scores`` with its peak RSS, and the
 size on disk of the light install (``pip install pytext-psych``) against the full one
 (``pip install pytext-psych[train]``). Writes ``benchmarks/results/scoring.md``.
 
@@ -119,10 +119,10 @@ print(json.dumps(times))
 
 STREAM = r'''
 import json, sys, time
-from pytext_psych import predict_scores
+from pytext_psych import write_scores
 bundle, csv, out = sys.argv[1:4]
 start = time.perf_counter()
-predict_scores(bundle, csv, text="text", out=out, progress=False)
+write_scores(bundle, csv, out, text="text", progress=False)
 print(json.dumps({"seconds": time.perf_counter() - start, "rss_mb": peak_rss_mb()}))
 '''
 
@@ -207,8 +207,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scoring.md"))
     args = parser.parse_args()
     from pytext_psych import load_model
-    from pytext_psych.data import prepare
-    from pytext_psych.design import split_rows
+    from pytext_psych.data.design import split_rows
+    from pytext_psych.data.reading import prepare
     from pytext_psych.stats import headline_score
 
     bundle = Path(args.bundle)
@@ -272,7 +272,7 @@ def main() -> None:
             print("stream", stream, flush=True)
             extras += [
                 f"Streaming: {args.stream_rows:,} rows (RWWD `text_short`, repeated) from a CSV "
-                f"file, `predict_scores(bundle, csv, text=, out=parquet)`, precision auto: "
+                f"file, `write_scores(bundle, csv, parquet, text=)`, precision auto: "
                 f"{stream['seconds']:.0f} s ({args.stream_rows / stream['seconds']:.0f} texts/s), "
                 f"peak RSS {stream['rss_mb']:.0f} MB.", ""]
         if not args.no_install_sizes:

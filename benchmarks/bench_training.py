@@ -30,15 +30,14 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
 from pytext_psych import example_data
-from pytext_psych.data import prepare
-from pytext_psych.design import split_rows
-from pytext_psych.design import Run
+from pytext_psych.core.settings import TrainSettings
+from pytext_psych.data.design import Run, split_rows
+from pytext_psych.data.reading import prepare
 from pytext_psych.metadata import hardware
 from pytext_psych.pipeline import scaling, targets
-from pytext_psych.settings import TrainSettings
 from pytext_psych.stats import dev_scorer, headline_score
-from pytext_psych.encoders import quiet_transformers, resolve_model
-from pytext_psych.train import fine_tune
+from pytext_psych.training.encoders import quiet_transformers, resolve_model
+from pytext_psych.training.train import fine_tune
 
 HERE = Path(__file__).resolve().parent
 RWWD = HERE.parent.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"

@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from pytext_psych import bootstrap_metrics, fit_text_model
-from pytext_psych.baseline import fit_baseline
+from pytext_psych.data.design import split_rows
+from pytext_psych.data.reading import prepare
+from pytext_psych.evaluation.baseline import fit_baseline
 from pytext_psych.stats import dev_scorer
-from pytext_psych.data import prepare
-from pytext_psych.design import split_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
@@ -37,7 +37,7 @@ TASKS = [("text_long", "anxiety", "pearson_r"), ("text_short", "chosen_emotion",
 
 
 def tfidf_baseline(df: pd.DataFrame, text: str, outcome: str, seed: int) -> tuple[pd.DataFrame, float]:
-    """The package's TF-IDF baseline (pytext_psych.baseline) on the same split, test metrics."""
+    """The package's TF-IDF baseline (pytext_psych.evaluation.baseline) on the same split, test metrics."""
     prep = prepare(df, text, outcome)
     split = split_rows(prep.y, prep.task, seed=seed)
     started = time.perf_counter()

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import SETS, _cell, by_baseline, data_for, headline  # noqa: E402
 
 from pytext_psych import compare_models, fit_text_model  # noqa: E402
-from pytext_psych.fit import TextModelFit  # noqa: E402
+from pytext_psych.result import TextModelFit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -48,9 +48,9 @@ def runs(strategy: str = "full", patience: int = 3) -> list[dict]:
 
 def ours(strategy: str, patience: int, sizes: tuple[int, ...]) -> None:
     from pytext_psych import learning_curve
-    from pytext_psych.baseline import fit_named
-    from pytext_psych.encoders import text_embeddings
+    from pytext_psych.evaluation.baseline import fit_named
     from pytext_psych.stats import bootstrap_metrics, dev_scorer
+    from pytext_psych.training.encoders import text_embeddings
 
     df = comments()
     started = time.perf_counter()

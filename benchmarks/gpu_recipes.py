@@ -26,9 +26,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
 
-import pandas as pd
-
 import accuracy
+import pandas as pd
 
 WHOLE_RWWD = "RWWD anxiety"
 NEW = accuracy.RECIPES["new default"]

@@ -24,9 +24,9 @@ from pathlib import Path
 import pandas as pd
 
 from pytext_psych import compare_models, fairness, fit_text_model
-from pytext_psych.encoders import DEFAULT_MODEL
 from pytext_psych.metadata import hardware
-from pytext_psych.report import incremental_sentence
+from pytext_psych.reporting.report import incremental_sentence
+from pytext_psych.training.encoders import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"

@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 
 from pytext_psych import bootstrap_metrics, compare_predictions, fit_text_model
-from pytext_psych.baseline import fit_baseline, fit_penalised
-from pytext_psych.stats import dev_scorer
-from pytext_psych.data import prepare
-from pytext_psych.design import split_rows
+from pytext_psych.data.design import split_rows
+from pytext_psych.data.reading import prepare
+from pytext_psych.evaluation.baseline import fit_baseline, fit_penalised
 from pytext_psych.metadata import hardware
+from pytext_psych.stats import dev_scorer
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
@@ -57,7 +57,7 @@ def frozen_embeddings(texts: list[str], max_length: int) -> np.ndarray:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from pytext_psych.encoders import resolve_model
+    from pytext_psych.training.encoders import resolve_model
 
     name = resolve_model("default")
     tokenizer, net = AutoTokenizer.from_pretrained(name), AutoModel.from_pretrained(name).eval()

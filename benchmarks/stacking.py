@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from accuracy import _cell, by_baseline, headline
+
 from pytext_psych.stats.bootstrap import compare_predictions
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -6,27 +6,26 @@ entry points load it on first use, and scoring never needs it.
 >>> from pytext_psych import fit_text_model, predict_scores, load_model  # doctest: +SKIP
 """
 
-from importlib import metadata as _metadata
-
-from .bundle import BundleError
-from .card import model_card
-from .catalog import models
+from .core.catalog import models
+from .core.settings import EvalSettings, ScoreSettings, TrainSettings
+from .core.version import VERSION as __version__
 from .curve import LearningCurve, learning_curve
-from .data import read_data
-from .distributed import predict_scores_distributed
-from .examples import example_data
-from .explain import explain, explanation_html
-from .fairness import Fairness, fairness
-from .fit import TextModelFit, compare_models, fit_text_model
-from .infer import TextModel, load_model, predict_scores
-from .language import language_analysis, plot_language
-from .settings import EvalSettings, TrainSettings
+from .data.examples import example_data
+from .data.reading import read_data
+from .evaluation.language import language_analysis, plot_language
+from .fit import fit_text_model
+from .reporting.card import model_card
+from .reporting.fairness import Fairness, fairness
+from .result import TextModelFit, compare_models
+from .scoring.bundle import BundleError
+from .scoring.distributed import predict_scores_distributed
+from .scoring.explain import explain, explanation_html
+from .scoring.infer import TextModel, load_model
+from .scoring.predict import predict_scores, write_scores
 from .stats import agreement, bootstrap_metrics, compare_predictions, correlation_test
 from .tune import tune_text_model
 
-
-
-_NEED_TORCH = {"pretrain_domain": ".domain", "load_torch_model": ".encoders"}
+_NEED_TORCH = {"pretrain_domain": ".training.domain", "load_torch_model": ".training.encoders"}
 
 
 def __getattr__(name: str):
@@ -39,16 +38,12 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'pytext_psych' has no attribute {name!r}")
 
 
-try:
-    __version__ = _metadata.version("pytext-psych")
-except _metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0+unknown"
-
 __all__ = [
     "BundleError",
     "EvalSettings",
     "Fairness",
     "LearningCurve",
+    "ScoreSettings",
     "TextModel",
     "TextModelFit",
     "TrainSettings",
@@ -72,4 +67,5 @@ __all__ = [
     "predict_scores_distributed",
     "read_data",
     "tune_text_model",
+    "write_scores",
 ]

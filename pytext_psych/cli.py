@@ -10,26 +10,28 @@ from typing import Sequence
 
 import pandas as pd
 
-from .bundle import BundleError, bundle_digest
-from .checkpoints import Interrupted
+from .core.settings import EvalSettings, ScoreSettings, TrainSettings
 from .curve import CURVE_EVAL
-from .data import TASKS
+from .data.reading import TASKS
 from .fit import fit_text_model
-from .settings import EvalSettings, TrainSettings
+from .scoring.bundle import BundleError, bundle_digest
+from .training.checkpoints import Interrupted
 
 
-def add_settings(parser: argparse.ArgumentParser, names: set[str] | None = None) -> list[str]:
-    """One option per public setting (``--max-length``; a True default gives ``--no-...``),
-    with its default and help from the settings objects; returns the names added."""
+def add_settings(parser: argparse.ArgumentParser, names: set[str] | None = None,
+                 classes: tuple = (TrainSettings, EvalSettings)) -> list[str]:
+    """One option per public setting of ``classes`` (``--max-length``; a True default gives
+    ``--no-...``), with its default and help from the settings objects; returns the names added."""
     added = []
-    for cls in (TrainSettings, EvalSettings):
+    for cls in classes:
         for f in cls.public_fields():
             if names is not None and f.name not in names:
                 continue
             flag, meta = "--" + f.name.replace("_", "-"), f.metadata
             if isinstance(f.default, bool):
                 parser.add_argument(("--no-" + flag[2:]) if f.default else flag, dest=f.name,
-                                    action="store_false" if f.default else "store_true", help=meta["help"])
+                                    action="store_false" if f.default else "store_true",
+                                    help=f"turn off: {meta['help']}" if f.default else meta["help"])
             else:
                 parser.add_argument(flag, dest=f.name, type=meta["parse"], default=f.default,
                                     nargs=len(f.default) if isinstance(f.default, tuple) else None,
@@ -54,32 +56,31 @@ def _fit(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from .infer import predict_scores
+    from .scoring.predict import predict_scores, write_scores
 
     if args.workers or args.scheduler:
         _predict_distributed(args)
-        return
-    result = predict_scores(args.model, args.data, text=args.text, precision=args.precision,
-                            out=args.out, overwrite=args.overwrite, threads=args.threads,
-                            progress=not args.quiet, interval=args.interval)
-    if args.out:
+    elif args.out:
+        write_scores(args.model, args.data, args.out, text=args.text, overwrite=args.overwrite,
+                     progress=not args.quiet, **_options(args))
         print(f"wrote {args.out}")
     else:
-        result.to_csv(sys.stdout, index=False)
+        predict_scores(args.model, args.data, text=args.text, progress=not args.quiet,
+                       **_options(args)).to_csv(sys.stdout, index=False)
 
 
 def _predict_distributed(args: argparse.Namespace) -> None:
-    from .distributed import predict_scores_distributed
+    from .scoring.distributed import predict_scores_distributed
 
     if not args.out:
         raise ValueError("--workers / --scheduler write a Parquet folder: give it with --out")
     if args.threads:
         raise ValueError("--threads is for one process; with --workers each worker scores "
                          "single-threaded (give more workers instead)")
+    options = {k: v for k, v in _options(args).items() if k != "threads"}
     out = predict_scores_distributed(args.model, args.data, args.text, out=args.out,
                                      scheduler=args.scheduler, workers=args.workers,
-                                     precision=args.precision, overwrite=args.overwrite,
-                                     interval=args.interval, progress=not args.quiet)
+                                     overwrite=args.overwrite, progress=not args.quiet, **options)
     print(f"wrote {out}")
 
 
@@ -98,7 +99,7 @@ def parity_table(meta: dict) -> pd.DataFrame:
 
 
 def _info(args: argparse.Namespace) -> None:
-    from .infer import load_model
+    from .scoring.infer import load_model
 
     model = load_model(args.model, digest=args.digest)
     meta = model.meta
@@ -122,13 +123,13 @@ def _info(args: argparse.Namespace) -> None:
             ", ".join(f"{op} x{n}" for op, n in fused.items()) or "nothing (slower scoring)"))
     print(f"\nTest metrics (scored with {meta['metrics_precision']}):")
     print(pd.DataFrame(meta["metrics"]).to_string(index=False))
-    from .card import model_card
+    from .reporting.card import model_card
 
     print("\n" + model_card(args.model))
 
 
 def _report(args: argparse.Namespace) -> None:
-    from .fit import TextModelFit
+    from .result import TextModelFit
 
     fit = TextModelFit.from_bundle(args.model)
     report = fit.report()
@@ -145,8 +146,8 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _fairness(fit, args: argparse.Namespace) -> None:
-    from .data import read_data
-    from .fairness import fairness
+    from .data.reading import read_data
+    from .reporting.fairness import fairness
 
     if not args.data:
         raise ValueError("--group names a column of the data the model was fitted on: give it with --data")
@@ -192,20 +193,18 @@ def _add_predict(sub) -> None:
     predict.add_argument("--text", required=True, help="text column")
     predict.add_argument("--out", help=".csv or .parquet file to write (default: standard output)")
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    predict.add_argument("--threads", type=int, help="texts scored in parallel (default: all cores)")
-    predict.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
-    predict.add_argument("--interval", type=float, help="conformal coverage, e.g. 0.9")
     predict.add_argument("--workers", type=int, help="score on a local Dask cluster of this many "
                          "processes; --out is then a Parquet folder (needs pytext-psych[dask])")
     predict.add_argument("--scheduler", help="score on this Dask cluster (tcp://host:8786); "
                          "--out is then a Parquet folder on a file system its workers share")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
-    predict.set_defaults(run=_predict)
+    scoring = {f.name for f in ScoreSettings.public_fields()} - {"progress"}  # progress: --quiet
+    predict.set_defaults(run=_predict, settings=add_settings(predict, scoring, classes=(ScoreSettings,)))
 
 
 def _models(args: argparse.Namespace) -> None:
-    from .assembly import install
-    from .catalog import known_model, models
+    from .core.assembly import install
+    from .core.catalog import known_model, models
 
     if args.install:
         known = known_model(args.install)

@@ -22,12 +22,21 @@ import numpy as np
 import pandas as pd
 
 from . import metadata
-from .data import DataLike
-from .checkpoints import Checkpoints
-from .design import split_rows
-from .evaluate import observed_values, score_rows
-from .settings import TrainSettings, is_int, is_real, show_settings_in_signature
-from .stats import COLUMNS, HEADLINE, bootstrap_metrics, compare_predictions, metric_task, dev_scorer, quantile_interval, stratified_replicates
+from .core.settings import TrainSettings, is_int, is_real, show_settings_in_signature
+from .data.design import split_rows
+from .data.reading import DataLike
+from .evaluation.evaluate import observed_values, score_rows
+from .stats import (
+    COLUMNS,
+    HEADLINE,
+    bootstrap_metrics,
+    compare_predictions,
+    dev_scorer,
+    metric_task,
+    quantile_interval,
+    stratified_replicates,
+)
+from .training.checkpoints import Checkpoints
 
 RUN_COLUMNS = ["n_train", "repeat", "model", "strategy"] + COLUMNS
 PAIRED = "fine-tuned minus baseline"  # the paired bootstrap difference on the same test texts
@@ -299,8 +308,8 @@ def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
     row's part (train, dev, test or unused), and the strategy the fine-tune used
     (``"auto"`` is made concrete per run, by its number of training texts)."""
     from . import pipeline
-    from .design import Run
-    from .train import TokenCache
+    from .data.design import Run
+    from .training.nets import TokenCache
 
     prep = job.prep
     seed = int(np.random.SeedSequence(job.settings.seed, spawn_key=(size, repeat)).generate_state(1)[0])
@@ -320,7 +329,7 @@ def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
                 ci_level=job.evaluation.ci_level, seed=job.settings.seed)
     tables = {"fine-tuned": bootstrap_metrics(observed, predicted[test_rows], prep.task, **boot)}
     if job.evaluation.baseline:
-        from .baseline import fit_baseline
+        from .evaluation.baseline import fit_baseline
 
         base = fit_baseline(prep.texts, prep.y, assigned, prep.task, len(prep.labels or [0]),
                             dev_scorer(prep.task)).predicted[test_rows]

@@ -2,7 +2,7 @@
 evaluation and the provenance (seed, split row ids, package versions, hardware, time).
 
 Builds the ``bundle.json`` dictionary from the steps' results; reads nothing from disk
-but package metadata and the machine's description. torch is imported only to name a GPU.
+but package metadata and the machine's description. torch is imported (through training) only to name a GPU.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import Prepared
-from .design import Design
+from .data.design import Design
+from .data.reading import Prepared
 
 _VERSIONED = ("pytext-psych", "torch", "transformers", "onnxruntime", "tokenizers", "numpy",
               "pandas", "scipy", "scikit-learn")
@@ -50,9 +50,9 @@ def hardware() -> dict[str, Any]:
         info["memory_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError):
         pass
-    import torch
+    from .training.nets import gpu_name
 
-    info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    info["gpu"] = gpu_name()
     return info
 
 
@@ -64,7 +64,7 @@ def ids(index: pd.Index) -> list:
 def base_model_name(model: str, domain: dict[str, Any] | None) -> str:
     """The encoder in words: a known model's name with its source (``"default (minilm-l6:
     sentence-transformers/all-MiniLM-L6-v2)"``), else the name or folder given."""
-    from .catalog import known_model
+    from .core.catalog import known_model
 
     known = known_model(model)
     name = str(model)
@@ -81,7 +81,7 @@ def scoring_contract(prep: Prepared, text: str, outcome: str, scale: tuple[float
     """What scoring needs (task, labels, target scaling, max_length) and what it was.
     Several outcomes: each one's contract under ``"outcomes"``, with its output columns."""
     if prep.parts:
-        from .outcomes import OWN, blocks
+        from .data.outcomes import OWN, blocks
 
         own = [dict({k: v for k, v in scoring_contract(part, text, name, None, max_length, pad_token_id,
                                                         base_model).items() if k in OWN},

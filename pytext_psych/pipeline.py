@@ -18,18 +18,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import bundle, metadata
-from .card import CARD, render
-from .checkpoints import Checkpoints
-from .data import DataLike, Prepared, domain_corpus, group_ids, read_data
-from .design import Design, Run, plan
-from .incremental import covariate_matrix
-from .evaluate import Evaluation, Scored, evaluate_outcomes, export_checked, observed_values, rescale, score_rows
-from .outcomes import blocks, dev_scorer_for, outcome_names, prepare_outcomes, wide
-from .outputs import Reservation
-from .parallel import refuse_if_launched
-from .settings import BASELINES, EvalSettings, TrainSettings, is_bool, settings_from
+from . import metadata
+from .core.outputs import Reservation
+from .core.settings import BASELINES, EvalSettings, TrainSettings, is_bool, settings_from
+from .data.design import Design, Run, plan
+from .data.outcomes import blocks, dev_scorer_for, outcome_names, prepare_outcomes, wide
+from .data.reading import DataLike, Prepared, domain_corpus, group_ids, read_data
+from .evaluation.evaluate import (
+    Evaluation,
+    Scored,
+    evaluate_outcomes,
+    observed_values,
+    rescale,
+    score_rows,
+)
+from .evaluation.incremental import covariate_matrix
+from .reporting.card import CARD, render
+from .scoring import bundle
 from .stats import MIN_TEST_CASES, dev_scorer, metric_task
+from .training.checkpoints import Checkpoints
+from .training.parallel import refuse_if_launched
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ def check_request(data: DataLike, text: str, outcome: Any, task: str, options: d
     unlabelled = None if domain_texts is None else domain_corpus(
         df, domain_texts, None if design.folds is not None else design.runs[0].assigned != "test")
     _warn_small_test(len(design.evaluated))
-    from .encoders import check_model
+    from .training.encoders import check_model
 
     check_model(settings.model, settings.max_length)
     if evaluation.baseline and evaluation.baseline_model is not None:
@@ -111,7 +119,7 @@ def _warn_small_test(n_test: int) -> None:
 def adapt_domain(job: Job, slot: Reservation) -> tuple[str, dict[str, Any] | None]:
     """The encoder to fine-tune: ``settings.model``, or a copy of it pretrained on the
     unlabelled domain texts (in the reservation's scratch area). Also its record."""
-    from .domain import domain_record, pretrain_domain
+    from .training.domain import domain_record, pretrain_domain
 
     model = job.settings.model
     if job.domain_texts is not None:
@@ -158,7 +166,7 @@ def train_run(job: Job, run: Run, settings: TrainSettings, tokens,
     """Fine-tune one run: the one place a fit calls the training loop. With
     ``checkpoints``, its progress is saved and resumed under a key of its data and
     settings."""
-    from .train import fine_tune
+    from .training.train import fine_tune
 
     settings = settings.for_data(len(run.rows("train")), job.prep.task)
     scale = scaling(job.prep, run)
@@ -193,8 +201,8 @@ def baseline_predictions(job: Job) -> tuple[Any, dict[str, str] | None]:
     each run's train rows with the penalty chosen on its dev rows; and their descriptions."""
     if not job.evaluation.baseline:
         return None, None
-    from .encoders import text_embeddings
-    from .train import using_all_cores
+    from .training.encoders import text_embeddings
+    from .training.nets import using_all_cores
 
     encoder = job.evaluation.baseline_model or job.settings.model
     with using_all_cores():  # the cores the fine-tune used
@@ -208,7 +216,7 @@ def baseline_predictions(job: Job) -> tuple[Any, dict[str, str] | None]:
 
 
 def _baseline(job: Job, prep: Prepared, name: str, embedded: np.ndarray) -> tuple[np.ndarray, str]:
-    from .baseline import fit_named
+    from .evaluation.baseline import fit_named
 
     k = len(prep.labels or [0])
     task = metric_task(prep.task)  # ordinal: ridge on the ratings
@@ -224,6 +232,8 @@ def _baseline(job: Job, prep: Prepared, name: str, embedded: np.ndarray) -> tupl
 def export_model(job: Job, trained: Trained, folder: Path, contract: dict[str, Any]):
     """Export ``trained`` with parity checked on its dev rows (else its test rows; for a
     model trained on all rows, a sample of 256 of them)."""
+    from .training.export import export_checked
+
     run = trained.run
     part = "dev" if len(run.rows("dev")) else "test"
     rows, split = run.rows(part), part
@@ -281,7 +291,7 @@ def fit_predictions(job: Job, scored: Scored, baseline: Any) -> pd.DataFrame:
 
 def _each_outcome(prep: Prepared, baseline: Any) -> list[tuple[str | None, Prepared, dict | None]]:
     """``(name, data, baselines)`` per outcome; one outcome: ``(None, prep, baseline)``, so
-    that :func:`~pytext_psych.outcomes.wide` keeps its columns' names."""
+    that :func:`~pytext_psych.data.outcomes.wide` keeps its columns' names."""
     if not prep.parts:
         return [(None, prep, baseline)]
     return list(zip(prep.names, prep.parts, baseline or [None] * len(prep.parts)))
@@ -308,8 +318,8 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
     evaluation = {k: metadata.records(getattr(results, k))
                   for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental")}
     evaluation.update(baseline=baseline[1], cases=_cases(job, scored, baseline[0]))
-    from .card import model_license
-    from .encoders import describe_encoder, resolve_model
+    from .reporting.card import model_license
+    from .training.encoders import describe_encoder, resolve_model
 
     meta = dict(scorer.meta, training=training, n=metadata.split_sizes(job.design),
                 data=_data_summary(job.prep), encoder=describe_encoder(job.settings.model),
@@ -326,7 +336,7 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
 
 
 def _data_summary(prep: Prepared) -> dict[str, Any]:
-    from .card import data_summary
+    from .reporting.card import data_summary
 
     if not prep.parts:
         return data_summary(prep.y, prep.labels, prep.texts)
@@ -338,7 +348,7 @@ def _data_summary(prep: Prepared) -> dict[str, Any]:
 def run(job: Job, slot: Reservation, checkpoints: Checkpoints, winner: Trained | None = None):
     """All steps after the checks, writing the bundle into ``slot``; returns the bundle's
     meta and ``fit.predictions``. The checkpoints are removed once the bundle is written."""
-    from .train import TokenCache
+    from .training.nets import TokenCache
 
     model, domain = adapt_domain(job, slot)
     trained = train_design(job, model, TokenCache(), checkpoints, winner)
@@ -367,7 +377,7 @@ def run(job: Job, slot: Reservation, checkpoints: Checkpoints, winner: Trained |
 def shift_profile(job: Job, scorer, scored: Scored) -> dict[str, Any]:
     """The training texts' profile for the shift check at scoring time: medians from the
     training rows, threshold from the dev rows (with cv: all rows, out-of-fold)."""
-    from .shift import make_profile
+    from .scoring.shift import make_profile
 
     run = job.design.runs[0]
     if job.design.final is not None or not len(run.rows("dev")):

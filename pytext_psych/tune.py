@@ -14,12 +14,13 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from . import bundle, pipeline
-from .checkpoints import Checkpoints
-from .data import DataLike
-from .fit import TextModelFit
-from .settings import TrainSettings
+from . import pipeline
+from .core.settings import TrainSettings
+from .data.reading import DataLike
+from .result import TextModelFit
+from .scoring import bundle
 from .stats import HEADLINE
+from .training.checkpoints import Checkpoints
 
 TUNABLE = tuple(f.name for f in TrainSettings.public_fields() if f.metadata["tunable"])
 
@@ -87,7 +88,7 @@ def _trials(jobs: list[pipeline.Job], combos: list[dict],
     (higher is better: the fit's dev scorer sets the sign by the metric's direction).
     Returns the trials, the winner's position and its trained model (only the best so
     far is kept in memory)."""
-    from .train import TokenCache
+    from .training.nets import TokenCache
 
     tokens, trials, best, winner = TokenCache(), [], -1, None
     for i, (job, combo) in enumerate(zip(jobs, combos)):

@@ -20,7 +20,7 @@ TINY = dict(max_length=32, epochs=3, learning_rate=1e-4, progress=False, n_resam
 def encoder_cache(tmp_path_factory):
     """Named encoders are assembled into a cache of the test session's own, never the
     user's (R and other subprocesses inherit it)."""
-    from pytext_psych.catalog import CACHE_ENV
+    from pytext_psych.core.catalog import CACHE_ENV
 
     before = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("encoder_cache"))

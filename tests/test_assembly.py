@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pytext_psych.assembly import ModelIntegrityError, assemble, model_folder, piece_paths
-from pytext_psych.catalog import CACHE_ENV, KnownModel, PinnedFile, known_model
+from pytext_psych.core.assembly import ModelIntegrityError, assemble, model_folder, piece_paths
+from pytext_psych.core.catalog import CACHE_ENV, KnownModel, PinnedFile, known_model
 
 MPNET = known_model("mpnet-base")
 
@@ -113,8 +113,8 @@ def test_a_missing_package_says_how_to_install_it(tmp_path):
 
 def test_two_processes_assembling_at_once_get_one_whole_folder(tmp_path):
     cache = tmp_path / "cache"
-    code = ("from pytext_psych.catalog import known_model\n"
-            "from pytext_psych.assembly import model_folder\n"
+    code = ("from pytext_psych.core.catalog import known_model\n"
+            "from pytext_psych.core.assembly import model_folder\n"
             "print(model_folder(known_model('mpnet-base')))\n")
     env = dict(os.environ, **{CACHE_ENV: str(cache)})
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytext_psych import BundleError, fit_text_model, load_model, predict_scores
+from pytext_psych import BundleError, fit_text_model, load_model, predict_scores, write_scores
 from pytext_psych.cli import main as cli
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_input.md"
@@ -208,10 +208,9 @@ CASES = [
     Case("output", "read-only output location", lambda c: c.fit(output_dir="/sys/pytext_psych_out"),
          PermissionError, "cannot write to '/sys'"),
     Case("output", "score file exists without overwrite",
-         lambda c: predict_scores(c.bundle, c.csv("text\nhello\n"), text="text",
-                                  out=c.csv("old scores", "scores.csv")),
+         lambda c: write_scores(c.bundle, c.csv("text\nhello\n"), c.csv("old scores", "scores.csv"), text="text"),
          FileExistsError, "already exists"),
-    Case("output", "score file of an unknown type", lambda c: predict_scores(c.bundle, ["x"], out=c.tmp / "s.xlsx"),
+    Case("output", "score file of an unknown type", lambda c: write_scores(c.bundle, ["x"], c.tmp / "s.xlsx"),
          ValueError, "out must be a .csv or .parquet file"),
     # --- scoring ---------------------------------------------------------------------
     Case("scoring", "one string instead of a list", lambda c: predict_scores(c.bundle, "just one text"),
@@ -232,16 +231,19 @@ CASES = [
     Case("scoring", "empty file to score", lambda c: predict_scores(c.bundle, c.csv("text\n"), text="text"),
          ValueError, "no texts to score"),
     Case("scoring", "precision unknown", lambda c: predict_scores(c.bundle, ["x"], precision="fp16"),
-         ValueError, "precision must be one of"),
+         ValueError, r"precision='fp16' \(one of auto, fp32, int8\)"),
     Case("scoring", "threads=0", lambda c: predict_scores(c.bundle, ["x"], threads=0), ValueError,
-         "threads must be a whole number of at least 1"),
+         r"threads=0 \(None or a whole number of at least 1\)"),
+    Case("scoring", "out= given to predict_scores (it returns the scores)",
+         lambda c: predict_scores(c.bundle, ["x"], out=c.tmp / "s.csv"), TypeError,
+         "write_scores writes them to a file"),
     Case("scoring", 'overwrite="no" (a string, not False)',
-         lambda c: predict_scores(c.bundle, ["x"], out=c.csv("old", "scores.csv"), overwrite="no"),
+         lambda c: write_scores(c.bundle, ["x"], c.csv("old", "scores.csv"), overwrite="no"),
          ValueError, "overwrite must be True or False"),
     Case("bundle", "digest that is not a string", lambda c: load_model(c.bundle, digest=123),
          TypeError, "digest must be the bundle's published digest"),
     Case("scoring", "chunk_size=0", lambda c: predict_scores(c.bundle, ["x"], chunk_size=0), ValueError,
-         "chunk_size must be a whole number of at least 1"),
+         r"chunk_size=0 \(a whole number of at least 1\)"),
     # --- bundles ---------------------------------------------------------------------
     Case("bundle", "folder that is not a bundle", lambda c: load_model(c.tmp), BundleError, "is not a model bundle"),
     Case("bundle", "a changed ONNX file", lambda c: load_model(_flip_byte(c)), BundleError, "modified: model.onnx"),
@@ -271,7 +273,7 @@ def _flip_byte(ctx: Ctx) -> Path:
 
 def _forged(ctx: Ctx) -> Path:
     """Labels and metrics changed, manifest_sha256 recomputed: passes the checksums."""
-    from pytext_psych.bundle import _manifest_digest
+    from pytext_psych.scoring.bundle import _manifest_digest
 
     def forge(meta):
         meta["labels"] = list(reversed(meta["labels"]))
@@ -284,7 +286,7 @@ def _forged(ctx: Ctx) -> Path:
 
 
 def _digest(ctx: Ctx) -> str:
-    from pytext_psych.bundle import bundle_digest
+    from pytext_psych.scoring.bundle import bundle_digest
 
     return bundle_digest(ctx.bundle)
 
@@ -309,7 +311,7 @@ def _hiding_pyarrow(call: Callable[[], Any]) -> Any:
 
 @pytest.fixture
 def ctx(topic_fit, tmp_path, monkeypatch):
-    from pytext_psych import train
+    from pytext_psych.training import train
 
     def no_training(*args, **kwargs):
         raise AssertionError("the model was loaded: the error came too late")

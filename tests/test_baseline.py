@@ -7,9 +7,9 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from pytext_psych.baseline import fit_named
-from pytext_psych.encoders import resolve_model, text_embeddings
+from pytext_psych.evaluation.baseline import fit_named
 from pytext_psych.stats import dev_scorer
+from pytext_psych.training.encoders import resolve_model, text_embeddings
 
 
 def test_text_embeddings_are_the_second_to_last_layers_token_mean():

@@ -7,8 +7,7 @@ from contextlib import contextmanager
 import pytest
 
 from pytext_psych import BundleError, load_model
-from pytext_psych.bundle import BUNDLE_JSON, check_sealed, read_bundle, reserve_bundle, seal
-
+from pytext_psych.scoring.bundle import BUNDLE_JSON, check_sealed, read_bundle, reserve_bundle, seal
 
 META = {"task": "regression", "max_length": 16, "onnx": {"files": {"fp32": "model.onnx"}}}
 
@@ -107,3 +106,14 @@ def test_real_bundle_tampered_onnx_is_refused(topic_fit, tmp_path):
         fh.write(bytes([byte[0] ^ 1]))
     with pytest.raises(BundleError, match="modified: model.onnx"):
         load_model(copy)
+
+
+def test_every_file_of_a_real_bundle_follows_the_umask(topic_fit):
+    """A colleague who can read the ONNX files can read the weights too (safetensors
+    writes its file 0600; the package gives it the mode the umask asks for)."""
+    from pytext_psych.core.outputs import current_umask
+
+    expected = 0o666 & ~current_umask()
+    modes = {p.name: p.stat().st_mode & 0o777 for p in topic_fit.bundle_path.rglob("*") if p.is_file()}
+    assert "model.safetensors" in modes
+    assert {name: oct(m) for name, m in modes.items() if m != expected} == {}

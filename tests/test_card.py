@@ -4,8 +4,8 @@ intended use and limitations, which reseals the bundle."""
 import shutil
 
 from pytext_psych import load_model, model_card
-from pytext_psych.bundle import bundle_digest
 from pytext_psych.cli import main
+from pytext_psych.scoring.bundle import bundle_digest
 
 
 def test_card_in_every_bundle_and_in_info(topic_fit, capsys):

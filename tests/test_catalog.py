@@ -4,8 +4,8 @@ it is installed, and the pins agree with the installed packages' own metadata.""
 from importlib import metadata
 
 from pytext_psych import models
-from pytext_psych.catalog import known_model
 from pytext_psych.cli import main
+from pytext_psych.core.catalog import known_model
 
 
 def test_the_listing_names_each_model_with_its_pins():

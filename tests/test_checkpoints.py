@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytext_psych.checkpoints import RESUME, Checkpoints, data_key
+from pytext_psych.training.checkpoints import RESUME, Checkpoints, data_key
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 
 from pytext_psych import load_model, predict_scores
-from pytext_psych.bundle import bundle_digest
 from pytext_psych.cli import main
-
+from pytext_psych.scoring.bundle import bundle_digest
 
 SCRIPT = Path(sys.executable).parent / "pytext-psych"  # the installed entry point
 

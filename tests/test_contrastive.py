@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from sklearn.metrics.pairwise import cosine_similarity
 
-from pytext_psych.contrastive import MIN_PAIRS, draw_pairs, pair_loss, partners, similarity
+from pytext_psych.training.contrastive import MIN_PAIRS, draw_pairs, pair_loss, partners, similarity
 
 
 def test_few_texts_meet_more_partners():

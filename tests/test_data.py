@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from pytext_psych import read_data
-from pytext_psych.data import infer_task, prepare
+from pytext_psych.data.reading import infer_task, prepare
 
 
 @pytest.fixture

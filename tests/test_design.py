@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from pytext_psych import EvalSettings, example_data
-from pytext_psych.data import prepare
-from pytext_psych.design import plan, split_rows
+from pytext_psych.data.design import plan, split_rows
+from pytext_psych.data.reading import prepare
 
 
 def test_split_is_stratified_and_reproducible():

@@ -6,10 +6,10 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["stats.metrics", "stats.bootstrap", "stats.conformal", "data",
-                                    "baseline", "report", "train", "settings", "fit", "design",
-                                    "stats.agreement", "outcomes", "ordinal", "contrastive", "catalog",
-                                    "epochs"])
+@pytest.mark.parametrize("module", ["stats.metrics", "stats.bootstrap", "stats.conformal", "data.reading",
+                                    "evaluation.baseline", "reporting.report", "training.train", "core.settings",
+                                    "fit", "data.design", "stats.agreement", "data.outcomes", "stats.ordinal",
+                                    "training.contrastive", "core.catalog", "training.epochs"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(f"pytext_psych.{module}"))
     assert result.failed == 0

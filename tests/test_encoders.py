@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import torch
 from huggingface_hub import constants
+from test_probe import reference_features
 
 from pytext_psych import example_data
-from pytext_psych.encoders import check_model, hub_reachable, load_base, load_torch_model
-
-from test_probe import reference_features
+from pytext_psych.training.encoders import check_model, hub_reachable, load_base, load_torch_model
 
 
 def test_mean_pooling_reads_the_masked_mean_whatever_the_batch():
@@ -79,7 +78,7 @@ def test_a_tiny_mpnet_fit_exports_and_scores_without_torch(tmp_path, examples):
     import sys
 
     from pytext_psych import fit_text_model, load_model, predict_scores
-    from pytext_psych.catalog import known_model
+    from pytext_psych.core.catalog import known_model
 
     out = tmp_path / "bundle"
     fit_text_model(examples.head(120), "answer", "stress", model="mpnet-base", max_length=32, epochs=1,

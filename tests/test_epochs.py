@@ -5,7 +5,7 @@ import time
 
 from tqdm import tqdm
 
-from pytext_psych.epochs import StepTimer, duration
+from pytext_psych.training.epochs import StepTimer, duration
 
 
 def test_the_estimate_is_the_pace_of_the_timed_steps_times_the_steps_left():

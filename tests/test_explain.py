@@ -7,8 +7,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from pytext_psych import example_data, explain, explanation_html, metadata, pipeline
-from pytext_psych.explain import WORD
-from pytext_psych.train import TokenCache
+from pytext_psych.scoring.explain import WORD
+from pytext_psych.training.nets import TokenCache
 
 TEXTS = ["My manager keeps adding deadlines and I work every weekend",
          "The rent went up again and the bills keep piling up",

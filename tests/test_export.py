@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-from pytext_psych.export import _first_token_top_layer, export_onnx
-from pytext_psych.encoders import pool_mean, resolve_model
+from pytext_psych.training.encoders import pool_mean, resolve_model
+from pytext_psych.training.export import _first_token_top_layer, export_onnx
 
 TEXTS = ["I worry about my family.", "Rent went up again and again, every single month.", "ok"]
 

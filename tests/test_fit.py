@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytext_psych import (TextModelFit, compare_models, fit_text_model, load_model, predict_scores,
-                          tune_text_model)
-from pytext_psych.settings import AUTO_RULE
+from pytext_psych import TextModelFit, compare_models, fit_text_model, load_model, predict_scores, tune_text_model
+from pytext_psych.core.settings import AUTO_RULE
 from pytext_psych.stats import COLUMNS
 
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from transformers import DataCollatorWithPadding
 
-from pytext_psych.encoders import load_base
-from pytext_psych.frozen import FrozenOutputs, top_only
-from pytext_psych.train import TokenCache
+from pytext_psych.training.encoders import load_base
+from pytext_psych.training.frozen import FrozenOutputs, top_only
+from pytext_psych.training.nets import TokenCache
 
 TEXTS = ["I worry about my job and the rent", "a calm week",
          "Everything is awful: the news, my health, my family, and the exams next month"] * 3

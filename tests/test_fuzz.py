@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytext_psych import BundleError, bootstrap_metrics, load_model, predict_scores
-from pytext_psych.data import Prepared, prepare
+from pytext_psych.data.reading import Prepared, prepare
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

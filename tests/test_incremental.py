@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pytext_psych import TextModelFit, fit_text_model
-from pytext_psych.incremental import FOLDS, covariate_matrix, incremental_validity
+from pytext_psych.evaluation.incremental import FOLDS, covariate_matrix, incremental_validity
 
 
 @pytest.fixture(scope="module")

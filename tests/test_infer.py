@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytext_psych import TextModel, load_model, predict_scores
+from pytext_psych import TextModel, load_model, predict_scores, write_scores
 
 TEXTS = [
     "My manager keeps adding deadlines and I cannot sleep.",
@@ -123,7 +123,7 @@ def test_sessions_and_models_are_cached(topic_fit):
     session = model.session()
     predict_scores(model, TEXTS[1:])
     assert model.session() is session
-    from pytext_psych.infer import _as_model
+    from pytext_psych.scoring.infer import _as_model
 
     assert _as_model(str(topic_fit.bundle_path)) is _as_model(topic_fit)  # loaded once
 
@@ -139,7 +139,7 @@ def test_files_are_streamed_in_chunks(topic_fit, examples, tmp_path, suffix):
     assert list(got.index) == list(range(45))
     pd.testing.assert_frame_equal(got[want.columns], want, check_exact=True)
     for out in (tmp_path / "out.csv", tmp_path / "out.parquet"):
-        assert predict_scores(topic_fit, path, text="answer", chunk_size=7, out=out) == out
+        assert write_scores(topic_fit, path, out, text="answer", chunk_size=7) == out
         written = pd.read_csv(out) if out.suffix == ".csv" else pd.read_parquet(out)
         pd.testing.assert_frame_equal(written[want.columns], want.reset_index(drop=True), atol=1e-6)
 

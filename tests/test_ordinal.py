@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from pytext_psych import compare_models, fit_text_model, load_model, predict_scores
-from pytext_psych.data import prepare
-from pytext_psych.ordinal import expected, probabilities
+from pytext_psych.data.reading import prepare
+from pytext_psych.stats.ordinal import expected, probabilities
 
 
 def test_probabilities_are_consistent():
@@ -26,7 +26,7 @@ def test_probabilities_are_consistent():
 
 def test_corn_loss_matches_its_definition():
     torch = pytest.importorskip("torch")
-    from pytext_psych.train import corn_loss
+    from pytext_psych.training.train import corn_loss
 
     rng = np.random.default_rng(1)
     logits, y = rng.normal(size=(20, 4)), rng.integers(0, 5, 20)
@@ -41,7 +41,7 @@ def test_corn_loss_matches_its_definition():
 
 def test_cumulative_link_loss_matches_its_definition():
     torch = pytest.importorskip("torch")
-    from pytext_psych.train import clm_loss, ordered_cuts
+    from pytext_psych.training.train import clm_loss, ordered_cuts
 
     rng = np.random.default_rng(2)
     scores, y, raw = rng.normal(size=(30, 1)), rng.integers(0, 4, 30), rng.normal(size=3)

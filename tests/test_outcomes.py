@@ -7,13 +7,20 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 from scipy import stats
 from sklearn.metrics import f1_score
 
-from conftest import TINY
-from pytext_psych import (TextModelFit, compare_models, fairness, fit_text_model, learning_curve,
-                          load_model, predict_scores)
-from pytext_psych.outcomes import blocks, narrow, prepare_outcomes, wide
+from pytext_psych import (
+    TextModelFit,
+    compare_models,
+    fairness,
+    fit_text_model,
+    learning_curve,
+    load_model,
+    predict_scores,
+)
+from pytext_psych.data.outcomes import blocks, narrow, prepare_outcomes, wide
 
 
 @pytest.fixture(scope="module")

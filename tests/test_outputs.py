@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pytext_psych import example_data, fit_text_model, predict_scores
-from pytext_psych.outputs import _rename_noreplace, reserve
+from pytext_psych import example_data, fit_text_model, write_scores
+from pytext_psych.core.outputs import _rename_noreplace, reserve
 
 TINY = dict(epochs=1, max_length=16, progress=False, n_resamples=50, strategy="full")
 
@@ -70,7 +70,7 @@ def test_publish_never_replaces_what_appeared_meanwhile(tmp_path):
 
 HOLDER = """
 import sys, time
-from pytext_psych.outputs import _rename_noreplace, reserve
+from pytext_psych.core.outputs import _rename_noreplace, reserve
 with reserve(sys.argv[1], marker="bundle.json") as slot:
     (slot.area / "partial.onnx").write_text("half")
     print("reserved", flush=True)
@@ -100,7 +100,7 @@ def test_a_second_writer_is_locked_out_and_a_dead_ones_lock_taken_over(tmp_path)
 def test_new_files_follow_the_umask(topic_fit, tmp_path, umask):
     previous = os.umask(umask)
     try:
-        out = predict_scores(topic_fit, ["rent is due"], out=tmp_path / "scores.csv")
+        out = write_scores(topic_fit, ["rent is due"], tmp_path / "scores.csv")
         with reserve(tmp_path / "folder", marker="bundle.json") as slot, slot.staged() as stage:
             (stage / "bundle.json").write_text('{"files": {}}')
     finally:
@@ -144,8 +144,8 @@ def test_a_fit_killed_during_export_leaves_nothing_after_the_next_run(tmp_path):
 
 STREAM = """
 import sys
-from pytext_psych import predict_scores
-predict_scores(sys.argv[1], sys.argv[2], text="answer", out=sys.argv[3], chunk_size=50, progress=False)
+from pytext_psych import write_scores
+write_scores(sys.argv[1], sys.argv[2], sys.argv[3], text="answer", chunk_size=50, progress=False)
 """
 
 
@@ -158,6 +158,6 @@ def test_a_killed_stream_leaves_no_partial_file(topic_fit, tmp_path):
     partial = lambda: any(p.stat().st_size > 0 for p in tmp_path.glob(".scores.csv.pytext-psych-*/scores.csv"))  # noqa: E731
     _kill_when(proc, partial)
     assert not out.exists() and _hidden(tmp_path)
-    predict_scores(topic_fit, tmp_path / "in.csv", text="answer", out=out)
+    write_scores(topic_fit, tmp_path / "in.csv", out, text="answer")
     assert len(pd.read_csv(out)) == len(data)
     assert _hidden(tmp_path) == []

@@ -7,9 +7,8 @@ import subprocess
 import sys
 import textwrap
 
-
 from pytext_psych import load_model, predict_scores
-from pytext_psych.bundle import BUNDLE_JSON
+from pytext_psych.scoring.bundle import BUNDLE_JSON
 
 SCRIPT = textwrap.dedent("""
     import json, sys

@@ -8,12 +8,12 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from transformers import AutoModel, AutoTokenizer, DataCollatorWithPadding
 
 from pytext_psych import example_data
-from pytext_psych.baseline import PENALTIES
-from pytext_psych.data import prepare
-from pytext_psych.design import split_rows
-from pytext_psych.encoders import load_base, resolve_model
-from pytext_psych.probe import warm_start
-from pytext_psych.train import TokenCache, predict_torch
+from pytext_psych.data.design import split_rows
+from pytext_psych.data.reading import prepare
+from pytext_psych.evaluation.baseline import PENALTIES
+from pytext_psych.training.encoders import load_base, resolve_model
+from pytext_psych.training.nets import TokenCache, predict_torch
+from pytext_psych.training.probe import warm_start
 
 
 @pytest.fixture(scope="module")

@@ -104,7 +104,7 @@ def test_r_functions_mirror_python_names_and_defaults(name):
     r_defaults = json.loads(res.stdout)
     py = {"..." if p.kind is p.VAR_KEYWORD else k: p.default  # **settings <-> R's ...
           for k, p in inspect.signature(getattr(pytext_psych, name)).parameters.items()}
-    python_only = {"predict_scores": {"out", "overwrite", "chunk_size", "progress"}}.get(name, set())  # file streaming
+    python_only = {"predict_scores": {"chunk_size", "progress"}}.get(name, set())  # file streaming
     r_only = {"learning_curve": {"target"}}.get(name, set())  # Python: curve.n_needed(target)
     assert set(py) - set(r_defaults) == python_only
     assert set(r_defaults) - set(py) == r_only

@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("rpy2")  # installed by the README's test command
 
 from pytext_psych import bootstrap_metrics, correlation_test, fit_text_model  # noqa: E402
-from pytext_psych.rinterop import from_r, robjects, save_rds, to_r  # noqa: E402
+from pytext_psych.data.rinterop import from_r, robjects, save_rds, to_r  # noqa: E402
 
 ro = robjects()  # keeps LD_LIBRARY_PATH as it was (see robjects)
 

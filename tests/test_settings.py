@@ -10,12 +10,19 @@ objects in test_rbridge.py.
 import numpy as np
 import pytest
 
-from pytext_psych import EvalSettings, TrainSettings, example_data, fit_text_model, learning_curve
-from pytext_psych import pipeline, tune_text_model
+from pytext_psych import (
+    EvalSettings,
+    TrainSettings,
+    example_data,
+    fit_text_model,
+    learning_curve,
+    pipeline,
+    tune_text_model,
+)
 from pytext_psych.cli import main as cli
+from pytext_psych.core.settings import CONTRASTIVE_BELOW, defaults
 from pytext_psych.curve import CURVE_EVAL
-from pytext_psych.settings import CONTRASTIVE_BELOW, defaults
-from pytext_psych.encoders import resolve_model
+from pytext_psych.training.encoders import resolve_model
 
 VALUES = {"model": resolve_model("default"), "epochs": 2, "learning_rate": 3e-5, "batch_size": 8,
           "max_length": 64, "patience": 2, "strategy": "freeze", "freeze_layers": 2, "lora_r": 4,

@@ -12,12 +12,12 @@ from scipy.stats import spearmanr
 from sklearn.metrics.pairwise import cosine_similarity
 
 from pytext_psych import example_data, fit_text_model, pretrain_domain
-from pytext_psych.settings import TrainSettings
+from pytext_psych.core.settings import TrainSettings
+from pytext_psych.data.design import split_rows
+from pytext_psych.data.reading import prepare
 from pytext_psych.stats import dev_scorer
-from pytext_psych.data import prepare
-from pytext_psych.design import split_rows
-from pytext_psych.epochs import Optimiser
-from pytext_psych.train import class_weights, fine_tune, length_grouped, load_base
+from pytext_psych.training.epochs import Optimiser
+from pytext_psych.training.train import class_weights, fine_tune, length_grouped, load_base
 
 
 def test_classification_learns(topic_fit):
@@ -162,8 +162,8 @@ def _alike_cosines(net, tokenizer, prep, rows):
     alike the two outcomes are (same topic, or closeness of the stress ratings)."""
     from transformers import DataCollatorWithPadding
 
-    from pytext_psych.probe import head_inputs
-    from pytext_psych.train import TokenCache
+    from pytext_psych.training.nets import TokenCache
+    from pytext_psych.training.probe import head_inputs
 
     encoded = TokenCache().encode(tokenizer, [prep.texts[i] for i in rows], 24)
     features = head_inputs(net, encoded, DataCollatorWithPadding(tokenizer, return_tensors="pt"))
@@ -303,7 +303,7 @@ def test_mixed_precision_training_on_gpu(topics):
 def test_bf16_on_a_cpu_trains_under_autocast(topics):
     """mixed_precision="bf16": the steps' matrix products run in bf16 on a CPU too, and the
     model still learns ("auto" keeps fp32 there)."""
-    from pytext_psych.epochs import Optimiser
+    from pytext_psych.training.epochs import Optimiser
 
     _, net = load_base("default", "classification", ["a", "b"])
     for setting, dtype in (("bf16", torch.bfloat16), ("auto", torch.float32)):

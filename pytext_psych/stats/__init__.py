@@ -18,9 +18,12 @@ same draw as ``scipy.stats.bootstrap(..., paired=True)``. Intervals are percenti
 bias-corrected and accelerated (BCa; Efron, 1987, doi:10.1080/01621459.1987.10478410),
 with the acceleration estimated by the jackknife. Paired comparisons evaluate two sets of
 predictions on the *same* resamples and bootstrap their difference.
+
+May import: core.
 """
 
 
+from .agreement import ORDINAL_MAX_LEVELS, agreement, rating_agreement
 from .bootstrap import (
     COLUMNS,
     COMPARISON_COLUMNS,
@@ -36,7 +39,6 @@ from .bootstrap import (
     quantile_interval,
     stratified_replicates,
 )
-from .agreement import ORDINAL_MAX_LEVELS, agreement, rating_agreement
 from .conformal import conformal_threshold, conformity_scores
 from .metrics import HEADLINE, REGISTRY, Metric, dev_scorer, headline_score, metric_task, softmax
 

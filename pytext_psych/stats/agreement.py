@@ -11,6 +11,7 @@ import pandas as pd
 from .bootstrap import SCALES, _prepare, _table, check_options
 from .metrics import AGREEMENT
 
+
 def agreement(
     rater_a: Sequence,
     rater_b: Sequence,

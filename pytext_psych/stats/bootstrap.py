@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..settings import is_int, is_real
+from ..core.settings import is_int, is_real
 from .metrics import (
     _Classification,
-    _Regression,
     _metric_fns,
+    _Regression,
 )
 
 COLUMNS = ["metric", "estimate", "conf_low", "conf_high", "ci_level", "n", "method"]

@@ -8,6 +8,7 @@ import numpy as np
 
 from .metrics import softmax
 
+
 # ------------------------------------------------------------------ conformal prediction
 def conformity_scores(task: str, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Nonconformity of each calibration case: the absolute residual (regression, in the

@@ -1,5 +1,5 @@
 """Metrics by group and their differences, and Cleary's differential-prediction model:
-the statistics behind :func:`pytext_psych.fairness`. numpy and scipy only.
+the statistics behind :func:`pytext_psych.reporting.fairness`. numpy and scipy only.
 
 Groups are independent samples, so each group's cases are resampled on their own (a
 stratified bootstrap); the difference of a metric between a group and the reference

@@ -305,7 +305,7 @@ def headline_score(task: str, outputs: np.ndarray, targets: np.ndarray) -> float
         k = outputs.shape[1]
         data = _Classification(np.asarray(targets, dtype=np.int64), outputs.argmax(1), k)
     elif task == "ordinal":  # a score that orders the texts (see ordinal.level_score) vs the codes
-        from ..ordinal import level_score
+        from .ordinal import level_score
 
         data = _Regression(np.asarray(targets, dtype=float), level_score(outputs))
     else:

@@ -47,7 +47,7 @@ fairness <- function(fit, group, data = NULL, reference = NULL, n_resamples = NU
 
 #' @export
 print.pytextpsych_fairness <- function(x, ...) {
-  head <- if (x$task == "regression") "pearson_r" else "f1_macro"
+  head <- headline_metric(x$task)
   cat(strwrap(x$report), sep = "\n")
   cat("\nBy group:\n")
   print(x$metrics[x$metrics$metric %in% c(head, "rmse", "error_rate"), ], row.names = FALSE)
@@ -62,7 +62,7 @@ print.pytextpsych_fairness <- function(x, ...) {
 
 #' @export
 plot.pytextpsych_fairness <- function(x, ...) {
-  head <- if (x$task == "regression") "pearson_r" else "f1_macro"
+  head <- headline_metric(x$task)
   m <- x$metrics[x$metrics$metric == head, ]
   y <- rev(seq_len(nrow(m)))
   xlim <- range(c(m$conf.low, m$conf.high), na.rm = TRUE)

@@ -278,7 +278,7 @@ as_factors <- function(predictions, labels, task = "classification", suffix = ""
     }
     return(predictions)
   }
-  columns <- paste0(c("observed", "predicted", "baseline_tfidf", "baseline_embeddings"), suffix)
+  columns <- paste0(c("observed", "predicted", paste0("baseline_", baseline_names())), suffix)
   for (column in intersect(columns, names(predictions))) {
     predictions[[column]] <- factor(predictions[[column]], levels = labels)
   }
@@ -397,7 +397,7 @@ predict_scores <- function(model, data, text = NULL, precision = "auto", threads
 #' @param chunk_size Rows per partition of a data.frame.
 #' @param overwrite Replace an existing \code{out} (only a folder pytext-psych wrote).
 #' @param resume Keep the partitions a failed run of the same call finished.
-#' @param progress Show a progress bar.
+#' @param progress Show a progress bar (\code{NULL}, the default, or \code{TRUE}: shown).
 #' @return The path of \code{out}, invisibly.
 #' @examplesIf python_ready() && reticulate::py_module_available("distributed")
 #' answers <- example_data()[1:80, ]
@@ -414,9 +414,9 @@ predict_scores <- function(model, data, text = NULL, precision = "auto", threads
 #' }
 #' @export
 predict_scores_distributed <- function(model, data, text, out, scheduler = NULL, workers = NULL,
-                                       precision = "auto", chunk_size = 10000,
-                                       overwrite = FALSE, resume = TRUE, interval = NULL,
-                                       check_shift = TRUE, progress = TRUE) {
+                                       overwrite = FALSE, resume = TRUE, precision = "auto",
+                                       chunk_size = 10000, interval = NULL, check_shift = TRUE,
+                                       progress = NULL) {
   py <- python_module()
   if (!is.data.frame(data) && !(is.character(data) && length(data) == 1)) {
     stop("data must be a data.frame or the path (or glob) of CSV, TSV or Parquet files",

@@ -199,14 +199,14 @@ plot_class_f1 <- function(fit) {
   graphics::axis(2, y, fit$labels, las = 1, cex.axis = 0.8)
   base <- fit$baseline_metrics
   if (!is.null(base)) {
-    for (name in c("tfidf", "embeddings")) {
-      b <- base[base$baseline == name, ]
-      graphics::points(b$estimate[match(paste0("f1_", fit$labels), b$metric)], y,
-                       pch = if (name == "tfidf") 4 else 3, col = "grey40")
+    names <- baseline_names()
+    for (k in seq_along(names)) {
+      b <- base[base$baseline == names[k], ]
+      graphics::points(b$estimate[match(paste0("f1_", fit$labels), b$metric)], y, pch = 3 + k, col = "grey40")
     }
+    graphics::legend("bottomleft", c("fine-tuned", paste(names, "baseline")), pch = c(16, 3 + seq_along(names)),
+                     col = c("#2b6a99", rep("grey40", length(names))), bty = "n", cex = 0.8)
   }
-  graphics::legend("bottomleft", c("fine-tuned", "TF-IDF baseline", "embeddings baseline"),
-                   pch = c(16, 4, 3), col = c("#2b6a99", "grey40", "grey40"), bty = "n", cex = 0.8)
 }
 
 plot_history <- function(fit) {
@@ -271,20 +271,23 @@ glance.pytextpsych_fit <- function(x, ...) {
   if (length(x$outcomes)) {  # several outcomes: a row each
     return(do.call(rbind, lapply(names(x$outcomes), function(o) glance.pytextpsych_fit(outcome_fit(x, o)))))
   }
-  primary <- if (x$task == "classification") "f1_macro" else "pearson_r"
+  primary <- headline_metric(x$task)
   m <- x$metrics[x$metrics$metric == primary, ]
   pick <- function(table, name, column) {  # one baseline's value of the primary metric
     if (is.null(table)) return(NA_real_)
     table[[column]][table$baseline == name & table$metric == primary]
   }
+  # each baseline's estimate and p value (the first's p value is "p.value"), named by Python's baselines
+  names <- baseline_names()
+  baselines <- unlist(lapply(seq_along(names), function(k) {
+    stats::setNames(list(pick(x$baseline_metrics, names[k], "estimate"), pick(x$comparison, names[k], "p.value")),
+                    c(names[k], if (k == 1) "p.value" else paste0("p.value.", names[k])))
+  }), recursive = FALSE)
   n <- table(factor(x$predictions$split, levels = c("train", "dev", "test")))
-  data.frame(task = x$task, outcome = x$outcome, metric = primary, estimate = m$estimate,
-             conf.low = m$conf.low, conf.high = m$conf.high,
-             tfidf = pick(x$baseline_metrics, "tfidf", "estimate"),
-             p.value = pick(x$comparison, "tfidf", "p.value"),
-             embeddings = pick(x$baseline_metrics, "embeddings", "estimate"),
-             p.value.embeddings = pick(x$comparison, "embeddings", "p.value"),
-             best_epoch = x$best_epoch, n_train = n[["train"]], n_dev = n[["dev"]], nobs = m$n)
+  data.frame(c(list(task = x$task, outcome = x$outcome, metric = primary, estimate = m$estimate,
+                    conf.low = m$conf.low, conf.high = m$conf.high),
+               baselines,
+               list(best_epoch = x$best_epoch, n_train = n[["train"]], n_dev = n[["dev"]], nobs = m$n)))
 }
 
 #' @rdname tidy.pytextpsych_fit

@@ -47,13 +47,26 @@ python_module <- function(module = "pytext_psych") {
       "    sys.setdlopenflags(_pytextpsych_flags)",
       "    del _pytextpsych_flags", sep = "\n"))
     .state[[module]] <- reticulate::import(module, convert = FALSE)
-    .state$rinterop <- reticulate::import(paste0(module, ".rinterop"), convert = FALSE)
+    .state$rinterop <- reticulate::import(paste0(module, ".data.rinterop"), convert = FALSE)
   }
   list(api = .state[[module]], rinterop = .state$rinterop)
 }
 
 #' The message of a Python exception, without the exception's class or traceback
 #' @noRd
+# The rules R shows but Python decides (each task's headline metric, the baselines' names),
+# asked once per session: the R package never restates them.
+python_rules <- function() {
+  if (is.null(.state$rules)) {
+    .state$rules <- reticulate::py_to_r(python_module()$rinterop$rules())
+  }
+  .state$rules
+}
+
+headline_metric <- function(task) python_rules()$headline[[task]]
+
+baseline_names <- function() unlist(python_rules()$baselines)
+
 clean_python_error <- function(message) {
   lines <- strsplit(message, "\n", fixed = TRUE)[[1]]
   first <- lines[nzchar(trimws(lines))][1]

@@ -33,4 +33,12 @@ test_that("ordered factors are fitted as ordinal ratings and come back ordered",
   expect_true(is.ordered(scores$level))
   expect_identical(levels(scores$level), c("low", "mid", "high"))
   expect_true(all(c("prob_low", "prob_mid", "prob_high") %in% names(scores)))
+  # rated as ratings, as Python rates them: the print and plot show the headline Python names
+  data$site <- rep(c("north", "south"), length.out = nrow(data))
+  fair <- fairness(fit, "site", data = data, n_resamples = 200)
+  expect_identical(headline_metric("ordinal"), "pearson_r")
+  expect_output(print(fair), "pearson_r")
+  pdf(NULL)
+  on.exit(grDevices::dev.off(), add = TRUE)
+  expect_silent(plot(fair))
 })

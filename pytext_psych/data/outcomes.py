@@ -1,0 +1,126 @@
+"""Several outcomes in one model: ``outcome=["anxiety", "sadness", ...]``.
+
+One encoder, one head per outcome: the heads are one linear layer whose outputs are cut
+into column blocks, one block per outcome (a rating's standardised score, or a class
+variable's logits). Training adds the outcomes' losses; the dev metric that picks the
+epoch is the mean of the outcomes' headline metrics. The ONNX graph has that one output, so
+scoring runs the encoder once per text, and ``bundle.json`` lists each outcome's block,
+labels, scaling and calibration under ``"outcomes"``.
+
+Everything per outcome (the output frame, metrics, baseline, report) is the one-outcome
+code applied to a *view*: the bundle's meta with that outcome's entry laid over it, and
+that outcome's block of the outputs. Names in wide frames: ``predicted_<outcome>``,
+``prob_<outcome>_<label>``, ``observed_<outcome>``, ...; tidy tables gain an ``outcome``
+column. numpy and pandas only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .reading import Prepared, prepare
+
+# What each outcome of a several-outcome bundle has of its own (the rest is shared).
+OWN = ("task", "outcome", "labels", "level_values", "target_mean", "target_sd", "num_outputs",
+       "ordinal_head", "calibration")
+
+
+NO_ORDINALS = ("several ordinal outcomes in one model are not supported yet; use task='regression' "
+               "for the ratings, or fit each one with task='ordinal'")
+
+
+def outcome_names(outcome: Any) -> tuple[str, ...]:
+    """``outcome`` as a tuple of column names, checked: one name, or several different."""
+    names = (outcome,) if isinstance(outcome, str) else outcome
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(o, str) for o in names):
+        raise TypeError(f"outcome must be a column name or a list of column names, not {outcome!r}")
+    repeated = sorted({o for o in names if names.count(o) > 1})
+    if repeated:
+        raise ValueError(f"outcome names the column(s) {', '.join(map(repr, repeated))} more than "
+                         "once; list each outcome once")
+    return tuple(names)
+
+
+def prepare_outcomes(df: pd.DataFrame, text: str, outcome: Any, task: str = "auto") -> Prepared:
+    """One outcome as :func:`~pytext_psych.data.reading.prepare` does it; several, each checked the
+    same way, then stacked (y: n x outcomes). They must be all ratings or all classes."""
+    names = outcome_names(outcome)
+    if len(names) == 1:
+        return prepare(df, text, names[0], task)
+    if task == "ordinal":
+        raise ValueError(NO_ORDINALS)
+    parts = tuple(prepare(df, text, name, task) for name in names)
+    tasks = {name: p.task for name, p in zip(names, parts)}
+    if "ordinal" in tasks.values():  # ordered categoricals, with task="auto"
+        raise ValueError(NO_ORDINALS)
+    if len(set(tasks.values())) > 1:
+        shown = ", ".join(f"{n}: {t}" for n, t in tasks.items())
+        raise ValueError(f"the outcomes mix ratings and classes ({shown}); several outcomes in one "
+                         "model must be all numeric or all categorical (set task=, recode, or fit "
+                         "them separately)")
+    return Prepared(parts[0].texts, np.column_stack([p.y for p in parts]), parts[0].task, None,
+                    df.index, parts=parts, names=names)
+
+
+def blocks(prep: Prepared) -> list[slice]:
+    """Each outcome's columns of the network's output (one per rating, one per class)."""
+    sizes = [len(p.labels or [0]) for p in prep.parts]
+    ends = np.cumsum(sizes)
+    return [slice(int(e - s), int(e)) for s, e in zip(sizes, ends)]
+
+
+def wide(column: str, outcome: str | None) -> str:
+    """A one-outcome column's name in a several-outcome frame (``outcome=None``: a
+    one-outcome frame, where it keeps its name).
+
+    >>> wide("predicted", "anxiety"), wide("prob_work", "topic"), wide("predicted", None)
+    ('predicted_anxiety', 'prob_topic_work', 'predicted')
+    """
+    if outcome is None:
+        return column
+    if column.startswith("prob_"):
+        return f"prob_{outcome}_{column[5:]}"
+    return f"{column}_{outcome}"
+
+
+def narrow(frame: pd.DataFrame, outcome: str, columns: Iterable[str]) -> pd.DataFrame:
+    """The one-outcome frame of ``outcome`` in a wide ``frame`` (``columns``: its names in a
+    one-outcome frame; those present are kept, in ``frame``'s order)."""
+    names = {wide(c, outcome): c for c in columns}
+    return frame[[c for c in frame.columns if c in names]].rename(columns=names)
+
+
+def views(model) -> list[tuple[Any, slice]]:
+    """``(model, columns)`` per outcome: the model itself and all columns for a one-outcome
+    bundle; else a model per outcome whose meta is the bundle's with that outcome's entry
+    laid over it (it shares the bundle's files), and that outcome's block."""
+    entries = model.meta.get("outcomes")
+    if not entries:
+        return [(model, slice(None))]
+    shared = {k: v for k, v in model.meta.items() if k not in OWN and k != "outcomes"}
+    return [(type(model)(model.path, dict(shared, **{k: e.get(k) for k in OWN})), slice(*e["columns"]))
+            for e in entries]
+
+
+def stacked(tables: dict[str, pd.DataFrame | None], column: str = "outcome") -> pd.DataFrame | None:
+    """One tidy table from the outcomes' (or baselines') tables, with an ``outcome`` (or
+    ``column``) column first."""
+    present = {name: t for name, t in tables.items() if t is not None}
+    if not present:
+        return None
+    return pd.concat([t.assign(**{column: name})[[column, *t.columns]] for name, t in present.items()],
+                     ignore_index=True)
+
+
+def dev_scorer_for(prep: Prepared, scorer: Callable[[str], Callable]) -> Callable:
+    """The dev metric that picks the epoch: the outcome's, or the mean of the outcomes'
+    (``scorer(task)`` gives one outcome's)."""
+    one = scorer(prep.task)
+    if not prep.parts:
+        return one
+    cut = blocks(prep)
+    return lambda outputs, targets: float(np.mean([one(outputs[:, c], targets[:, j])
+                                                   for j, c in enumerate(cut)]))

@@ -1,0 +1,223 @@
+"""Scoring texts with a bundle: :func:`predict_scores` returns the scores as a data frame,
+:func:`write_scores` streams them into a file; both take :class:`ScoreSettings`, checked
+before any data is read, and score each text on its own (:class:`~.infer.TextModel`)."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..core.outputs import reserve
+from ..core.settings import ScoreSettings, is_bool, score_settings_from, show_settings_in_signature
+from ..data.outcomes import views
+from ..data.reading import READERS, clean_texts, require_columns
+from .frames import output_columns, outputs_to_frame
+from .infer import ModelLike, TextModel, _as_model
+from .shift import flag
+from .streams import ChunkWriter, file_chunks
+
+
+def _in_memory(data: Any, text: str | None) -> tuple[pd.DataFrame, str, str]:
+    """The texts of an in-memory ``data`` as a one-column frame, its column and a name."""
+    if isinstance(data, pd.DataFrame):
+        if text is None:
+            raise ValueError("data is a DataFrame: name its text column with text=")
+        require_columns(data, text)
+        return data[[text]], text, f"text column {text!r}"
+    if isinstance(data, (pd.Series, list, tuple, np.ndarray)):
+        series = data if isinstance(data, pd.Series) else pd.Series(list(data), dtype=object)
+        return series.rename("text").to_frame(), "text", "texts"
+    raise TypeError(
+        "data must be a DataFrame (with text=), a list/Series of strings, or a path to a "
+        f"CSV/TSV/Parquet file, not {type(data).__name__}"
+    )
+
+
+def check_no_clash(columns: pd.Index, text: str, model: TextModel, interval: float | None) -> None:
+    clash = sorted(set(map(str, columns)) - {text} & output_columns(model, interval))
+    if clash:
+        raise ValueError(
+            f"the data already has column(s) {', '.join(map(repr, clash))}, which scoring would "
+            "add; rename or drop them first (e.g. scores from an earlier run), so that no "
+            "column is shadowed")
+
+
+def predict_scores(model: ModelLike, data: Any, text: str | None = None, **options: Any) -> pd.DataFrame:
+    """Score texts with a fitted model bundle (onnxruntime; CUDA when available, else CPU).
+
+    Parameters
+    ----------
+    model : str, Path, TextModel or TextModelFit
+        A bundle folder, a model from :func:`load_model`, or the result of
+        :func:`fit_text_model`. A path is loaded (and verified) once and then cached.
+    data : DataFrame, Series, list of str, or path
+        The texts. For a DataFrame, ``text`` names the column. A path to a CSV, TSV or
+        Parquet file is streamed in chunks of ``chunk_size`` rows, with bounded memory;
+        its other columns are copied into the result.
+    text : str, optional
+        Text column of ``data`` when it is a DataFrame or a file.
+    precision : {"auto", "fp32", "int8"}
+        ``"auto"`` uses int8 when the bundle's parity report says it loses no more than
+        the threshold (default 0.01 in macro F1 / r) against PyTorch, else fp32. In every
+        precision a text's score is the same whatever it is scored with, in whatever
+        order or chunks: each text is scored on its own.
+    threads : int, optional
+        Texts scored in parallel; by default the cores this process may use.
+    chunk_size : int
+        Rows of a file read and scored at a time (memory stays bounded).
+    progress : bool, optional
+        Progress bar; by default shown for files only.
+    interval : float, optional
+        Coverage level (e.g. 0.9) of split-conformal predictions, calibrated on the fit's
+        dev split: regression adds ``lower`` and ``upper`` (the score +/- the calibrated
+        error quantile); classification adds ``prediction_set``, the classes (joined by
+        "; ") whose probability clears the calibrated threshold (LAC), always including
+        the predicted class. With exchangeable data, a new case's true value lies in its
+        interval / set with probability at least ``interval``. The dev split also chose
+        the epoch, which can make its errors a little optimistic (example data: 79%
+        coverage for a 90% interval on 100 test texts); bundles fitted with ``cv=`` are
+        calibrated on out-of-fold errors instead.
+    check_shift : bool
+        Add ``unusual``: whether each text is unlike the training texts (length, how the
+        tokenizer cuts its words, the model's response; calibrated so that about 5% of
+        texts like the dev texts are flagged), and warn when clearly more are
+        (:mod:`pytext_psych.scoring.shift`; it costs a few percent of scoring time).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per input text, with the input's index (files: row numbers).
+        Classification: ``predicted`` (the most probable class) and ``prob_<label>`` per
+        class. Regression: ``predicted`` on the outcome's original scale. With
+        ``interval``: ``lower``, ``upper`` or ``prediction_set``. With ``check_shift``
+        (bundles made since it exists): ``unusual``.
+
+    Examples
+    --------
+    >>> scores = predict_scores("my_model/", ["I worry about my job", "All is well"])  # doctest: +SKIP
+    >>> list(scores.columns)                                                        # doctest: +SKIP
+    ['predicted']
+
+    See Also
+    --------
+    write_scores : the same scores, written to a file as they are computed.
+    """
+    settings = score_settings_from(options, "predict_scores")
+    model = ready_model(model, settings)
+    chunks, total, text, what, from_file = _open_input(data, text, settings.chunk_size)
+    score = partial(score_chunk, model, text=text, what=what, from_file=from_file, settings=settings)
+    frames = list(_scored(chunks, score, total, _shown(settings, from_file)))
+    return frames[0] if len(frames) == 1 else pd.concat(frames)
+
+
+def write_scores(model: ModelLike, data: Any, out: str | Path, text: str | None = None, *,
+                 overwrite: bool = False, **options: Any) -> Path:
+    """Score texts as :func:`predict_scores` does and write them to ``out``, a .csv or
+    .parquet file, as they are computed: a file of millions of texts streams through in
+    bounded memory. The file appears atomically (a failed or killed run leaves nothing
+    under its name); the data's other columns are copied, and a data column that scoring
+    would add (``predicted``, ``prob_*``, ...) is refused, not shadowed.
+
+    Parameters
+    ----------
+    model, data, text, **options
+        As in :func:`predict_scores` (``precision``, ``threads``, ``chunk_size``,
+        ``interval``, ``check_shift``, ``progress``).
+    out : path
+        The .csv or .parquet file to write.
+    overwrite : bool
+        Replace an existing ``out`` file that is not a folder (otherwise it is refused).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Examples
+    --------
+    >>> write_scores("my_model/", "answers.csv", "scores.parquet", text="answer")  # doctest: +SKIP
+    PosixPath('scores.parquet')
+    """
+    settings = score_settings_from(options, "write_scores")
+    if not is_bool(overwrite):
+        raise ValueError(f"overwrite must be True or False, not {overwrite!r}")
+    if Path(out).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise ValueError(f"out must be a .csv or .parquet file, not '{out}'")
+    model = ready_model(model, settings)
+    chunks, total, text, what, from_file = _open_input(data, text, settings.chunk_size)
+    score = partial(score_chunk, model, text=text, what=what, from_file=from_file, settings=settings)
+    with reserve(out, overwrite=overwrite) as slot:
+        writer = ChunkWriter(slot.area / f"scores{Path(out).suffix.lower()}")
+        try:
+            for frame in _scored(chunks, score, total, _shown(settings, from_file)):
+                writer.write(frame)
+        finally:
+            writer.close()
+        slot.publish(writer.path)
+        return slot.target
+
+
+show_settings_in_signature(predict_scores, classes=(ScoreSettings,))
+show_settings_in_signature(write_scores, classes=(ScoreSettings,))
+
+
+def ready_model(model: ModelLike, settings: ScoreSettings) -> TextModel:
+    """The model, checked against the settings before any data is read: the precision it
+    has, and calibrated intervals if ``interval`` is asked for."""
+    model = _as_model(model)
+    model.resolve_precision(settings.precision)
+    if settings.interval is not None:
+        for view, _ in views(model):
+            view.conformal_threshold(settings.interval)
+    return model
+
+
+def _shown(settings: ScoreSettings, from_file: bool) -> bool:
+    return from_file if settings.progress is None else settings.progress
+
+
+def _open_input(data: Any, text: str | None, chunk_size: int):
+    """``(chunks, total rows or None, text column, its description, from a file?)``."""
+    if isinstance(data, (str, Path)):
+        if isinstance(data, str) and Path(data).suffix.lower() not in READERS:
+            raise TypeError("data is a single string, not a .csv/.tsv/.parquet path; "
+                            "to score one text, pass a list: [text]")
+        if text is None:
+            raise ValueError("data is a file: name its text column with text=")
+        chunks, total = file_chunks(Path(data), chunk_size)
+        return chunks, total, text, f"text column {text!r}", True
+    frame, text, what = _in_memory(data, text)
+    return iter([frame]), len(frame), text, what, False
+
+
+def _scored(chunks: Iterator[pd.DataFrame], score, total: int | None, show: bool):
+    """Scored frames, chunk by chunk, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    done = 0
+    with tqdm(total=total, disable=not show, desc="scoring", unit="text") as bar:
+        for chunk in chunks:
+            yield score(chunk)
+            done += len(chunk)
+            bar.update(len(chunk))
+    if done == 0:
+        raise ValueError("there are no texts to score (the data has no rows)")
+
+
+def score_chunk(model: TextModel, chunk: pd.DataFrame, *, text: str, what: str, from_file: bool,
+                 settings: ScoreSettings) -> pd.DataFrame:
+    """One chunk's scores (with the chunk's other columns when it comes from a file)."""
+    if from_file:
+        require_columns(chunk, text)
+        check_no_clash(chunk.columns, text, model, settings.interval)
+    texts = clean_texts(chunk[text], what=what)
+    outputs = model.raw_outputs(texts, precision=settings.precision, threads=settings.threads)
+    scores = outputs_to_frame(model, outputs, chunk.index, settings.interval)
+    unusual = flag(model, texts, outputs) if settings.check_shift else None
+    if unusual is not None:
+        scores["unusual"] = unusual
+    return pd.concat([chunk.drop(columns=[text]), scores], axis=1) if from_file else scores
