@@ -258,8 +258,9 @@ def learning_curve(
     from . import pipeline
 
     allowed = {f.name for f in TrainSettings.public_fields()} | CURVE_EVAL
+    pipeline.single_fit(outcome, "learning_curve")
     job = pipeline.check_request(data, text, outcome, task, options, progress=False,
-                                 where="learning_curve", allowed=allowed, resume=resume)
+                                 caller="learning_curve", allowed=allowed, resume=resume)
     if job.prep.task == "ordinal":
         raise ValueError("learning_curve does not take task='ordinal' yet; run it with "
                          "task='regression' (the same split) to see how many texts are needed")

@@ -59,24 +59,30 @@ class Job:
     covariate_values: np.ndarray | None = None  # the design matrix (dummy-coded)
 
 
+def single_fit(outcome: Any, caller: str) -> None:
+    """For the callers that fit one outcome on one process (``tune_text_model``,
+    ``learning_curve``): refuse several processes and several outcomes, before anything is read."""
+    refuse_if_launched(caller)
+    outcomes = outcome_names(outcome)
+    if len(outcomes) > 1:
+        raise ValueError(f"{caller} takes one outcome, not {list(outcomes)}; several outcomes in one "
+                         "model are fitted by fit_text_model")
+
+
 def check_request(data: DataLike, text: str, outcome: Any, task: str, options: dict[str, Any],
                   domain_texts: Any = None, progress: bool = True, overwrite: bool = False,
-                  where: str = "fit_text_model", allowed: set[str] | None = None,
+                  caller: str = "fit_text_model", allowed: set[str] | None = None,
                   resume: bool = True, covariates: Any = None) -> Job:
     """Read and validate everything, then check the model exists and reads ``max_length``
-    tokens: every mistake is reported here, before any training."""
+    tokens: every mistake is reported here, before any training. ``caller`` names the
+    function in messages only."""
     started = time.perf_counter()
-    if where != "fit_text_model":
-        refuse_if_launched(where)
-    settings, evaluation = settings_from(options, allowed=allowed, where=where)
+    settings, evaluation = settings_from(options, allowed=allowed, where=caller)
     flags = (("progress", progress), ("overwrite", overwrite), ("resume", resume))
     bad = [f"{k}={v!r}" for k, v in flags if not is_bool(v)]
     if bad:
         raise ValueError(f"{', '.join(bad)}: must be True or False")
     outcomes = outcome_names(outcome)
-    if where != "fit_text_model" and len(outcomes) > 1:
-        raise ValueError(f"{where} takes one outcome, not {list(outcomes)}; several outcomes in one "
-                         "model are fitted by fit_text_model")
     df = read_data(data)
     prep = prepare_outcomes(df, text, outcomes, task)
     if settings.strategy == "contrastive" and prep.task == "ordinal":

@@ -57,6 +57,7 @@ def tune_text_model(data: DataLike, text: str, outcome: str, *, task: str = "aut
     ...                       strategy=["full", "lora"])                     # doctest: +SKIP
     >>> fit.trials                                                          # doctest: +SKIP
     """
+    pipeline.single_fit(outcome, "tune_text_model")
     if domain_texts is not None:
         raise ValueError("run pretrain_domain() once and pass its folder as model=, "
                          "rather than pretraining again for every trial")
@@ -69,7 +70,7 @@ def tune_text_model(data: DataLike, text: str, outcome: str, *, task: str = "aut
     combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     fixed = {k: v for k, v in options.items() if k not in grid}
     job = pipeline.check_request(data, text, outcome, task, {**fixed, **combos[0]}, None, progress,
-                                 overwrite, where="tune_text_model", resume=resume)
+                                 overwrite, caller="tune_text_model", resume=resume)
     jobs = [pipeline.with_settings(job, **combo) for combo in combos]  # all checked up front
     if not len(job.design.runs[0].rows("dev")):
         raise ValueError("tuning needs a dev split; split leaves no dev cases")

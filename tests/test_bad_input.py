@@ -390,7 +390,8 @@ def test_docs_table_lists_every_case():
 if __name__ == "__main__":
     import tempfile
 
-    from pytext_psych import example_data, train
+    from pytext_psych import example_data
+    from pytext_psych.training import train
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
