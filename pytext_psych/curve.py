@@ -255,11 +255,11 @@ def learning_curve(
     >>> curve.summary()                                                      # doctest: +SKIP
     >>> curve.n_needed(0.60)                                                 # doctest: +SKIP
     """
-    from . import pipeline
+    from . import request
 
     allowed = {f.name for f in TrainSettings.public_fields()} | CURVE_EVAL
-    pipeline.single_fit(outcome, "learning_curve")
-    job = pipeline.check_request(data, text, outcome, task, options, progress=False,
+    request.single_fit(outcome, "learning_curve")
+    job = request.check_request(data, text, outcome, task, options, progress=False,
                                  caller="learning_curve", allowed=allowed, resume=resume)
     if job.prep.task == "ordinal":
         raise ValueError("learning_curve does not take task='ordinal' yet; run it with "

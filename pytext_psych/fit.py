@@ -138,9 +138,9 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
     >>> list(predict_scores(fit, ["My manager keeps adding deadlines"]).columns)[:2]
     ['predicted', 'prob_family']
     """
-    from . import pipeline
+    from . import pipeline, request
 
-    job = pipeline.check_request(data, text, outcome, task, options, domain_texts, progress, overwrite,
+    job = request.check_request(data, text, outcome, task, options, domain_texts, progress, overwrite,
                                  resume=resume, covariates=covariates)
     if launched():
         return fit_on_processes(job, output_dir, overwrite)

@@ -1,6 +1,7 @@
-"""The steps of a fit, each one job: check the request, adapt the encoder to the domain,
-train the design's runs (the one place that calls ``fine_tune``), fit the baseline, export
-and check the bundle, score through it, compute the statistics and describe the result.
+"""The steps of a fit, each one job, after the request is checked
+(:mod:`pytext_psych.request`): adapt the encoder to the domain, train the design's runs (the
+one place that calls ``fine_tune``), fit the baseline, export and check the bundle, score
+through it, compute the statistics and describe the result.
 
 ``fit_text_model`` (in :mod:`pytext_psych.fit`) and ``tune_text_model`` (in
 :mod:`pytext_psych.tune`) are these steps in order. torch is imported inside the steps
@@ -9,9 +10,7 @@ that train or export.
 
 from __future__ import annotations
 
-import time
-import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ import pandas as pd
 
 from . import metadata
 from .core.outputs import Reservation
-from .core.settings import BASELINES, EvalSettings, TrainSettings, is_bool, settings_from
-from .data.design import Design, Run, plan
-from .data.outcomes import blocks, dev_scorer_for, outcome_names, prepare_outcomes, wide
-from .data.reading import DataLike, Prepared, domain_corpus, group_ids, read_data
+from .core.settings import BASELINES, TrainSettings
+from .data.design import Run
+from .data.outcomes import blocks, dev_scorer_for, wide
+from .data.reading import Prepared
 from .evaluation.evaluate import (
     Evaluation,
     Scored,
@@ -32,94 +31,11 @@ from .evaluation.evaluate import (
     rescale,
     score_rows,
 )
-from .evaluation.incremental import covariate_matrix
 from .reporting.card import CARD, render
+from .request import Job
 from .scoring import bundle
-from .stats import MIN_TEST_CASES, dev_scorer, metric_task
+from .stats import dev_scorer, metric_task
 from .training.checkpoints import Checkpoints
-from .training.parallel import refuse_if_launched
-
-
-@dataclass(frozen=True)
-class Job:
-    """A checked fit request: data, settings, design. Made before any model is loaded."""
-
-    df: pd.DataFrame
-    prep: Prepared
-    text: str
-    outcome: str | tuple[str, ...]  # several: one model with a head per outcome
-    settings: TrainSettings
-    evaluation: EvalSettings
-    design: Design
-    domain_texts: list[str] | None
-    progress: bool
-    started: float
-    resume: bool = True
-    covariates: tuple[str, ...] = ()
-    covariate_values: np.ndarray | None = None  # the design matrix (dummy-coded)
-
-
-def single_fit(outcome: Any, caller: str) -> None:
-    """For the callers that fit one outcome on one process (``tune_text_model``,
-    ``learning_curve``): refuse several processes and several outcomes, before anything is read."""
-    refuse_if_launched(caller)
-    outcomes = outcome_names(outcome)
-    if len(outcomes) > 1:
-        raise ValueError(f"{caller} takes one outcome, not {list(outcomes)}; several outcomes in one "
-                         "model are fitted by fit_text_model")
-
-
-def check_request(data: DataLike, text: str, outcome: Any, task: str, options: dict[str, Any],
-                  domain_texts: Any = None, progress: bool = True, overwrite: bool = False,
-                  caller: str = "fit_text_model", allowed: set[str] | None = None,
-                  resume: bool = True, covariates: Any = None) -> Job:
-    """Read and validate everything, then check the model exists and reads ``max_length``
-    tokens: every mistake is reported here, before any training. ``caller`` names the
-    function in messages only."""
-    started = time.perf_counter()
-    settings, evaluation = settings_from(options, allowed=allowed, where=caller)
-    flags = (("progress", progress), ("overwrite", overwrite), ("resume", resume))
-    bad = [f"{k}={v!r}" for k, v in flags if not is_bool(v)]
-    if bad:
-        raise ValueError(f"{', '.join(bad)}: must be True or False")
-    outcomes = outcome_names(outcome)
-    df = read_data(data)
-    prep = prepare_outcomes(df, text, outcomes, task)
-    if settings.strategy == "contrastive" and prep.task == "ordinal":
-        raise ValueError("strategy='contrastive' refits the head as a linear model after each epoch, "
-                         "which the ordinal heads are not; use task='regression' with it, or "
-                         "another strategy for task='ordinal'")
-    names = _covariate_names(covariates)
-    values = covariate_matrix(df, names, text, outcomes)[0] if names else None
-    design = plan(prep, group_ids(df, evaluation.group), evaluation, settings.seed)
-    unlabelled = None if domain_texts is None else domain_corpus(
-        df, domain_texts, None if design.folds is not None else design.runs[0].assigned != "test")
-    _warn_small_test(len(design.evaluated))
-    from .training.encoders import check_model
-
-    check_model(settings.model, settings.max_length)
-    if evaluation.baseline and evaluation.baseline_model is not None:
-        check_model(evaluation.baseline_model, settings.max_length)
-    return Job(df, prep, text, outcomes if len(outcomes) > 1 else outcomes[0], settings, evaluation,
-               design, unlabelled, progress, started, resume, names, values)
-
-
-def _covariate_names(covariates: Any) -> tuple[str, ...]:
-    if covariates is None:
-        return ()
-    names = (covariates,) if isinstance(covariates, str) else covariates
-    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(c, str) for c in names):
-        raise TypeError(f"covariates must be a column name or a list of column names, not {covariates!r}")
-    return tuple(names)
-
-
-def _warn_small_test(n_test: int) -> None:
-    """Warn (before training) when the metrics would rest on too few evaluated texts."""
-    if n_test < MIN_TEST_CASES:
-        warnings.warn(
-            f"only {n_test} texts will be evaluated (fewer than {MIN_TEST_CASES}): the metrics "
-            "and their bootstrap confidence intervals will be unreliable; label more texts or "
-            "use cv= so that every text is evaluated once", UserWarning, stacklevel=3)
 
 
 def adapt_domain(job: Job, slot: Reservation) -> tuple[str, dict[str, Any] | None]:
@@ -395,8 +311,3 @@ def shift_profile(job: Job, scorer, scored: Scored) -> dict[str, Any]:
 
 def _folder(model: str) -> Path | None:
     return Path(model) if Path(model).is_dir() else None
-
-
-def with_settings(job: Job, **changes: Any) -> Job:
-    """``job`` with some training settings changed (validated again)."""
-    return replace(job, settings=job.settings.but(**changes))

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from . import pipeline
+from . import pipeline, request
 from .core.settings import TrainSettings
 from .data.reading import DataLike
 from .result import TextModelFit
@@ -57,7 +57,7 @@ def tune_text_model(data: DataLike, text: str, outcome: str, *, task: str = "aut
     ...                       strategy=["full", "lora"])                     # doctest: +SKIP
     >>> fit.trials                                                          # doctest: +SKIP
     """
-    pipeline.single_fit(outcome, "tune_text_model")
+    request.single_fit(outcome, "tune_text_model")
     if domain_texts is not None:
         raise ValueError("run pretrain_domain() once and pass its folder as model=, "
                          "rather than pretraining again for every trial")
@@ -69,9 +69,9 @@ def tune_text_model(data: DataLike, text: str, outcome: str, *, task: str = "aut
         raise ValueError("tune_text_model chooses on the dev split; it does not combine with cv")
     combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     fixed = {k: v for k, v in options.items() if k not in grid}
-    job = pipeline.check_request(data, text, outcome, task, {**fixed, **combos[0]}, None, progress,
+    job = request.check_request(data, text, outcome, task, {**fixed, **combos[0]}, None, progress,
                                  overwrite, caller="tune_text_model", resume=resume)
-    jobs = [pipeline.with_settings(job, **combo) for combo in combos]  # all checked up front
+    jobs = [request.with_settings(job, **combo) for combo in combos]  # all checked up front
     if not len(job.design.runs[0].rows("dev")):
         raise ValueError("tuning needs a dev split; split leaves no dev cases")
     with bundle.reserve_bundle(output_dir, overwrite) as slot:
@@ -83,7 +83,7 @@ def tune_text_model(data: DataLike, text: str, outcome: str, *, task: str = "aut
     return fit
 
 
-def _trials(jobs: list[pipeline.Job], combos: list[dict],
+def _trials(jobs: list[request.Job], combos: list[dict],
             checkpoints: Checkpoints) -> tuple[list[dict], int, pipeline.Trained]:
     """Fine-tune every setting on the hold-out run and rate it by its best dev score
     (higher is better: the fit's dev scorer sets the sign by the metric's direction).

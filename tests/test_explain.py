@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from pytext_psych import example_data, explain, explanation_html, metadata, pipeline
+from pytext_psych import example_data, explain, explanation_html, metadata, pipeline, request
 from pytext_psych.scoring.explain import WORD
 from pytext_psych.training.nets import TokenCache
 
@@ -25,7 +25,7 @@ def trained(tmp_path_factory):
     integrating from nothing; there mean rho was .36 (every text positive) against about .6
     here. strategy="full": "auto" would train these 250 texts on contrastive pairs, at
     several times the time."""
-    job = pipeline.check_request(example_data(), "answer", "topic", "auto",
+    job = request.check_request(example_data(), "answer", "topic", "auto",
                                  dict(epochs=3, max_length=32, learning_rate=1e-4, pooling="cls",
                                       linear_probe=False, strategy="full"),
                                  progress=False)

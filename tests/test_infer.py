@@ -149,8 +149,7 @@ def test_failed_stream_leaves_no_output(topic_fit, examples, tmp_path):
     data.loc[23, "answer"] = None
     data.to_csv(tmp_path / "in.csv", index=False)
     with pytest.raises(ValueError, match=r"1 missing and 0 empty text\(s\) \(rows 23\)"):
-        predict_scores(topic_fit, tmp_path / "in.csv", text="answer", chunk_size=10,
-                       out=tmp_path / "out.csv")
+        write_scores(topic_fit, tmp_path / "in.csv", tmp_path / "out.csv", text="answer", chunk_size=10)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
