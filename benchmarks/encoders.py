@@ -65,7 +65,7 @@ def run(name: str, recipe: str, args) -> dict:
     started, wall = time.process_time(), time.perf_counter()
     fit = fit_text_model(df, text, outcome, output_dir=folder(name, recipe, n), overwrite=True,
                          progress=False, epochs=args.epochs, max_length=max_length, **extra, **RECIPES[recipe])
-    return dict(data=name, recipe=recipe, n=len(df), max_length=max_length, epochs=args.epochs,
+    return dict(data=name, recipe=recipe, n=len(df), n_arg=n, max_length=max_length, epochs=args.epochs,
                 strategy=fit.settings.get("strategy"), metrics=fit.metrics.to_dict("records"),
                 baselines=None if fit.baseline_metrics is None else fit.baseline_metrics.to_dict("records"),
                 comparison=None if fit.baseline_metrics is None else compare_models(fit).to_dict("records"),
@@ -77,7 +77,8 @@ def versus_minilm(record: dict, metric: str) -> str:
     """A recipe minus the MiniLM fit on the same test texts (from the two saved bundles)."""
     if record["recipe"] == "minilm":
         return ""
-    folders = [folder(record["data"], r, record["n"]) for r in (record["recipe"], "minilm")]
+    n = record.get("n_arg", record["n"])  # the n the folders were named by (0: every row)
+    folders = [folder(record["data"], r, n) for r in (record["recipe"], "minilm")]
     if not all((f / "bundle.json").exists() for f in folders):
         return "-"
     return _cell(compare_models(*[TextModelFit.from_bundle(f) for f in folders]).to_dict("records"), metric)
@@ -139,8 +140,8 @@ def main() -> None:
         print(scoring(args.scoring, SETS[args.scoring][3].get("n", args.n)))
         return
     warnings.filterwarnings("ignore", category=UserWarning)
-    done = {(r["data"], r["recipe"], r["n"]) for r in map(json.loads, RUNS.read_text().splitlines())} \
-        if RUNS.exists() else set()
+    records = map(json.loads, RUNS.read_text().splitlines()) if RUNS.exists() else []
+    done = {(r["data"], r["recipe"], r.get("n_arg", r["n"])) for r in records}
     for name in args.sets:
         for recipe in args.recipes:
             n = SETS[name][3].get("n", args.n)

@@ -27,9 +27,10 @@ from pathlib import Path
 import pandas as pd
 
 CACHE_ENV = "PYTEXT_PSYCH_CACHE"  # where assembled encoders go (default: the user's cache folder)
-# "default" stays MiniLM-L6, by measurement: all-mpnet-base-v2 has not been ahead on any data
-# set measured here (Empathic Reactions, 1,000 essays: r .311 against .376), at three times
-# the CPU time and a seventh of the scoring speed; docs/decisions.md, "The encoder".
+# "default" stays MiniLM-L6, by measurement: all-mpnet-base-v2 was behind on Empathic
+# Reactions (r .311 against .376) and level on all of RWWD (.616 against .583, CI including
+# zero), at two to three times the CPU time and a seventh of the scoring speed;
+# docs/decisions.md, "The encoder".
 ALIASES = {"default": "minilm-l6"}
 
 
