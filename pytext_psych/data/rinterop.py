@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.settings import BASELINES
+from ..core.settings import BASELINES, defaults
 from ..stats import HEADLINE
 
 BROOM_NAMES = {"conf_low": "conf.low", "conf_high": "conf.high", "p_value": "p.value"}
@@ -39,12 +39,14 @@ def _as_list(values: Any) -> list:
 
 def rules() -> dict[str, Any]:
     """The rules the R package shows but never restates: each task's headline metric
-    (ordinal fits are rated as ratings) and the baselines' names and descriptions.
+    (ordinal fits are rated as ratings), the baselines' names and descriptions, and the
+    names of the fit settings in Python's order (R passes exactly these on).
 
-    >>> rules()["headline"]["ordinal"], rules()["baselines"][0]
-    ('pearson_r', 'tfidf')
+    >>> rules()["headline"]["ordinal"], rules()["baselines"][0], rules()["settings"][:2]
+    ('pearson_r', 'tfidf', ['model', 'epochs'])
     """
-    return {"headline": dict(HEADLINE), "baselines": list(BASELINES), "baseline_labels": dict(BASELINES)}
+    return {"headline": dict(HEADLINE), "baselines": list(BASELINES), "baseline_labels": dict(BASELINES),
+            "settings": list(defaults())}
 
 
 def frame_from_columns(columns: dict[str, dict[str, Any]], names: Any = None) -> pd.DataFrame:

@@ -1,12 +1,10 @@
 # The rest of the Python API, through the same Python objects: comparing fits, loading a
 # bundle, reports, reading a fit back from its bundle. No statistics here.
 
-# Names of the settings (TrainSettings, EvalSettings) in Python's order: R functions
-# pass exactly these on, so their argument lists cannot drift from Python's (a test
-# checks the R defaults against the same objects).
-setting_names <- function(py) {
-  names(reticulate::py_to_r(py$api$settings$defaults()))
-}
+# Names of the settings (TrainSettings, EvalSettings) in Python's order, asked of Python:
+# R functions pass exactly these on, so their argument lists cannot drift from Python's (a
+# test checks the R defaults against the same objects).
+setting_names <- function() unlist(python_rules()$settings)
 
 # The values of the settings among a function's arguments, as Python wants them: whole
 # numbers as integers (anything else unchanged, for Python to check), numeric vectors as

@@ -52,7 +52,7 @@ learning_curve <- function(data, text, outcome, sizes = c(100, 250, 500, 1000),
     number <- suppressWarnings(as.numeric(s))
     if (is.na(number)) s else whole_number(number)
   })
-  options <- settings_arguments(environment(), setting_names(py))
+  options <- settings_arguments(environment(), setting_names())
   curve <- do.call(py_call, c(list(
     py$api$learning_curve, to_pandas(data), text = text, outcome = outcome,
     sizes = size_list, repeats = whole_number(repeats), test = test, task = task,

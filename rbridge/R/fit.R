@@ -124,7 +124,7 @@ fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL
                            ci_level = 0.95, export = "both") {
   py <- python_module()
   data <- r_inputs(data, text, outcome, task)
-  options <- settings_arguments(environment(), setting_names(py))
+  options <- settings_arguments(environment(), setting_names())
   fit <- do.call(py_call, c(list(
     py$api$fit_text_model, to_pandas(data), text = text,
     outcome = if (length(outcome) > 1) as.list(outcome) else outcome, task = task,
