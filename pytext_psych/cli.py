@@ -74,13 +74,9 @@ def _predict_distributed(args: argparse.Namespace) -> None:
 
     if not args.out:
         raise ValueError("--workers / --scheduler write a Parquet folder: give it with --out")
-    if args.threads:
-        raise ValueError("--threads is for one process; with --workers each worker scores "
-                         "single-threaded (give more workers instead)")
-    options = {k: v for k, v in _options(args).items() if k != "threads"}
     out = predict_scores_distributed(args.model, args.data, args.text, out=args.out,
                                      scheduler=args.scheduler, workers=args.workers,
-                                     overwrite=args.overwrite, progress=not args.quiet, **options)
+                                     overwrite=args.overwrite, progress=not args.quiet, **_options(args))
     print(f"wrote {out}")
 
 

@@ -279,14 +279,17 @@ class ScoreSettings(_Validated):
 def score_settings_from(options: dict[str, Any], where: str) -> ScoreSettings:
     """Validated :class:`ScoreSettings` from keyword ``options``; an unknown name raises a
     ``TypeError`` listing the known ones."""
-    known = {f.name for f in ScoreSettings.public_fields()}
+    hint = " (predict_scores returns the scores; write_scores writes them to a file)" if "out" in options else ""
+    _refuse_unknown(options, {f.name for f in ScoreSettings.public_fields()}, where, hint)
+    return ScoreSettings(**options)
+
+
+def _refuse_unknown(options: dict[str, Any], known: set[str], where: str, hint: str = "") -> None:
+    """A ``TypeError`` naming the unknown options and listing the known ones."""
     unknown = sorted(set(options) - known)
     if unknown:
-        hint = (" (predict_scores returns the scores; write_scores writes them to a file)"
-                if "out" in unknown else "")
         raise TypeError(f"{where}() got unexpected argument(s) {', '.join(unknown)}{hint}; the settings "
                         f"are: {', '.join(sorted(known))}")
-    return ScoreSettings(**options)
 
 
 def settings_from(options: dict[str, Any], *, allowed: set[str] | None = None,
@@ -295,11 +298,7 @@ def settings_from(options: dict[str, Any], *, allowed: set[str] | None = None,
     :class:`EvalSettings`; an unknown name raises a ``TypeError`` listing the known ones."""
     train_names = {f.name for f in TrainSettings.public_fields()}
     eval_names = {f.name for f in EvalSettings.public_fields()}
-    known = (train_names | eval_names) if allowed is None else allowed
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise TypeError(f"{where}() got unexpected argument(s) {', '.join(unknown)}; the settings "
-                        f"are: {', '.join(sorted(known))}")
+    _refuse_unknown(options, (train_names | eval_names) if allowed is None else allowed, where)
     return (TrainSettings(**{k: v for k, v in options.items() if k in train_names}),
             EvalSettings(**{k: v for k, v in options.items() if k in eval_names}))
 

@@ -107,10 +107,7 @@ def predict_scores(model: ModelLike, data: Any, text: str | None = None, **optio
     write_scores : the same scores, written to a file as they are computed.
     """
     settings = score_settings_from(options, "predict_scores")
-    model = ready_model(model, settings)
-    chunks, total, text, what, from_file = _open_input(data, text, settings.chunk_size)
-    score = partial(score_chunk, model, text=text, what=what, from_file=from_file, settings=settings)
-    frames = list(_scored(chunks, score, total, _shown(settings, from_file)))
+    frames = list(_scored_chunks(ready_model(model, settings), data, text, settings))
     return frames[0] if len(frames) == 1 else pd.concat(frames)
 
 
@@ -147,13 +144,11 @@ def write_scores(model: ModelLike, data: Any, out: str | Path, text: str | None 
         raise ValueError(f"overwrite must be True or False, not {overwrite!r}")
     if Path(out).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise ValueError(f"out must be a .csv or .parquet file, not '{out}'")
-    model = ready_model(model, settings)
-    chunks, total, text, what, from_file = _open_input(data, text, settings.chunk_size)
-    score = partial(score_chunk, model, text=text, what=what, from_file=from_file, settings=settings)
+    scored = _scored_chunks(ready_model(model, settings), data, text, settings)
     with reserve(out, overwrite=overwrite) as slot:
         writer = ChunkWriter(slot.area / f"scores{Path(out).suffix.lower()}")
         try:
-            for frame in _scored(chunks, score, total, _shown(settings, from_file)):
+            for frame in scored:
                 writer.write(frame)
         finally:
             writer.close()
@@ -176,8 +171,12 @@ def ready_model(model: ModelLike, settings: ScoreSettings) -> TextModel:
     return model
 
 
-def _shown(settings: ScoreSettings, from_file: bool) -> bool:
-    return from_file if settings.progress is None else settings.progress
+def _scored_chunks(model: TextModel, data: Any, text: str | None, settings: ScoreSettings) -> Iterator[pd.DataFrame]:
+    """The scores of ``data``, chunk by chunk (one chunk for data in memory), with a
+    progress bar where asked for (by default for files)."""
+    chunks, total, text, what, from_file = _open_input(data, text, settings.chunk_size)
+    score = partial(score_chunk, model, text=text, what=what, from_file=from_file, settings=settings)
+    return _scored(chunks, score, total, from_file if settings.progress is None else settings.progress)
 
 
 def _open_input(data: Any, text: str | None, chunk_size: int):
