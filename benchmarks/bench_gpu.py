@@ -64,8 +64,8 @@ def main() -> None:
         start = time.perf_counter()
         predict_scores(model, texts)
         ort_rate = len(texts) / (time.perf_counter() - start)
-        eager_texts_per_second(fit.bundle_path, texts[:128], model.meta["max_length"])  # warm-up
-        eager_rate = eager_texts_per_second(fit.bundle_path, texts, model.meta["max_length"])
+        eager_texts_per_second(fit.bundle_path, texts[:128], model.description.max_length)  # warm-up
+        eager_rate = eager_texts_per_second(fit.bundle_path, texts, model.description.max_length)
         providers = model.session().get_providers()
     epochs = fit.history["seconds"].to_numpy()
     lines = [

@@ -47,7 +47,7 @@ texts = json.load(open(texts_file))
 if engine == "pytorch":
     import torch
     from pytext_psych import load_model, load_torch_model
-    max_length = load_model(bundle).meta["max_length"]
+    max_length = load_model(bundle).description.max_length
     tok, net = load_torch_model(bundle)  # with the pooling it was trained with (mean by default)
     def run(batch):
         out = []
@@ -64,14 +64,14 @@ elif engine == "int8_batched":  # the previous release: padded batches share int
     model = load_model(bundle)
     options = ort.SessionOptions()
     options.intra_op_num_threads = len(os.sched_getaffinity(0))
-    session = ort.InferenceSession(str(model.path / model.meta["onnx"]["files"]["int8"]), options,
+    session = ort.InferenceSession(str(model.path / model.description.onnx["files"]["int8"]), options,
                                    providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     def run(batch):
         enc = model.tokenizer.encode_batch(batch)
         lengths = np.array([len(e.ids) for e in enc])
         order = np.argsort(-lengths, kind="stable")
-        out = np.empty((len(batch), model.meta["num_outputs"]), np.float32)
+        out = np.empty((len(batch), model.description.num_outputs), np.float32)
         for b in range(0, len(order), 32):
             rows = order[b:b + 32]
             ids = np.zeros((len(rows), lengths[rows].max()), np.int64)
@@ -107,7 +107,7 @@ options = session.get_session_options()  # predict_scores' own settings, plus pr
 options.enable_profiling = True
 options.profile_file_prefix = os.path.join(os.path.dirname(texts_file), "ort_profile")
 model._sessions["int8"] = ort.InferenceSession(
-    str(model.path / model.meta["onnx"]["files"]["int8"]), options,
+    str(model.path / model.description.onnx["files"]["int8"]), options,
     providers=session.get_providers())
 model.raw_outputs(json.load(open(texts_file)), precision="int8")
 times = collections.Counter()
@@ -214,7 +214,7 @@ def main() -> None:
     bundle = Path(args.bundle)
     if not (bundle / "bundle.json").is_file():
         fit_bundle(bundle, Path(args.data))
-    meta = load_model(bundle).meta
+    meta = load_model(bundle).description.to_json()  # the flat bundle.json keys
     df = pd.read_csv(args.data)
     prep = prepare(df, meta["text"], meta["outcome"], meta["task"])
     test = split_rows(prep.y, prep.task, meta["training"]["split"], meta["training"]["seed"]) == "test"

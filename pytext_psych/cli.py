@@ -10,6 +10,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from .core.description import Description
 from .core.settings import EvalSettings, ScoreSettings, TrainSettings
 from .curve import CURVE_EVAL
 from .data.reading import TASKS
@@ -80,15 +81,14 @@ def _predict_distributed(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
-def parity_table(meta: dict) -> pd.DataFrame:
+def parity_table(description: Description) -> pd.DataFrame:
     """The bundle's parity report (each ONNX precision vs PyTorch fp32) as a table."""
-    parity = meta["parity"]
     rows = []
-    for precision in meta["onnx"]["files"]:
-        entry = parity[precision]
+    for precision in description.onnx["files"]:
+        entry = description.parity[precision]
         agreement = entry.get("agreement", entry.get("score_correlation"))
         rows.append({"precision": precision, "max_abs_diff": entry["max_abs_diff"],
-                     "agreement" if meta["task"] == "classification" else "score_r": agreement,
+                     "agreement" if description.task == "classification" else "score_r": agreement,
                      "metric": entry["metric"], "delta_vs_pytorch": entry["delta_metric"],
                      "recommended": entry["recommended"]})
     return pd.DataFrame(rows)
@@ -98,27 +98,27 @@ def _info(args: argparse.Namespace) -> None:
     from .scoring.infer import load_model
 
     model = load_model(args.model, digest=args.digest)
-    meta = model.meta
+    d = model.description
     print(model)
-    print(f"  files verified: {len(meta['files'])} (sha256)"
+    print(f"  files verified: {len(d.files)} (sha256)"
           + (" and the bundle matches the expected digest" if args.digest else ""))
     print(f"  bundle digest: sha256:{bundle_digest(args.model)} (publish it; check a copy "
           "with --digest)")
-    print("  n: " + ", ".join(f"{k} {v}" for k, v in meta["n"].items()))
-    t = meta["training"]
+    print("  n: " + ", ".join(f"{k} {v}" for k, v in d.n.items()))
+    t = d.training
     print(f"  training: {t.get('strategy', 'full')}, lr {t['learning_rate']}, batch {t['batch_size']}, "
           f"epochs {len(t['history'])}/{t['epochs']} (best {t['best_epoch']}), seed {t['seed']}")
-    parity = meta["parity"]
+    parity = d.parity
     print(f"\nONNX parity vs PyTorch fp32 on the {parity['split']} split (n = {parity['n']}; "
           f"PyTorch {'macro F1' if model.task == 'classification' else 'r'} = "
           f"{parity['metric_pytorch']:.4f}; threshold {parity['threshold']}):")
-    print(parity_table(meta).to_string(index=False))
-    fused = meta["onnx"].get("fused")
+    print(parity_table(d).to_string(index=False))
+    fused = d.onnx.get("fused")
     if fused is not None:  # bundles from before this record have none
         print("fused by onnxruntime's optimiser: " + (
             ", ".join(f"{op} x{n}" for op, n in fused.items()) or "nothing (slower scoring)"))
-    print(f"\nTest metrics (scored with {meta['metrics_precision']}):")
-    print(pd.DataFrame(meta["metrics"]).to_string(index=False))
+    print(f"\nTest metrics (scored with {d.metrics_precision}):")
+    print(pd.DataFrame([dict(m) for m in d.metrics]).to_string(index=False))
     from .reporting.card import model_card
 
     print("\n" + model_card(args.model))

@@ -319,8 +319,9 @@ def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
     assigned[rows] = split_rows(prep.y[rows], prep.task, (5 / 6, 1 / 6, 0.0), seed)
     run = Run(f"n = {size}, repeat {repeat + 1}", assigned)
     trained = pipeline.train_run(job, run, job.settings.but(seed=seed), TokenCache(), checkpoints)
-    contract = metadata.scoring_contract(prep, job.text, job.outcome, None, job.settings.max_length,
-                                         trained.tokenizer.pad_token_id, job.settings.model)
+    contract = metadata.scoring_contract(prep, job.text, job.outcome, job.settings.max_length,
+                                         trained.tokenizer.pad_token_id, job.settings.model,
+                                         job.settings.ordinal_head)
     with tempfile.TemporaryDirectory(prefix=".curve-run-", dir=output_dir) as folder:
         scorer = pipeline.export_model(job, trained, Path(folder), contract)
         test_rows = run.rows("test")

@@ -43,9 +43,9 @@ def fit_on_processes(job, output_dir: str | Path | None, overwrite: bool):
             processes.broadcast(f"error: {err}")
             raise
         processes.broadcast(str(slot.target))
-        meta, predictions, _ = pipeline.run(job, slot, Checkpoints(slot.target, job.resume))
+        described, predictions, _ = pipeline.run(job, slot, Checkpoints(slot.target, job.resume))
     processes.wait()
-    return TextModelFit.from_meta(meta, predictions, slot.target)
+    return TextModelFit.from_description(described, predictions, slot.target)
 
 
 def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task: str = "auto",
@@ -145,8 +145,8 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
     if launched():
         return fit_on_processes(job, output_dir, overwrite)
     with bundle.reserve_bundle(output_dir, overwrite) as slot:
-        meta, predictions, _ = pipeline.run(job, slot, Checkpoints(slot.target, resume))
-    return TextModelFit.from_meta(meta, predictions, slot.target)
+        described, predictions, _ = pipeline.run(job, slot, Checkpoints(slot.target, resume))
+    return TextModelFit.from_description(described, predictions, slot.target)
 
 
 show_settings_in_signature(fit_text_model)

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .core.description import Description, Outcome
 from .data.design import Design
+from .data.outcomes import outcome_names
 from .data.reading import Prepared
 
 _VERSIONED = ("pytext-psych", "torch", "transformers", "onnxruntime", "tokenizers", "numpy",
@@ -75,29 +77,23 @@ def base_model_name(model: str, domain: dict[str, Any] | None) -> str:
     return name + (f" + domain-adaptive masked-LM pretraining on {domain['n_texts']} texts" if domain else "")
 
 
-def scoring_contract(prep: Prepared, text: str, outcome: str, scale: tuple[float, float] | None,
-                     max_length: int, pad_token_id: int | None, base_model: str,
-                     ordinal_head: str = "corn") -> dict[str, Any]:
-    """What scoring needs (task, labels, target scaling, max_length) and what it was.
-    Several outcomes: each one's contract under ``"outcomes"``, with its output columns."""
-    if prep.parts:
-        from .data.outcomes import OWN, blocks
-
-        own = [dict({k: v for k, v in scoring_contract(part, text, name, None, max_length, pad_token_id,
-                                                        base_model).items() if k in OWN},
-                    columns=[c.start, c.stop]) for part, name, c in zip(prep.parts, outcome, blocks(prep))]
-        return dict(scoring_contract(prep.parts[0], text, list(outcome), None, max_length, pad_token_id,
-                                     base_model), labels=None, level_values=None, outcomes=own,
-                    num_outputs=own[-1]["columns"][1])
-    outputs = len(prep.labels or [0])
-    if prep.task == "ordinal":  # CORN: K - 1 logits; cumulative link: one score (cuts added later)
-        outputs = len(prep.labels) - 1 if ordinal_head == "corn" else 1
-    return {"task": prep.task, "ordinal_head": ordinal_head if prep.task == "ordinal" else None,
-            "text": text, "outcome": outcome, "labels": prep.labels,
-            "level_values": None if prep.values is None else prep.values.tolist(),
-            "target_mean": scale[0] if scale else None, "target_sd": scale[1] if scale else None,
-            "max_length": max_length, "num_outputs": outputs,
-            "pad_token_id": int(pad_token_id or 0), "base_model": base_model}
+def scoring_contract(prep: Prepared, text: str, outcome: str | list[str], max_length: int,
+                     pad_token_id: int | None, base_model: str, ordinal_head: str = "corn") -> Description:
+    """What scoring needs: the text column, the token limit and each outcome's rules, with
+    its block of the network's output (target scaling and cut points are added at export)."""
+    outcomes, start = [], 0
+    for part, name in zip(prep.parts or (prep,), outcome_names(outcome)):
+        width = len(part.labels or [0])
+        if part.task == "ordinal":  # CORN: K - 1 logits; cumulative link: one score (cuts added later)
+            width = len(part.labels) - 1 if ordinal_head == "corn" else 1
+        outcomes.append(Outcome(
+            name=name, task=part.task, columns=(start, start + width),
+            labels=None if part.labels is None else tuple(part.labels),
+            level_values=None if part.values is None else tuple(part.values.tolist()),
+            ordinal_head=ordinal_head if part.task == "ordinal" else None))
+        start += width
+    return Description(text=text, outcomes=tuple(outcomes), max_length=max_length,
+                       pad_token_id=int(pad_token_id or 0), base_model=base_model)
 
 
 def split_sizes(design: Design) -> dict[str, int]:

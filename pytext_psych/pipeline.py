@@ -10,7 +10,7 @@ that train or export.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import metadata
 from .core.outputs import Reservation
+from .core.description import Description
 from .core.settings import BASELINES, TrainSettings
 from .data.design import Run
 from .data.outcomes import blocks, dev_scorer_for, wide
@@ -151,7 +152,7 @@ def _baseline(job: Job, prep: Prepared, name: str, embedded: np.ndarray) -> tupl
     return (values if prep.numeric else np.asarray(prep.labels, dtype=object)[values]), base.describe()
 
 
-def export_model(job: Job, trained: Trained, folder: Path, contract: dict[str, Any]):
+def export_model(job: Job, trained: Trained, folder: Path, contract: Description):
     """Export ``trained`` with parity checked on its dev rows (else its test rows; for a
     model trained on all rows, a sample of 256 of them)."""
     from .training.export import export_checked
@@ -162,33 +163,33 @@ def export_model(job: Job, trained: Trained, folder: Path, contract: dict[str, A
     if not len(rows):
         rows = np.sort(np.random.default_rng(job.settings.seed).permutation(len(job.prep.y))[:256])
         split = "sample of training rows"
-    mean, sd = trained.scale or (None, None)
-    meta = dict(contract, target_mean=_plain(mean), target_sd=_plain(sd), ordinal_cuts=trained.cuts)
-    if job.prep.parts:  # each outcome's own scaling
-        meta["outcomes"] = [dict(e, target_mean=None if mean is None else float(mean[j]),
-                                 target_sd=None if sd is None else float(sd[j]))
-                            for j, e in enumerate(contract["outcomes"])]
-    return export_checked(trained.tokenizer, trained.net, folder, meta, job.evaluation.precisions,
+    return export_checked(trained.tokenizer, trained.net, folder, _fitted(contract, trained), job.evaluation.precisions,
                           [job.prep.texts[i] for i in rows], targets(job.prep, trained.scale)[rows], split)
 
 
-def _plain(value: Any) -> Any:
-    return value.tolist() if isinstance(value, np.ndarray) else value
+def _fitted(contract: Description, trained: Trained) -> Description:
+    """The contract with what the fine-tune learned: each rating's training mean and SD,
+    the ordinal cumulative-link head's cut points."""
+    mean, sd = (np.atleast_1d(v).astype(float).tolist() for v in trained.scale or ((), ()))
+    return contract.but(outcomes=tuple(
+        replace(o, target_mean=mean[j] if mean else None, target_sd=sd[j] if sd else None,
+                ordinal_cuts=None if trained.cuts is None else tuple(trained.cuts))
+        for j, o in enumerate(contract.outcomes)))
 
 
 def scored_through_bundles(job: Job, trained: list[Trained], scorer, slot: Reservation,
-                           contract: dict[str, Any]) -> Scored:
+                           contract: Description) -> Scored:
     """Predictions for the rows the fit reports: hold-out, every row from the bundle; with
     cv, each row from its fold's model, exported and scored the same way."""
     n = len(job.prep.y)
     if job.design.final is None:
         return score_rows(scorer, job.prep.texts, np.arange(n), n)
-    frames, outputs = [], np.full((n, contract["num_outputs"]), np.nan, dtype=np.float32)
+    frames, outputs = [], np.full((n, contract.num_outputs), np.nan, dtype=np.float32)
     for fold in trained[:-1]:
         fold_scorer = export_model(job, fold, slot.work("fold"), contract)
         rows = fold.run.rows("test")
         part = score_rows(fold_scorer, job.prep.texts, rows, n)
-        outputs[rows] = rescale(part.outputs[rows], fold_scorer, scorer.meta)
+        outputs[rows] = rescale(part.outputs[rows], fold_scorer, scorer)
         frames.append(part.frame.loc[rows])
     return Scored(outputs, pd.concat(frames).sort_index(),
                   f"{part.precision} (fold models exported to ONNX, out-of-fold)")
@@ -230,7 +231,7 @@ def _cases(job: Job, scored: Scored, baseline: Any) -> dict[str, list]:
 
 
 def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: Evaluation,
-             baseline: tuple[np.ndarray | None, str | None], domain: dict | None) -> dict[str, Any]:
+             baseline: tuple[np.ndarray | None, str | None], domain: dict | None) -> Description:
     """bundle.json: the scoring contract, training record, evaluation and provenance."""
     history = [h for t in trained for h in t.history]
     training = dict(job.settings.to_dict(), **job.evaluation.to_dict(), strategy=trained[-1].strategy,
@@ -243,18 +244,15 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
     from .reporting.card import model_license
     from .training.encoders import describe_encoder, resolve_model
 
-    meta = dict(scorer.meta, training=training, n=metadata.split_sizes(job.design),
-                data=_data_summary(job.prep), encoder=describe_encoder(job.settings.model),
-                card={"license": model_license(_folder(resolve_model(job.settings.model))),
-                      "intended_use": None, "limitations": None},
-                metrics_precision=scored.precision, metrics=evaluation["metrics"],
-                evaluation=evaluation, manifest=metadata.manifest(
-                    job.settings.seed, job.design, job.prep.index, job.started))
-    if results.calibration is not None and job.prep.parts:
-        meta["outcomes"] = [dict(e, calibration=results.calibration[e["outcome"]]) for e in meta["outcomes"]]
-    elif results.calibration is not None:
-        meta["calibration"] = results.calibration
-    return meta
+    calibration = results.calibration or (None,) * len(scorer.description.outcomes)
+    return scorer.description.but(
+        outcomes=tuple(replace(o, calibration=c) for o, c in zip(scorer.description.outcomes, calibration)),
+        training=training, n=metadata.split_sizes(job.design), data=_data_summary(job.prep),
+        encoder=describe_encoder(job.settings.model),
+        card={"license": model_license(_folder(resolve_model(job.settings.model))),
+              "intended_use": None, "limitations": None},
+        metrics_precision=scored.precision, metrics=evaluation["metrics"], evaluation=evaluation,
+        manifest=metadata.manifest(job.settings.seed, job.design, job.prep.index, job.started))
 
 
 def _data_summary(prep: Prepared) -> dict[str, Any]:
@@ -269,31 +267,31 @@ def _data_summary(prep: Prepared) -> dict[str, Any]:
 
 def run(job: Job, slot: Reservation, checkpoints: Checkpoints, winner: Trained | None = None):
     """All steps after the checks, writing the bundle into ``slot``; returns the bundle's
-    meta and ``fit.predictions``. The checkpoints are removed once the bundle is written."""
+    description, ``fit.predictions`` and the evaluation. The checkpoints are removed once the bundle is written."""
     from .training.nets import TokenCache
 
     model, domain = adapt_domain(job, slot)
     trained = train_design(job, model, TokenCache(), checkpoints, winner)
     baseline = baseline_predictions(job)
-    contract = metadata.scoring_contract(job.prep, job.text, job.outcome, None, job.settings.max_length,
+    contract = metadata.scoring_contract(job.prep, job.text, job.outcome, job.settings.max_length,
                                          trained[-1].tokenizer.pad_token_id,
                                          metadata.base_model_name(job.settings.model, domain),
                                          job.settings.ordinal_head)
     with slot.staged(check=bundle.check_sealed) as stage:
         scorer = export_model(job, trained[-1], stage, contract)
-        scored = scored_through_bundles(job, trained, scorer, slot, scorer.meta)
+        scored = scored_through_bundles(job, trained, scorer, slot, scorer.description)
         boot = dict(n_resamples=job.evaluation.n_resamples, ci_level=job.evaluation.ci_level,
                     seed=job.settings.seed)
         cases = ("out-of-fold predictions of the fold models" if job.design.final is not None
                  else "dev split")
         results = evaluate_outcomes(job.prep, scored, baseline[0], job.design.evaluated,
                                     job.design.calibration, cases, boot, job.covariate_values, model=scorer)
-        described = dict(describe(job, trained, scorer, scored, results, baseline, domain),
-                         shift=shift_profile(job, scorer, scored))
+        described = describe(job, trained, scorer, scored, results, baseline, domain).but(
+            shift=shift_profile(job, scorer, scored))
         (stage / CARD).write_text(render(described))
-        meta = bundle.seal(stage, described)
+        description = bundle.seal(stage, described)
     checkpoints.discard()
-    return meta, fit_predictions(job, scored, baseline[0]), results
+    return description, fit_predictions(job, scored, baseline[0]), results
 
 
 def shift_profile(job: Job, scorer, scored: Scored) -> dict[str, Any]:

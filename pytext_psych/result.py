@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .core.description import Description
 from .core.settings import BASELINES
 from .data.outcomes import narrow, stacked
 from .scoring import bundle
@@ -197,17 +198,17 @@ class TextModelFit:
     def from_bundle(cls, path: str | Path) -> "TextModelFit":
         """The results stored in a model bundle (verified), without the training data:
         ``predictions`` holds the evaluated cases only (ids, observed, predicted)."""
-        meta = bundle.read_bundle(path)
-        cases = pd.DataFrame(meta["evaluation"]["cases"])
+        described = bundle.read_bundle(path)
+        cases = pd.DataFrame(described.evaluation["cases"])
         cases = cases[[c for c in ("row", "fold") if c in cases] + [c for c in cases if c not in ("row", "fold")]]
         cases.insert(1, "split", "test")
-        return cls.from_meta(meta, cases, Path(path).resolve())
+        return cls.from_description(described, cases, Path(path).resolve())
 
     @classmethod
-    def from_meta(cls, meta: dict[str, Any], predictions: pd.DataFrame, path: Path) -> "TextModelFit":
-        """A fit from its bundle's meta and the predictions."""
-        ev, training = meta["evaluation"], meta["training"]
-        outcomes = {e["outcome"]: e["labels"] for e in meta.get("outcomes") or []}
+    def from_description(cls, d: Description, predictions: pd.DataFrame, path: Path) -> "TextModelFit":
+        """A fit from its bundle's description and the predictions."""
+        ev, training = d.evaluation, d.training
+        outcomes = {o.name: list(o.labels) if o.labels else None for o in d.outcomes} if d.several else {}
 
         def frame(key: str, columns: list[str]) -> pd.DataFrame | None:
             table = None if ev.get(key) is None else pd.DataFrame(ev[key])
@@ -216,14 +217,14 @@ class TextModelFit:
         history_order = dict.fromkeys(k for h in training["history"] for k in
                                       ("run", "epoch", "train_loss", "dev_metric", "trainable", "seconds") if k in h)
         return cls(
-            task=meta["task"], text=meta["text"], outcome=meta["outcome"], labels=meta["labels"],
+            task=d.task, text=d.text, outcome=d.outcome, labels=d.labels,
             metrics=frame("metrics", COLUMNS), baseline_metrics=frame("baseline_metrics", COLUMNS),
             comparison=frame("comparison", COMPARISON_COLUMNS),
             agreement=frame("agreement", COLUMNS), predictions=predictions,
             history=pd.DataFrame(training["history"])[list(history_order)],
             bundle_path=path, best_epoch=training["best_epoch"],
-            settings={"base_model": meta["base_model"], **{k: v for k, v in training.items() if k != "history"}},
-            manifest=meta["manifest"], n=meta["n"],
+            settings={"base_model": d.base_model, **{k: v for k, v in training.items() if k != "history"}},
+            manifest=dict(d.manifest), n=dict(d.n),
             incremental=frame("incremental", COMPARISON_COLUMNS), outcomes=outcomes,
         )
 

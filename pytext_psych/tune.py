@@ -77,8 +77,8 @@ def tune_text_model(data: DataLike, text: str, outcome: str, *, task: str = "aut
     with bundle.reserve_bundle(output_dir, overwrite) as slot:
         checkpoints = Checkpoints(slot.target, resume)
         trials, best, winner = _trials(jobs, combos, checkpoints)
-        meta, predictions, _ = pipeline.run(jobs[best], slot, checkpoints, winner=winner)
-    fit = TextModelFit.from_meta(meta, predictions, slot.target)
+        described, predictions, _ = pipeline.run(jobs[best], slot, checkpoints, winner=winner)
+    fit = TextModelFit.from_description(described, predictions, slot.target)
     fit.trials = pd.DataFrame(trials).assign(chosen=lambda t: t["trial"] == best + 1)
     return fit
 

@@ -7,9 +7,11 @@ from contextlib import contextmanager
 import pytest
 
 from pytext_psych import BundleError, load_model
+from pytext_psych.core.description import Description, Outcome
 from pytext_psych.scoring.bundle import BUNDLE_JSON, check_sealed, read_bundle, reserve_bundle, seal
 
-META = {"task": "regression", "max_length": 16, "onnx": {"files": {"fp32": "model.onnx"}}}
+META = Description(text="answer", outcomes=(Outcome("stress", "regression", (0, 1), target_mean=5.0, target_sd=2.0),),
+                   max_length=16, onnx={"files": {"fp32": "model.onnx"}})
 
 
 @contextmanager
@@ -29,9 +31,9 @@ def _write(path, payload="weights", overwrite=False):
 
 def test_round_trip_and_manifest(tmp_path):
     _write(tmp_path / "b")
-    meta = read_bundle(tmp_path / "b")
-    assert set(meta["files"]) == {"model.onnx", "tokenizer.json", "sub/vocab.txt"}
-    assert meta["format_version"] == 1
+    described = read_bundle(tmp_path / "b")
+    assert set(described.files) == {"model.onnx", "tokenizer.json", "sub/vocab.txt"}
+    assert described.format_version == 1 and described.but(files={}, manifest_sha256=None) == META
     assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no staging leftovers
 
 

@@ -10,7 +10,7 @@ from pytext_psych.scoring.bundle import bundle_digest
 
 def test_card_in_every_bundle_and_in_info(topic_fit, capsys):
     card = (topic_fit.bundle_path / "model_card.md").read_text()
-    assert "model_card.md" in load_model(topic_fit.bundle_path).meta["files"]  # verified like the rest
+    assert "model_card.md" in load_model(topic_fit.bundle_path).description.files  # verified like the rest
     for part in ("# Model card: topic from answer", "license: apache-2.0", "Classes: ",
                  "Text length: median", "| f1_macro |", "Fine-tuned minus tfidf", "Fine-tuned minus embeddings",
                  "Agreement with the human coding", "int8: ", "## Intended use", "torch "):
@@ -26,6 +26,6 @@ def test_stating_intended_use_reseals_the_bundle(topic_fit, tmp_path):
     card = model_card(copy, intended_use="Research on what stresses adults.",
                       limitations="English only; not for individual diagnosis.")
     assert "Research on what stresses adults." in card and "English only" in card
-    assert load_model(copy).meta["card"]["limitations"].startswith("English only")
+    assert load_model(copy).description.card["limitations"].startswith("English only")
     assert bundle_digest(copy) != before
     assert model_card(copy) == card

@@ -25,7 +25,7 @@ def test_info(topic_fit):
     assert "files verified" in res.stdout and "f1_macro" in res.stdout
     assert "ONNX parity vs PyTorch fp32 on the dev split (n = 50" in res.stdout
     assert "int8" in res.stdout and "recommended" in res.stdout
-    fused = load_model(topic_fit.bundle_path).meta["onnx"]["fused"]
+    fused = load_model(topic_fit.bundle_path).description.onnx["fused"]
     assert "fused by onnxruntime's optimiser: " + ", ".join(f"{op} x{n}" for op, n in fused.items()) in res.stdout
     digest = bundle_digest(topic_fit.bundle_path)
     assert f"bundle digest: sha256:{digest}" in res.stdout

@@ -31,7 +31,7 @@ def trained(tmp_path_factory):
                                  progress=False)
     run = job.design.runs[0]
     net = pipeline.train_run(job, run, job.settings, TokenCache())
-    contract = metadata.scoring_contract(job.prep, "answer", "topic", None, 32,
+    contract = metadata.scoring_contract(job.prep, "answer", "topic", 32,
                                          net.tokenizer.pad_token_id, "default")
     model = pipeline.export_model(job, net, tmp_path_factory.mktemp("bundle"), contract)
     return net, model

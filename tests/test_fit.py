@@ -74,14 +74,14 @@ def test_bundle_contents(topic_fit):
     assert len(meta["metrics"]) == len(topic_fit.metrics)
     assert set(meta["files"]) == files - {"bundle.json"}
     assert all(len(h) == 64 for h in meta["files"].values())
-    assert load_model(topic_fit.bundle_path).meta == meta
+    assert load_model(topic_fit.bundle_path).description.to_json() == meta
 
 
 def test_regression_bundle_records_scaling(stress_fit, examples):
-    meta = load_model(stress_fit.bundle_path).meta
+    (outcome,) = load_model(stress_fit.bundle_path).description.outcomes
     train = examples.stress[stress_fit.predictions.split.to_numpy() == "train"]
-    assert meta["target_mean"] == pytest.approx(train.mean())
-    assert meta["target_sd"] == pytest.approx(train.std(ddof=0))
+    assert outcome.target_mean == pytest.approx(train.mean())
+    assert outcome.target_sd == pytest.approx(train.std(ddof=0))
 
 
 @pytest.mark.parametrize("name", ["tfidf", "embeddings"])
@@ -229,7 +229,7 @@ def test_domain_texts_from_a_column_leave_the_test_texts_out(examples, tmp_path)
     n_test = (fit.predictions.split == "test").sum()
     assert fit.settings["domain_pretraining"]["n_texts"] == len(df) - n_test
     assert "domain-adaptive" in fit.settings["base_model"]
-    assert "domain-adaptive" in load_model(fit.bundle_path).meta["base_model"]
+    assert "domain-adaptive" in load_model(fit.bundle_path).description.base_model
     with pytest.raises(ValueError, match="with cv every row is a test text"):
         fit_text_model(df, "answer", "topic", domain_texts="answer", cv=2)
     with pytest.raises(ValueError, match="neither a column of the data nor a text file"):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from pytext_psych import TextModel, load_model, predict_scores, write_scores
+from pytext_psych.core.description import Description, Outcome
 
 TEXTS = [
     "My manager keeps adding deadlines and I cannot sleep.",
@@ -31,7 +32,7 @@ def test_onnx_matches_pytorch(name, request):
     model = load_model(fit.bundle_path)
     tok, net = load_torch_model(fit.bundle_path)
     with torch.no_grad():
-        enc = tok(TEXTS, padding=True, truncation=True, max_length=model.meta["max_length"],
+        enc = tok(TEXTS, padding=True, truncation=True, max_length=model.description.max_length,
                   return_tensors="pt")
         torch_out = net(**enc).logits.numpy()
     assert np.abs(model.raw_outputs(TEXTS, precision="fp32") - torch_out).max() < 1e-4
@@ -43,9 +44,9 @@ def test_onnx_matches_pytorch(name, request):
 
     graph = onnx.load(str(fit.bundle_path / "model.onnx")).graph
     ops = [node.op_type for node in graph.node]
-    assert model.meta["onnx"]["fused"] and all(
-        ops.count(op) == n for op, n in model.meta["onnx"]["fused"].items())
-    parity = model.meta["parity"]
+    assert model.description.onnx["fused"] and all(
+        ops.count(op) == n for op, n in model.description.onnx["fused"].items())
+    parity = model.description.parity
     assert parity["split"] == "dev" and parity["n"] == 50 and parity["threshold"] == 0.01
     assert parity["fp32"]["max_abs_diff"] < 1e-4 and parity["fp32"]["recommended"]
     assert parity["int8"]["max_abs_diff"] > parity["fp32"]["max_abs_diff"]
@@ -56,7 +57,8 @@ def test_onnx_matches_pytorch(name, request):
 
 
 def _meta_with(files, int8_recommended):
-    return {"onnx": {"files": files}, "parity": {"int8": {"recommended": int8_recommended}}}
+    return Description(text="answer", outcomes=(Outcome("stress", "regression", (0, 1)),), max_length=32,
+                       onnx={"files": files}, parity={"int8": {"recommended": int8_recommended}})
 
 
 def test_precision_auto_follows_parity_report():

@@ -86,14 +86,14 @@ def test_ordinal_fit_learns_and_scores_through_its_bundle(ordinal_fit, examples)
     assert m.loc["kappa_quadratic", "estimate"] == pytest.approx(qwk)
     model = load_model(ordinal_fit.bundle_path)
     assert "ordinal ratings of 'stress'" in repr(model)
-    assert len(model.meta["ordinal_cuts"]) == len(ordinal_fit.labels) - 1  # the default: cumulative link
+    assert len(model.description.outcomes[0].ordinal_cuts) == len(ordinal_fit.labels) - 1  # the default: cumulative link
     scores = predict_scores(model, examples.loc[test["row"], "answer"].tolist())
     np.testing.assert_allclose(scores["predicted"], test["predicted"], rtol=1e-6)
     assert scores["level"].tolist() == test["level"].tolist()
     probs = [c for c in scores if c.startswith("prob_")]
     assert list(scores.columns[:2]) == ["predicted", "level"] and len(probs) == len(ordinal_fit.labels)
     assert scores[probs].sum(axis=1).iloc[0] == pytest.approx(1)
-    parity = model.meta["parity"]
+    parity = model.description.parity
     assert parity["int8"]["score_correlation"] > 0.95
 
 
@@ -109,6 +109,6 @@ def test_the_corn_head_fits_and_scores_too(examples, tmp_path):
                          output_dir=tmp_path / "corn", max_length=32, epochs=2, learning_rate=1e-4,
                          progress=False, n_resamples=200, baseline=False)
     model = load_model(fit.bundle_path)
-    assert model.meta["num_outputs"] == len(fit.labels) - 1 and model.meta["ordinal_cuts"] is None
+    assert model.description.num_outputs == len(fit.labels) - 1 and model.description.outcomes[0].ordinal_cuts is None
     scores = predict_scores(model, ["deadlines keep piling up and I cannot sleep", "a calm week"])
     assert scores.filter(like="prob_").sum(axis=1).round(6).eq(1).all()

@@ -8,8 +8,8 @@ scoring runs the encoder once per text, and ``bundle.json`` lists each outcome's
 labels, scaling and calibration under ``"outcomes"``.
 
 Everything per outcome (the output frame, metrics, baseline, report) is the one-outcome
-code applied to a *view*: the bundle's meta with that outcome's entry laid over it, and
-that outcome's block of the outputs. Names in wide frames: ``predicted_<outcome>``,
+code applied to a *view*: a model whose description holds that outcome alone, and that
+outcome's block of the outputs. Names in wide frames: ``predicted_<outcome>``,
 ``prob_<outcome>_<label>``, ``observed_<outcome>``, ...; tidy tables gain an ``outcome``
 column. numpy and pandas only.
 """
@@ -22,11 +22,6 @@ import numpy as np
 import pandas as pd
 
 from .reading import Prepared, prepare
-
-# What each outcome of a several-outcome bundle has of its own (the rest is shared).
-OWN = ("task", "outcome", "labels", "level_values", "target_mean", "target_sd", "num_outputs",
-       "ordinal_head", "calibration")
-
 
 NO_ORDINALS = ("several ordinal outcomes in one model are not supported yet; use task='regression' "
                "for the ratings, or fit each one with task='ordinal'")
@@ -93,16 +88,15 @@ def narrow(frame: pd.DataFrame, outcome: str, columns: Iterable[str]) -> pd.Data
     return frame[[c for c in frame.columns if c in names]].rename(columns=names)
 
 
-def views(model) -> list[tuple[Any, slice]]:
-    """``(model, columns)`` per outcome: the model itself and all columns for a one-outcome
-    bundle; else a model per outcome whose meta is the bundle's with that outcome's entry
-    laid over it (it shares the bundle's files), and that outcome's block."""
-    entries = model.meta.get("outcomes")
-    if not entries:
-        return [(model, slice(None))]
-    shared = {k: v for k, v in model.meta.items() if k not in OWN and k != "outcomes"}
-    return [(type(model)(model.path, dict(shared, **{k: e.get(k) for k in OWN})), slice(*e["columns"]))
-            for e in entries]
+def views(model) -> list[tuple[Any, slice, str | None]]:
+    """``(model, columns, name)`` per outcome: the model of that outcome alone (the model
+    itself when it has one; else one sharing the bundle's files, whose description is that
+    outcome's), its block of the outputs, and its name in wide frames (``None`` for a
+    one-outcome model, whose columns keep their names)."""
+    d = model.description
+    if not d.several:
+        return [(model, slice(None), None)]
+    return [(type(model)(model.path, d.view(o)), slice(*o.columns), o.name) for o in d.outcomes]
 
 
 def stacked(tables: dict[str, pd.DataFrame | None], column: str = "outcome") -> pd.DataFrame | None:

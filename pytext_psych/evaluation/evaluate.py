@@ -64,11 +64,11 @@ def outcomes_parity(model: TextModel, reference: np.ndarray, candidates: dict[st
     """:func:`parity_report` of the model (several outcomes: of each, under ``"outcomes"``;
     a precision's metric is the outcomes' mean, its delta the worst outcome's, and it is
     recommended only if it is for every outcome)."""
-    if "outcomes" not in model.meta:
+    if not model.description.several:
         return parity_report(reference, candidates, targets, model.task)
-    each = {view.meta["outcome"]: parity_report(reference[:, cols], {p: o[:, cols] for p, o in candidates.items()},
-                                                targets[:, j], view.task)
-            for j, (view, cols) in enumerate(views(model))}
+    each = {name: parity_report(reference[:, cols], {p: o[:, cols] for p, o in candidates.items()},
+                                targets[:, j], view.task)
+            for j, (view, cols, name) in enumerate(views(model))}
     first = next(iter(each.values()))
     report = {k: first[k] for k in ("reference", "threshold", "n")}
     report["metric_pytorch"] = float(np.mean([r["metric_pytorch"] for r in each.values()]))
@@ -112,13 +112,18 @@ def score_rows(scorer: TextModel, texts: Sequence[str], rows: np.ndarray, n: int
     return Scored(full, frame, scorer.resolve_precision("auto"))
 
 
-def rescale(outputs: np.ndarray, source: TextModel, target: dict[str, Any]) -> np.ndarray:
-    """Regression outputs of ``source`` in the output units of the model ``target``
-    describes (each fold standardises with its own training rows)."""
+def rescale(outputs: np.ndarray, source: TextModel, target: TextModel) -> np.ndarray:
+    """Regression outputs of ``source`` in the output units of ``target`` (each fold
+    standardises with its own training rows; each rating is one column)."""
     if source.task != "regression":
         return outputs
-    scores = outputs * source.meta["target_sd"] + source.meta["target_mean"]
-    return (scores - target["target_mean"]) / target["target_sd"]
+
+    def scaling(model: TextModel) -> tuple[np.ndarray, np.ndarray]:
+        outcomes = model.description.outcomes
+        return np.array([o.target_mean for o in outcomes]), np.array([o.target_sd for o in outcomes])
+
+    (mean, sd), (to_mean, to_sd) = scaling(source), scaling(target)
+    return (outputs * sd + mean - to_mean) / to_sd
 
 
 @dataclass
@@ -129,7 +134,7 @@ class Evaluation:
     baseline_metrics: pd.DataFrame | None
     comparison: pd.DataFrame | None
     agreement: pd.DataFrame
-    calibration: dict[str, Any] | None
+    calibration: tuple[dict[str, Any], ...] | None  # each outcome's conformal scores, in order
     incremental: pd.DataFrame | None = None  # text beyond the covariates
 
 
@@ -169,8 +174,8 @@ def evaluate(prep: Prepared, scored: Scored, baseline: dict[str, np.ndarray] | N
         metrics = pd.concat([metrics, agree[agree.metric == "kappa_quadratic"]], ignore_index=True)
     else:
         agree = rating_agreement(obs, pred.astype(float), levels=prep.y, **boot)
-    return Evaluation(metrics, base_metrics, comparison, agree,
-                      _calibration(prep, scored, calibration_rows, calibration_cases),
+    calibration = _calibration(prep, scored, calibration_rows, calibration_cases)
+    return Evaluation(metrics, base_metrics, comparison, agree, None if calibration is None else (calibration,),
                       None if covariates is None else _incremental(prep, scored, evaluated, covariates, boot))
 
 
@@ -181,15 +186,14 @@ def evaluate_outcomes(prep: Prepared, scored: Scored, baseline: Any, *args: Any,
     if not prep.parts:
         return evaluate(prep, scored, baseline, *args)
     done = {}
-    for j, (part, (view, cols)) in enumerate(zip(prep.parts, views(model))):
-        name = view.meta["outcome"]
+    for j, (part, (view, cols, name)) in enumerate(zip(prep.parts, views(model))):
         one = Scored(scored.outputs[:, cols], narrow(scored.frame, name, output_columns(view, None)),
                      scored.precision)
         done[name] = evaluate(part, one, None if baseline is None else baseline[j], *args)
     tables = {k: stacked({n: getattr(e, k) for n, e in done.items()})
               for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental")}
-    calibration = {n: e.calibration for n, e in done.items()}
-    return Evaluation(calibration=None if None in calibration.values() else calibration, **tables)
+    calibration = [e.calibration for e in done.values()]
+    return Evaluation(calibration=None if None in calibration else sum(calibration, ()), **tables)
 
 
 def _incremental(prep: Prepared, scored: Scored, rows: np.ndarray, covariates: np.ndarray,

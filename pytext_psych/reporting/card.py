@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
+from ..core.description import Description
 from ..core.settings import AUTO_RULE
 from ..scoring.bundle import read_bundle, reserve_bundle, seal
 
@@ -47,35 +48,39 @@ def data_summary(y: np.ndarray, labels: list[str] | None, texts: list[str]) -> d
 HEADS = {"clm": "cumulative-link", "corn": "CORN"}
 
 
-def render(meta: dict[str, Any]) -> str:
-    """The card's Markdown, from a bundle's meta."""
-    t, card = meta["training"], meta.get("card", {})
-    what = {"classification": "classification into " + ", ".join(meta["labels"] or []),
-            "ordinal": ("ordinal rating with the levels " + ", ".join(meta["labels"] or [])
-                        + f" ({HEADS.get(meta.get('ordinal_head'), 'ordinal')} head)"),
-            }.get(meta["task"], "rating (regression)")
-    outcome = meta["outcome"] if isinstance(meta["outcome"], str) else ", ".join(meta["outcome"])
-    if meta.get("outcomes"):
-        what = f"{meta['task']} of {len(meta['outcomes'])} outcomes in one model (one encoder, a head each)"
-    lines = [f"# Model card: {outcome} from {meta['text']}", "",
-             f"Made with pytext-psych {meta['manifest']['versions'].get('pytext-psych')} on "
-             f"{meta['manifest']['created'][:10]}.", "", "## Model", "",
-             f"- Task: {what}",
-             f"- Base model: {meta['base_model']} (license: {card.get('license', 'unknown')})",
-             *_encoder_lines(meta.get("encoder")),
+def render(d: Description) -> str:
+    """The card's Markdown, from a bundle's description."""
+    t, card, versions = d.training, d.card, d.manifest["versions"]
+    lines = [f"# Model card: {', '.join(o.name for o in d.outcomes)} from {d.text}", "",
+             f"Made with pytext-psych {versions.get('pytext-psych')} on {d.manifest['created'][:10]}.", "",
+             "## Model", "", f"- Task: {_task(d)}",
+             f"- Base model: {d.base_model} (license: {card.get('license', 'unknown')})",
+             *_encoder_lines(d.encoder),
              f"- Fine-tuning: strategy {t['strategy']}{_auto(t)}, learning rate {t['learning_rate']:g}, up to "
              f"{t['epochs']} epochs (best: {t['best_epoch']}), batch {t['batch_size']}, "
-             f"{meta['max_length']} tokens, seed {t['seed']}", "",
-             "## Training data", "", *_data_lines(meta), "", "## Evaluation", "", *_evaluation_lines(meta),
-             "", "## Scoring", "", *_parity_lines(meta), "",
+             f"{d.max_length} tokens, seed {t['seed']}", "",
+             "## Training data", "", *_data_lines(d), "", "## Evaluation", "", *_evaluation_lines(d.evaluation),
+             "", "## Scoring", "", *_parity_lines(d.parity), "",
              "## Intended use", "", card.get("intended_use") or TO_FILL.format(field="intended_use"), "",
              "## Limitations", "", card.get("limitations") or TO_FILL.format(field="limitations"), "",
-             "## Versions", "",
-             ", ".join(f"{k} {v}" for k, v in sorted(meta["manifest"]["versions"].items())), ""]
+             "## Versions", "", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())), ""]
     return "\n".join(lines)
 
 
-def _encoder_lines(encoder: dict[str, Any] | None) -> list[str]:
+def _task(d: Description) -> str:
+    """The task in words."""
+    if d.several:
+        return f"{d.task} of {len(d.outcomes)} outcomes in one model (one encoder, a head each)"
+    one = d.outcomes[0]
+    if one.task == "classification":
+        return "classification into " + ", ".join(one.labels)
+    if one.task == "ordinal":
+        return (f"ordinal rating with the levels {', '.join(one.labels)} "
+                f"({HEADS.get(one.ordinal_head, 'ordinal')} head)")
+    return "rating (regression)"
+
+
+def _encoder_lines(encoder: Mapping[str, Any]) -> list[str]:
     """The encoder's revision and weights digest, for bundles that record them."""
     if not encoder or not encoder.get("weights_sha256"):
         return []
@@ -83,15 +88,15 @@ def _encoder_lines(encoder: dict[str, Any] | None) -> list[str]:
     return [f"- Encoder weights: {revision}sha256 {encoder['weights_sha256']}"]
 
 
-def _auto(training: dict[str, Any]) -> str:
+def _auto(training: Mapping[str, Any]) -> str:
     """The rule ``strategy="auto"`` applied, for bundles that record it."""
     if training.get("strategy_requested") != "auto":
         return ""
     return f" (chosen by strategy 'auto': {AUTO_RULE})"
 
 
-def _data_lines(meta: dict[str, Any]) -> list[str]:
-    data, t, n = meta.get("data", {}), meta["training"], meta["n"]
+def _data_lines(d: Description) -> list[str]:
+    data, t, n = d.data, d.training, d.n
     design = (f"{t['cv']}-fold cross-validation" if t.get("cv") else
               "hold-out split " + " / ".join(f"{s:g}" for s in t["split"]) + " (train / dev / test)")
     lines = [f"- {data.get('n', sum(n.values()))} texts; {design}"
@@ -118,8 +123,7 @@ def _outcome_lines(data: dict[str, Any], prefix: str) -> list[str]:
     return lines
 
 
-def _evaluation_lines(meta: dict[str, Any]) -> list[str]:
-    ev = meta["evaluation"]
+def _evaluation_lines(ev: Mapping[str, Any]) -> list[str]:
 
     def name(m: dict) -> str:
         return f"{m['outcome']} {m['metric']}" if "outcome" in m else m["metric"]
@@ -145,8 +149,7 @@ def _evaluation_lines(meta: dict[str, Any]) -> list[str]:
     return out
 
 
-def _parity_lines(meta: dict[str, Any]) -> list[str]:
-    parity = meta.get("parity", {})
+def _parity_lines(parity: Mapping[str, Any]) -> list[str]:
     lines = [f"- {p}: {v['metric']:.3f} vs PyTorch {parity.get('metric_pytorch', float('nan')):.3f} "
              f"on {parity.get('n')} {parity.get('split', '')} texts"
              f"{' (recommended)' if v.get('recommended') else ''}"
@@ -166,23 +169,22 @@ def model_card(path: str | Path, *, intended_use: str | None = None,
     >>> model_card("my_model/", intended_use="Research on worry in adults; not for "
     ...            "individual diagnosis.", limitations="English only.")     # doctest: +SKIP
     """
-    meta = read_bundle(path)
+    described = read_bundle(path)
     if intended_use is None and limitations is None:
-        return (Path(path) / CARD).read_text() if (Path(path) / CARD).is_file() else render(meta)
+        return (Path(path) / CARD).read_text() if (Path(path) / CARD).is_file() else render(described)
     for name, value in (("intended_use", intended_use), ("limitations", limitations)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ValueError(f"{name} must be a non-empty string, not {value!r}")
-    card = dict(meta.get("card", {}), **{k: v.strip() for k, v in
-                                         (("intended_use", intended_use), ("limitations", limitations)) if v})
-    files = list(meta["files"])  # verified above: read and hash the bundle once
-    meta = {k: v for k, v in meta.items() if k not in ("files", "manifest_sha256", "format_version")}
-    meta["card"] = card
+    card = dict(described.card, **{k: v.strip() for k, v in
+                                   (("intended_use", intended_use), ("limitations", limitations)) if v})
+    files = list(described.files)  # verified above: read and hash the bundle once
+    described = described.but(card=card)
     with reserve_bundle(path, overwrite=True) as slot:
         with slot.staged() as stage:
             for name in files:
                 (stage / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(Path(path) / name, stage / name)
-            (stage / CARD).write_text(render(meta))
-            seal(stage, meta)
+            (stage / CARD).write_text(render(described))
+            seal(stage, described)
     return (Path(path) / CARD).read_text()
 

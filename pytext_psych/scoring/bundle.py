@@ -19,9 +19,9 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..core.description import FORMAT_VERSION, Description
 from ..core.outputs import default_folder, reserve, sha256_file
 
-FORMAT_VERSION = 1
 BUNDLE_JSON = "bundle.json"
 ONNX_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 WEIGHTS = "model.safetensors"
@@ -30,7 +30,9 @@ _FORBIDDEN_SUFFIXES = (".pkl", ".pickle", ".bin", ".pt", ".pth", ".joblib", ".py
 _REQUIRED_KEYS = {
     "format_version": int,
     "task": str,
+    "text": str,
     "max_length": int,
+    "num_outputs": int,
     "files": dict,
     "onnx": dict,
     "manifest_sha256": str,
@@ -98,19 +100,19 @@ def check_sealed(stage: Path) -> None:
         raise BundleError("internal error: bundle was not sealed before it was published")
 
 
-def seal(stage: Path, meta: dict[str, Any]) -> dict[str, Any]:
+def seal(stage: Path, description: Description) -> Description:
     """Record the sha256 of every file in ``stage`` and write ``bundle.json``."""
     for name in _files(stage):
         if name.endswith(_FORBIDDEN_SUFFIXES):
             raise BundleError(f"refusing to put '{name}' in a bundle: no pickles or code")
-    meta = dict(meta, format_version=FORMAT_VERSION)
-    meta["files"] = {name: sha256_file(stage / name) for name in _files(stage)}
+    meta = description.but(format_version=FORMAT_VERSION, manifest_sha256=None,
+                           files={name: sha256_file(stage / name) for name in _files(stage)}).to_json()
     meta["manifest_sha256"] = _manifest_digest(meta)
     (stage / BUNDLE_JSON).write_text(json.dumps(meta, indent=2, sort_keys=True))
-    return meta
+    return Description.from_json(meta)
 
 
-def read_bundle(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
+def read_bundle(path: str | Path, *, verify: bool = True) -> Description:
     """Read and check ``bundle.json``; with ``verify``, check every file's sha256 too.
 
     Raises
@@ -141,7 +143,7 @@ def read_bundle(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
         )
     _check_names(meta, meta_path)
     if not verify:
-        return meta
+        return _described(meta, meta_path)
     if _manifest_digest(meta) != meta["manifest_sha256"]:
         raise BundleError(f"{meta_path} was modified after the bundle was written; refusing it")
     present = set(_files(folder))
@@ -158,7 +160,14 @@ def read_bundle(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
             f"model bundle '{folder}' failed verification ({'; '.join(problems)}); "
             "it was changed after it was written. Refit or restore the original bundle."
         )
-    return meta
+    return _described(meta, meta_path)
+
+
+def _described(meta: dict[str, Any], meta_path: Path) -> Description:
+    try:
+        return Description.from_json(meta)
+    except (KeyError, TypeError, ValueError) as err:
+        raise BundleError(f"{meta_path} is corrupt: its scoring contract cannot be read ({err!r})") from None
 
 
 def bundle_digest(path: str | Path) -> str:

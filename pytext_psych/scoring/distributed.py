@@ -150,7 +150,7 @@ def predict_scores_distributed(
         counts = _run(client, frame, task, settings.progress is not False)
         if sum(rows for rows, _ in counts.values()) == 0:
             raise ValueError("there are no texts to score (the data has no rows)")
-        if check_shift and "shift" in local.meta:
+        if check_shift and local.description.shift:
             warn_if_many(sum(k for _, k in counts.values()), sum(n for n, _ in counts.values()),
                          stacklevel=3)
         _write_marker(partial, task, counts, job)

@@ -84,9 +84,9 @@ def explain(model: ModelLike, texts: Sequence[str], *, target: str | None = None
 def _outcome(model, target: str | None):
     """The model (several outcomes: the view of the one ``target`` names, default the
     first), its output columns, and the class target left to explain."""
-    if "outcomes" not in model.meta:
+    if not model.description.several:
         return model, slice(None), target
-    chosen = {view.meta["outcome"]: (view, columns) for view, columns in views(model)}
+    chosen = {name: (view, columns) for view, columns, name in views(model)}
     name = next(iter(chosen)) if target is None else target
     if name not in chosen:
         raise ValueError(f"target {name!r} is not an outcome of this model; its outcomes: {list(chosen)}")
@@ -96,7 +96,7 @@ def _outcome(model, target: str | None):
 def _explained(model, block: pd.DataFrame, target: str | None) -> tuple[str, np.ndarray]:
     """The explained quantity for a text and its variants: the score, or a class's probability."""
     if model.task != "classification":  # the score, or ordinal's expected rating
-        return str(model.meta.get("outcome")), block["predicted"].to_numpy(float)
+        return str(model.description.outcome), block["predicted"].to_numpy(float)
     label = target if target is not None else block["predicted"].iloc[0]
     return str(label), block[f"prob_{label}"].to_numpy(float)
 

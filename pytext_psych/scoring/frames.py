@@ -4,11 +4,12 @@ conformal intervals or prediction sets. numpy and pandas only."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
+from ..core.description import Description, Outcome
 from ..data.outcomes import views, wide
 from ..stats import ordinal, softmax
 
@@ -17,7 +18,7 @@ class TextModel(Protocol):
     """What these functions read of a :class:`~pytext_psych.scoring.infer.TextModel` (a
     protocol, so that this module does not import the model that imports it)."""
 
-    meta: dict[str, Any]
+    description: Description
     task: str
     labels: list
 
@@ -29,15 +30,19 @@ def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
     """Turn raw model outputs into the user-facing frame (classes + probabilities, or
     scores), with conformal intervals or prediction sets when ``interval`` is given.
     Several outcomes: each one's columns, named ``predicted_<outcome>`` and so on."""
-    if "outcomes" in model.meta:
-        return pd.concat([outputs_to_frame(view, outputs[:, cols], index, interval).rename(
-            columns=lambda c, o=view.meta["outcome"]: wide(c, o)) for view, cols in views(model)], axis=1)
-    meta = model.meta
+    return pd.concat([_outcome_frame(view, outputs[:, cols], index, interval).rename(
+        columns=lambda c, o=name: wide(c, o)) for view, cols, name in views(model)], axis=1)
+
+
+def _outcome_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
+                   interval: float | None) -> pd.DataFrame:
+    """One outcome's frame (``model``: a model of that outcome alone)."""
+    outcome = model.description.outcomes[0]
     threshold = model.conformal_threshold(interval) if interval is not None else None
-    if meta["task"] != "classification":
-        return _rating_frame(meta, outputs, index, threshold)
+    if outcome.task != "classification":
+        return _rating_frame(outcome, outputs, index, threshold)
     probs = softmax(outputs)
-    labels = meta["labels"]
+    labels = list(outcome.labels)
     frame = pd.DataFrame(
         {f"prob_{label}": probs[:, k].astype(float) for k, label in enumerate(labels)}, index=index
     )
@@ -50,19 +55,19 @@ def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
     return frame
 
 
-def _rating_frame(meta: dict, outputs: np.ndarray, index: pd.Index,
+def _rating_frame(outcome: Outcome, outputs: np.ndarray, index: pd.Index,
                   threshold: float | None) -> pd.DataFrame:
     """Regression: the score. Ordinal: the expected rating, the most likely ``level`` and
     each level's probability. With ``threshold``: ``lower`` and ``upper``."""
-    if meta["task"] == "ordinal":
-        probs = ordinal.probabilities(outputs, meta.get("ordinal_cuts"))
-        scores = probs @ np.asarray(meta["level_values"], dtype=float)
+    if outcome.task == "ordinal":
+        probs = ordinal.probabilities(outputs, outcome.ordinal_cuts)
+        scores = probs @ np.asarray(outcome.level_values, dtype=float)
         frame = pd.DataFrame({"predicted": scores,
-                              "level": np.asarray(meta["labels"], dtype=object)[probs.argmax(1)],
-                              **{f"prob_{label}": probs[:, k] for k, label in enumerate(meta["labels"])}},
+                              "level": np.asarray(outcome.labels, dtype=object)[probs.argmax(1)],
+                              **{f"prob_{label}": probs[:, k] for k, label in enumerate(outcome.labels)}},
                              index=index)
     else:
-        scores = outputs[:, 0].astype(float) * meta["target_sd"] + meta["target_mean"]
+        scores = outputs[:, 0].astype(float) * outcome.target_sd + outcome.target_mean
         frame = pd.DataFrame({"predicted": scores}, index=index)
     if threshold is not None:
         frame.insert(1, "lower", scores - threshold)
@@ -72,13 +77,20 @@ def _rating_frame(meta: dict, outputs: np.ndarray, index: pd.Index,
 
 def output_columns(model: TextModel, interval: float | None) -> set[str]:
     """The columns predict_scores adds for ``model``."""
-    shift = {"unusual"} if "shift" in model.meta else set()
-    if "outcomes" in model.meta:
-        return shift | {wide(c, view.meta["outcome"]) for view, _ in views(model)
-                        for c in output_columns(view, interval) - shift}
-    if model.task != "classification":
-        levels = ({"level"} | {f"prob_{label}" for label in model.labels}
-                  if model.task == "ordinal" else set())
-        return {"predicted"} | levels | shift | ({"lower", "upper"} if interval is not None else set())
-    return ({"predicted"} | shift | {f"prob_{label}" for label in model.labels}
+    shift = {"unusual"} if model.description.shift else set()
+    return shift | {wide(c, name) for view, _, name in views(model) for c in _outcome_columns(view, interval)}
+
+
+def _outcome_columns(model: TextModel, interval: float | None) -> set[str]:
+    """One outcome's columns (``model``: a model of that outcome alone)."""
+    labels = model.description.outcomes[0].labels or ()
+    if model.task == "ordinal":
+        return {"predicted", "level"} | {f"prob_{label}" for label in labels} | _interval(interval)
+    if model.task == "regression":
+        return {"predicted"} | _interval(interval)
+    return ({"predicted"} | {f"prob_{label}" for label in labels}
             | ({"prediction_set"} if interval is not None else set()))
+
+
+def _interval(interval: float | None) -> set[str]:
+    return {"lower", "upper"} if interval is not None else set()

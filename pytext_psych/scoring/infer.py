@@ -22,6 +22,7 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
+from ..core.description import Description
 from ..stats import conformal_threshold
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
 
@@ -39,52 +40,37 @@ def _providers() -> list[str]:
 class TextModel:
     """A verified model bundle, ready to score; made by :func:`load_model`.
 
+    ``description`` is the bundle's :class:`~pytext_psych.core.description.Description`.
     Sessions (one per precision) are created on first use and reused across calls.
     """
 
-    def __init__(self, path: str | Path, meta: dict[str, Any]):
+    def __init__(self, path: str | Path, description: Description):
         self.path = Path(path)
-        self.meta = meta
+        self.description = description
         self._sessions: dict[str, Any] = {}
         self._tokenizer = None
 
     @property
     def task(self) -> str:
-        return self.meta["task"]
+        return self.description.task
 
     @property
     def labels(self) -> list[str] | None:
-        return self.meta.get("labels")
+        return self.description.labels
 
     def __repr__(self) -> str:
-        what = {
-            "classification": f"classification into {len(self.labels or [])} classes "
-                              f"({', '.join((self.labels or [])[:5])}"
-                              f"{', ...' if len(self.labels or []) > 5 else ''})",
-            "ordinal": f"ordinal ratings of '{self.meta.get('outcome')}' ({len(self.labels or [])} "
-                       f"levels, {', '.join((self.labels or [])[:9])}; "
-                       f"{self.meta.get('ordinal_head')} head)",
-        }.get(self.task, f"regression of '{self.meta.get('outcome')}'")
-        if "outcomes" in self.meta:
-            what = f"{self.task} of {len(self.meta['outcomes'])} outcomes in one model"
-        perf = "".join(
-            f"\n  test {m.get('outcome', '')}{' ' if 'outcome' in m else ''}{m['metric']} = "
-            f"{m['estimate']:.3f} [{m['conf_low']:.3f}, {m['conf_high']:.3f}]"
-            for m in self.meta.get("metrics", []) if m.get("metric") in ("f1_macro", "pearson_r"))
-        precisions = ", ".join(self.meta["onnx"]["files"])
-        return (
-            f"<TextModel: {what}\n  base model: {self.meta.get('base_model')}; "
-            f"max_length {self.meta['max_length']}; ONNX {precisions} "
-            f"(auto uses {self.resolve_precision('auto')}){perf}\n  bundle: {self.path}>"
-        )
+        d = self.description
+        return (f"<TextModel: {_what(d)}\n  base model: {d.base_model}; max_length {d.max_length}; "
+                f"ONNX {', '.join(d.onnx['files'])} (auto uses {self.resolve_precision('auto')})"
+                f"{_headline(d)}\n  bundle: {self.path}>")
 
     def resolve_precision(self, precision: str = "auto") -> str:
         """``"auto"``: int8 when the bundle has it and its parity report recommends it."""
-        files = self.meta["onnx"]["files"]
+        files = self.description.onnx["files"]
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
         if precision == "auto":
-            int8_ok = self.meta.get("parity", {}).get("int8", {}).get("recommended", False)
+            int8_ok = self.description.parity.get("int8", {}).get("recommended", False)
             return "int8" if "int8" in files and (int8_ok or "fp32" not in files) else "fp32"
         if precision not in files:
             raise ValueError(f"this bundle has no {precision} model; it has {sorted(files)}")
@@ -92,8 +78,9 @@ class TextModel:
 
     def conformal_threshold(self, interval: float) -> float:
         """The split-conformal threshold for coverage ``interval``, from the calibration
-        scores stored in the bundle (dev split, or out-of-fold predictions with cv)."""
-        calibration = self.meta.get("calibration")
+        scores stored in the bundle (dev split, or out-of-fold predictions with cv); for
+        a one-outcome model or a view of one outcome."""
+        calibration = self.description.outcomes[0].calibration
         if calibration is None:
             raise ValueError("this bundle has no calibration cases (it was fitted without a "
                              "dev split), so it cannot give prediction intervals")
@@ -106,7 +93,7 @@ class TextModel:
 
             tok = Tokenizer.from_file(str(self.path / TOKENIZER_JSON))
             tok.no_padding()
-            tok.enable_truncation(max_length=self.meta["max_length"])
+            tok.enable_truncation(max_length=self.description.max_length)
             self._tokenizer = tok
         return self._tokenizer
 
@@ -120,7 +107,7 @@ class TextModel:
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self._sessions[precision] = ort.InferenceSession(
-                str(self.path / self.meta["onnx"]["files"][precision]), options,
+                str(self.path / self.description.onnx["files"][precision]), options,
                 providers=_providers(),
             )
         return self._sessions[precision]
@@ -149,12 +136,33 @@ class TextModel:
                     "token_type_ids": np.zeros_like(ids)}
             return session.run(None, {n: v for n, v in feed.items() if n in names})[0][0]
 
-        outputs = np.empty((len(texts), self.meta["num_outputs"]), dtype=np.float32)
+        outputs = np.empty((len(texts), self.description.num_outputs), dtype=np.float32)
         with ThreadPoolExecutor(workers) as pool:
             for start in range(0, len(texts), WINDOW):
                 encodings = self.tokenizer.encode_batch(list(texts[start : start + WINDOW]))
                 outputs[start : start + len(encodings)] = list(pool.map(score, encodings))
         return outputs
+
+
+def _what(d: Description) -> str:
+    """The model in words, for its repr."""
+    if d.several:
+        return f"{d.task} of {len(d.outcomes)} outcomes in one model"
+    one, labels = d.outcomes[0], d.labels or []
+    shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+    if d.task == "classification":
+        return f"classification into {len(labels)} classes ({shown})"
+    if d.task == "ordinal":
+        return (f"ordinal ratings of '{one.name}' ({len(labels)} levels, {', '.join(labels[:9])}; "
+                f"{one.ordinal_head} head)")
+    return f"regression of '{one.name}'"
+
+
+def _headline(d: Description) -> str:
+    """The test metrics' headline lines, for the repr."""
+    return "".join(f"\n  test {m.get('outcome', '')}{' ' if 'outcome' in m else ''}{m['metric']} = "
+                   f"{m['estimate']:.3f} [{m['conf_low']:.3f}, {m['conf_high']:.3f}]"
+                   for m in d.metrics if m.get("metric") in ("f1_macro", "pearson_r"))
 
 
 def load_model(path: str | Path, digest: str | None = None) -> TextModel:
@@ -171,13 +179,13 @@ def load_model(path: str | Path, digest: str | None = None) -> TextModel:
     """
     if digest is not None and not isinstance(digest, str):
         raise TypeError(f"digest must be the bundle's published digest (a string), not {digest!r}")
-    meta = read_bundle(path)
+    description = read_bundle(path)
     if digest is not None:
         actual = bundle_digest(path)
         if actual != digest.strip().lower().removeprefix("sha256:"):
             raise BundleError(f"model bundle '{path}' has digest {actual}, not the expected "
                               f"{digest}; it is not the bundle that digest was published for")
-    return TextModel(path, meta)
+    return TextModel(path, description)
 
 
 def _signature(folder: Path) -> tuple:

@@ -166,7 +166,7 @@ def ready_model(model: ModelLike, settings: ScoreSettings) -> TextModel:
     model = _as_model(model)
     model.resolve_precision(settings.precision)
     if settings.interval is not None:
-        for view, _ in views(model):
+        for view, _, _ in views(model):
             view.conformal_threshold(settings.interval)
     return model
 

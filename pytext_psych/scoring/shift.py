@@ -34,7 +34,7 @@ def features(model, texts: Sequence[str], outputs: np.ndarray) -> np.ndarray:
     words = np.array([len(WORD.findall(t)) for t in texts], dtype=float)
     per_word = np.array([len(e.ids) / max(len({w for w in e.word_ids if w is not None}), 1)
                          for e in encodings])
-    view, cols = views(model)[0]  # several outcomes: the first one's response
+    view, cols, _ = views(model)[0]  # several outcomes: the first one's response
     return np.column_stack([np.log1p(words), per_word, response(view.task, outputs[:, cols])])
 
 
@@ -72,8 +72,8 @@ def unusualness(profile: dict[str, Any], x: np.ndarray) -> np.ndarray:
 def flag(model, texts: Sequence[str], outputs: np.ndarray) -> np.ndarray | None:
     """Per text: is it unlike the training texts? None when the bundle has no profile.
     Warns once when clearly more than 5% of the texts are flagged."""
-    profile = model.meta.get("shift")
-    if profile is None or not len(texts):
+    profile = model.description.shift
+    if not profile or not len(texts):
         return None
     unusual = unusualness(profile, features(model, texts, outputs)) > profile["threshold"]
     warn_if_many(int(unusual.sum()), len(unusual), stacklevel=5)

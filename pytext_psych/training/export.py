@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from ..core.description import Description
 from ..evaluation.evaluate import outcomes_parity
 from ..scoring.bundle import ONNX_FILES
 from ..scoring.infer import TextModel
@@ -161,16 +162,16 @@ def export_onnx(net, tokenizer, folder: Path,
     return {"files": written, "fused": fused}
 
 
-def export_checked(tokenizer, net, folder: Path, meta: dict[str, Any], precisions: Sequence[str],
+def export_checked(tokenizer, net, folder: Path, contract: Description, precisions: Sequence[str],
                    check_texts: Sequence[str], check_targets: np.ndarray, check_split: str) -> TextModel:
     """Export ``net`` to ONNX into ``folder`` (weights and tokenizer too), check every
     precision against PyTorch on ``check_texts``, and return the scorer: a
-    :class:`TextModel` whose meta holds ``onnx`` and ``parity`` (so ``"auto"`` resolves)."""
+    :class:`TextModel` whose description holds ``onnx`` and ``parity`` (so ``"auto"`` resolves)."""
     save_pretrained(tokenizer, net, folder)
-    meta = dict(meta, onnx={"opset": OPSET, **export_onnx(net, tokenizer, folder, precisions)})
-    scorer = TextModel(folder, meta)
-    reference = predict_texts(tokenizer, net, check_texts, meta["max_length"])
-    candidates = {p: scorer.raw_outputs(check_texts, precision=p) for p in meta["onnx"]["files"]}
-    scorer.meta["parity"] = dict(split=check_split, **outcomes_parity(
-        scorer, reference, candidates, check_targets))
-    return scorer
+    exported = TextModel(folder, contract.but(onnx={"opset": OPSET, **export_onnx(net, tokenizer, folder,
+                                                                                   precisions)}))
+    reference = predict_texts(tokenizer, net, check_texts, contract.max_length)
+    candidates = {p: exported.raw_outputs(check_texts, precision=p) for p in exported.description.onnx["files"]}
+    parity = dict(split=check_split, **outcomes_parity(exported, reference, candidates, check_targets))
+    exported.description = exported.description.but(parity=parity)  # its sessions are kept
+    return exported
