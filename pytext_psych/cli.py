@@ -113,8 +113,6 @@ def _info(args: argparse.Namespace) -> None:
           f"PyTorch {'macro F1' if model.task == 'classification' else 'r'} = "
           f"{parity['metric_pytorch']:.4f}; threshold {parity['threshold']}):")
     print(parity_table(d).to_string(index=False))
-    print(f"scoring: {model.rows_per_call('auto')} text(s) of one length bucket per onnxruntime call; int8 "
-          f"activations {d.onnx.get('int8_scheme') or 'one scale per call (a bundle from before per-token int8)'}")
     fused = d.onnx.get("fused")
     if fused is not None:  # bundles from before this record have none
         print("fused by onnxruntime's optimiser: " + (

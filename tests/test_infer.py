@@ -9,7 +9,6 @@ import pytest
 
 from pytext_psych import TextModel, load_model, predict_scores, write_scores
 from pytext_psych.core.description import Description, Outcome
-from pytext_psych.scoring.batches import ROWS
 
 TEXTS = [
     "My manager keeps adding deadlines and I cannot sleep.",
@@ -72,13 +71,6 @@ def test_precision_auto_follows_parity_report():
         TextModel(".", _meta_with({"fp32": "m"}, True)).resolve_precision("int8")
     with pytest.raises(ValueError, match="precision must be one of"):
         TextModel(".", _meta_with(both, True)).resolve_precision("fp16")
-
-
-def test_int8_graphs_from_before_per_token_scales_are_called_one_text_at_a_time():
-    both = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
-    old = TextModel(".", _meta_with(both, True))  # onnx.int8_scheme absent: one scale per call
-    new = TextModel(".", _meta_with(both, True).but(onnx={"files": both, "int8_scheme": "per-token"}))
-    assert (old.rows_per_call("int8"), old.rows_per_call("fp32"), new.rows_per_call()) == (1, ROWS, ROWS)
 
 
 def test_classification_frame(topic_fit):

@@ -3,13 +3,12 @@
 No torch and no transformers here: a bundle scores with numpy, pandas, tokenizers and
 onnxruntime only (the light install, ``pip install pytext-psych``).
 
-Same text, same score: every onnxruntime call has a shape that depends on each of its
-texts alone (:mod:`~pytext_psych.scoring.batches`), so a prediction never depends on its
-batch-mates, the input order or the chunking, bit for bit. Throughput comes from: the Rust
-tokenizer called on whole windows of texts; batches of texts of one length bucket; the
-optimised ONNX graph, per-token int8 where the parity report allows it; one onnxruntime
-session per bundle and precision, created once and reused, called from as many threads as
-cores this process may use. Files are streamed in chunks, so memory
+Same text, same score: every text is scored on its own (see :meth:`TextModel.raw_outputs`),
+so a prediction never depends on its batch-mates, the input order or the chunking.
+Throughput comes from: the Rust tokenizer called on whole windows of texts; no padding at
+all; the optimised (fused) ONNX graph, int8 where the parity report allows it; one
+onnxruntime session per bundle and precision, created once and reused, called from as
+many threads as cores this process may use. Files are streamed in chunks, so memory
 stays bounded however many rows they hold.
 """
 
@@ -17,7 +16,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence, Union
 
@@ -25,7 +24,6 @@ import numpy as np
 
 from ..core.description import Description
 from ..stats import conformal_threshold
-from .batches import ROWS, groups, padded_feed
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
 
 PRECISIONS = ("auto", "fp32", "int8")
@@ -114,43 +112,35 @@ class TextModel:
             )
         return self._sessions[precision]
 
-    def rows_per_call(self, precision: str = "auto") -> int:
-        """:data:`~pytext_psych.scoring.batches.ROWS`, or 1 for the int8 graph of a bundle
-        from before per-token int8 (its activation scale is shared by a call's texts)."""
-        precision = self.resolve_precision(precision)
-        old_int8 = precision == "int8" and self.description.onnx.get("int8_scheme") is None
-        return 1 if old_int8 else ROWS
-
     def raw_outputs(self, texts: Sequence[str], precision: str = "auto",
                     threads: int | None = None) -> np.ndarray:
         """Model outputs (logits, or standardised scores) for ``texts``, in input order.
 
-        Same text, same score, bit for bit: every call has a shape that depends on each
-        of its texts alone (see :mod:`~pytext_psych.scoring.batches`), so a text's output
-        never depends on the other texts, their order or the chunking. Calls run in
-        parallel on ``threads`` threads (default: the cores this process may use), each
-        single-threaded.
+        Each text is scored on its own: one onnxruntime call, no padding, no batch-mates.
+        So a text's output never depends on the other texts, their order or the chunking
+        (int8's dynamic quantisation sets its activation scales per call, so texts sharing
+        a batch would share scales). Texts run in parallel on ``threads`` threads (default:
+        the cores this process may use), each call single-threaded; measured on 2 cores,
+        this scores short answers as fast as length-sorted batches of 32 and long ones
+        1.4x faster (benchmarks/results/scoring.md).
         """
         session = self.session(precision)
         names = {i.name for i in session.get_inputs()}
-        rows = self.rows_per_call(precision)
         workers = threads or len(os.sched_getaffinity(0))
         if workers < 1:
             raise ValueError(f"threads must be at least 1, not {threads}")
-        d = self.description
 
-        def score(encodings, call) -> np.ndarray:
-            positions, length = call
-            feed = padded_feed([encodings[i].ids for i in positions], length, rows, d.pad_token_id, names)
-            return session.run(None, feed)[0][: len(positions)]
+        def score(encoding) -> np.ndarray:
+            ids = np.asarray([encoding.ids], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                    "token_type_ids": np.zeros_like(ids)}
+            return session.run(None, {n: v for n, v in feed.items() if n in names})[0][0]
 
-        outputs = np.empty((len(texts), d.num_outputs), dtype=np.float32)
+        outputs = np.empty((len(texts), self.description.num_outputs), dtype=np.float32)
         with ThreadPoolExecutor(workers) as pool:
             for start in range(0, len(texts), WINDOW):
                 encodings = self.tokenizer.encode_batch(list(texts[start : start + WINDOW]))
-                calls = list(groups([len(e.ids) for e in encodings], rows, d.max_length))
-                for (positions, _), out in zip(calls, pool.map(partial(score, encodings), calls)):
-                    outputs[start + positions] = out
+                outputs[start : start + len(encodings)] = list(pool.map(score, encodings))
         return outputs
 
 

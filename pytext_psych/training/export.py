@@ -1,4 +1,4 @@
-"""PyTorch -> optimised ONNX (fp32) -> per-token int8, plus the parity report.
+"""PyTorch -> optimised ONNX (fp32) -> dynamic int8, plus the parity report.
 
 The graph takes ``input_ids``, ``attention_mask`` (and ``token_type_ids`` where the model
 has them) with dynamic batch and sequence axes, and returns the raw head outputs
@@ -17,12 +17,9 @@ Why it is done this way (measured on MiniLM-L6, see benchmarks/results/scoring.m
   correctly but slower.
 * The top encoder layer is computed for the first token only after self-attention (see
   :func:`_first_token_top_layer`): +15% int8 texts/s, outputs unchanged.
-* int8 quantises the weights with *per-channel* scales (per-tensor scales cost MiniLM a
-  visible share of its accuracy: output correlation with fp32 about .97 instead of .995 on
-  RWWD texts) and the activations with one scale *per token* (:mod:`.quantize`), so texts
-  can be scored in padded batches without a batch-mate changing a score. Bundles written
-  before (``onnx.int8_scheme`` absent) used onnxruntime's dynamic quantisation, one scale
-  per call; they are still scored one text per call.
+* int8 is onnxruntime's dynamic quantisation of the optimised graph with *per-channel*
+  weight scales: per-tensor scales cost MiniLM a visible share of its accuracy (output
+  correlation with fp32 about .97 instead of .995 on RWWD texts).
 """
 
 from __future__ import annotations
@@ -44,7 +41,6 @@ from ..scoring.bundle import ONNX_FILES
 from ..scoring.infer import TextModel
 from .encoders import encoder_layers
 from .nets import predict_texts, save_pretrained
-from .quantize import SCHEME, quantize_per_token
 
 OPSET = 17
 # onnxruntime's optimiser knows these encoder families under the "bert" fusion patterns
@@ -125,13 +121,16 @@ def _export_raw(net, tokenizer, path: Path) -> list[str]:
 
 
 def export_onnx(net, tokenizer, folder: Path,
-                precisions: Sequence[str] = ("fp32", "int8")) -> dict[str, Any]:
+                precisions: Sequence[str] = ("fp32", "int8")) -> dict[str, dict[str, Any]]:
     """Write the requested precisions of ``net`` into ``folder``.
 
-    Returns ``{"files": {precision: file}, "fused": {operator: count}, "int8_scheme": ...}``:
-    the fused operators onnxruntime's optimiser made for the fp32 graph (e.g. Attention,
-    SkipLayerNormalization), and how int8 quantises activations (:mod:`.quantize`).
+    Returns ``{"files": {precision: file}, "fused": {operator: count}}``, the second being
+    the fused operators onnxruntime's optimiser made (e.g. Attention, SkipLayerNormalization).
     """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
     unknown = set(precisions) - set(ONNX_FILES)
     if unknown or not precisions:
         raise ValueError(f"export precisions must be among {sorted(ONNX_FILES)}, not {list(precisions)}")
@@ -142,31 +141,25 @@ def export_onnx(net, tokenizer, folder: Path,
     with tempfile.TemporaryDirectory(dir=folder) as tmp, _quiet_onnxruntime():
         raw = Path(tmp) / "raw.onnx"
         _export_raw(net, tokenizer, raw)
-        fused = _optimized(raw, net.config, folder / ONNX_FILES["fp32"], attention=True)
-        written["fp32"] = ONNX_FILES["fp32"]
+        cfg = net.config
+        optimized = optimize_model(
+            str(raw), model_type=_FUSABLE.get(cfg.model_type, "bert"),
+            num_heads=getattr(cfg, "num_attention_heads", 0),
+            hidden_size=getattr(cfg, "hidden_size", 0),
+        )
+        fused = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
+        fp32 = Path(tmp) / "fp32.onnx"
+        optimized.save_model_to_file(str(fp32))
+        if "fp32" in precisions:
+            fp32.replace(folder / ONNX_FILES["fp32"])
+            fp32 = folder / ONNX_FILES["fp32"]
+            written["fp32"] = ONNX_FILES["fp32"]
         if "int8" in precisions:
-            # attention left unfused: its input projections become per-token int8 products too
-            _optimized(raw, net.config, Path(tmp) / "unfused.onnx", attention=False)
-            quantize_per_token(Path(tmp) / "unfused.onnx", folder / ONNX_FILES["int8"])
+            quantize_dynamic(str(fp32), str(folder / ONNX_FILES["int8"]),
+                             weight_type=QuantType.QInt8, per_channel=True,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
             written["int8"] = ONNX_FILES["int8"]
-        if "fp32" not in precisions:
-            (folder / written.pop("fp32")).unlink()
-    return {"files": written, "fused": fused, "int8_scheme": SCHEME if "int8" in written else None}
-
-
-def _optimized(raw: Path, config, target: Path, attention: bool) -> dict[str, int]:
-    """onnxruntime's transformer optimiser on the exported graph (``attention``: fuse the
-    self-attention too); returns the fused operators' counts."""
-    from onnxruntime.transformers.fusion_options import FusionOptions
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    model_type = _FUSABLE.get(config.model_type, "bert")
-    options = FusionOptions(model_type)
-    options.enable_attention = attention
-    optimized = optimize_model(str(raw), model_type=model_type, num_heads=getattr(config, "num_attention_heads", 0),
-                               hidden_size=getattr(config, "hidden_size", 0), optimization_options=options)
-    optimized.save_model_to_file(str(target))
-    return {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
+    return {"files": written, "fused": fused}
 
 
 def export_checked(tokenizer, net, folder: Path, contract: Description, precisions: Sequence[str],
