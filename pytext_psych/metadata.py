@@ -1,7 +1,8 @@
 """What a bundle says about itself: the scoring contract, the training record, the
 evaluation and the provenance (seed, split row ids, package versions, hardware, time).
 
-Builds the ``bundle.json`` dictionary from the steps' results; reads nothing from disk
+Builds the parts of a bundle's :class:`~pytext_psych.core.description.Description` (its
+``bundle.json``) from the steps' results; reads nothing from disk
 but package metadata and the machine's description. torch is imported (through training) only to name a GPU.
 """
 

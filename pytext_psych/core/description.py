@@ -39,7 +39,7 @@ _OWN = ("task", "outcome", "labels", "level_values", "target_mean", "target_sd",
 # The reports: records kept as read-only mappings (or, for "metrics", a tuple of them).
 _RECORDS = ("onnx", "parity", "files", "training", "evaluation", "manifest", "card", "data",
             "encoder", "n", "shift")
-_CONTRACT = ("format_version", "text", "max_length", "pad_token_id", "base_model", "metrics",
+_OTHER_KEYS = ("format_version", "text", "max_length", "pad_token_id", "base_model", "metrics",
              "metrics_precision", "manifest_sha256", "ordinal_cuts", "outcomes")
 
 
@@ -195,7 +195,7 @@ class Description:
             outcomes = tuple(Outcome.from_json(e, e["columns"]) for e in entries)
         else:
             outcomes = (Outcome.from_json(meta, (0, meta["num_outputs"]), meta.get("ordinal_cuts")),)
-        known = set(_OWN) | set(_RECORDS) | set(_CONTRACT)
+        known = set(_OWN) | set(_RECORDS) | set(_OTHER_KEYS)
         return cls(text=meta["text"], outcomes=outcomes, max_length=meta["max_length"],
                    pad_token_id=meta.get("pad_token_id", 0), base_model=meta.get("base_model"),
                    metrics=tuple(meta.get("metrics") or ()), metrics_precision=meta.get("metrics_precision"),

@@ -192,8 +192,9 @@ def evaluate_outcomes(prep: Prepared, scored: Scored, baseline: Any, *args: Any,
         done[name] = evaluate(part, one, None if baseline is None else baseline[j], *args)
     tables = {k: stacked({n: getattr(e, k) for n, e in done.items()})
               for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental")}
-    calibration = [e.calibration for e in done.values()]
-    return Evaluation(calibration=None if None in calibration else sum(calibration, ()), **tables)
+    calibration = [e.calibration for e in done.values()]  # each a tuple of one, or None
+    joined = None if None in calibration else tuple(one for each in calibration for one in each)
+    return Evaluation(calibration=joined, **tables)
 
 
 def _incremental(prep: Prepared, scored: Scored, rows: np.ndarray, covariates: np.ndarray,
