@@ -88,7 +88,7 @@ def rating_agreement(observed: Sequence[float], predicted: Sequence[float],
     if not (np.allclose(values, np.round(values)) and len(values) <= ORDINAL_MAX_LEVELS):
         return table
     scale = np.arange(values.min(), values.max() + 1)
-    rounded = np.clip(np.round(predicted), scale[0], scale[-1])
+    rounded = np.clip(np.round(predicted), scale[0], scale[-1]) + 0.0  # + 0.0: -0.0 (from -0.4) is 0.0
     kappas = agreement(observed, rounded, "ordinal", categories=scale, **boot)
     kappas = kappas[kappas.metric != "cohen_kappa"].assign(
         method=lambda t: t.method + " (predictions rounded to the rating scale)")

@@ -146,13 +146,27 @@ def _interval(boot: np.ndarray, estimate: float, jack: np.ndarray | None,
             z0, accel = 0.0, 0.0
     levels = _adjusted(special.ndtri(np.array([alpha, 1 - alpha])), z0, accel)
     low, high = np.percentile(b, 100 * levels)
-    # where 0 falls in the resamples (mid-rank for ties), kept off 0 and 1 ...
-    q0 = np.clip(((b < 0).sum() + (b <= 0).sum()) / (2 * len(b)), 1 / (len(b) + 1),
-                 len(b) / (len(b) + 1))
+    # where 0 falls in the resamples, kept off 0 and 1 ...
+    q0 = np.clip(_level_of_zero(b), 1 / (len(b) + 1), len(b) / (len(b) + 1))
     # ... and the nominal level whose adjusted level lands there (inverting _adjusted)
     w = special.ndtri(q0) - z0
     tail = special.ndtr(w / (1 + accel * w) - z0)
     return float(low), float(high), f"bootstrap {used}", float(min(1.0, 2 * min(tail, 1 - tail)))
+
+
+def _level_of_zero(b: np.ndarray) -> float:
+    """The level at which the resamples' percentile (linear, as ``np.percentile`` takes it)
+    is 0, so that an interval excludes 0 exactly when p < 1 - level; where resamples equal
+    0, the middle of their levels.
+
+    >>> _level_of_zero(np.array([-1.0, 1.0, 3.0])), _level_of_zero(np.zeros(4))
+    (0.25, 0.5)
+    """
+    s, grid = np.sort(b), np.linspace(0, 1, len(b))
+    below, above = np.searchsorted(s, 0.0, "left"), np.searchsorted(s, 0.0, "right")
+    if above > below:
+        return float(grid[below] + grid[above - 1]) / 2
+    return float(np.interp(0.0, s, grid))
 
 
 def check_options(method: str, ci_level: float, n_resamples: int) -> None:
