@@ -59,7 +59,7 @@ def ours(strategy: str, patience: int, sizes: tuple[int, ...]) -> None:
     print(f"fine-tunes: {time.perf_counter() - started:.0f} s")
     if (strategy, patience) != ("full", 3):
         return
-    embedded = text_embeddings("default", df.text.tolist(), 64)
+    embedded = text_embeddings("default", df.text.tolist(), 64, None)
     labels = sorted(df.label.unique())
     y = df.label.map({label: i for i, label in enumerate(labels)}).to_numpy()
     with (OUT / "embeddings.jsonl").open("w") as fh:

@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from bench_scoring import machine  # the machine in words, with its CPU's vector flags
 
 from pytext_psych import compare_models, fit_text_model, predict_scores
-from pytext_psych.metadata import hardware
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -94,12 +94,10 @@ def write(args, df, one, single, times, scoring, n_scored) -> None:
         rows.append({"outcome": name, "one model r [95% CI]": ci(mine), "separate fit r [95% CI]": ci(alone),
                      "difference [95% CI]": f"{d.estimate:+.3f} [{d.conf_low:+.3f}, {d.conf_high:+.3f}]",
                      "p": f"{d.p_value:.3f}", "best epoch (separate)": fit.best_epoch})
-    hw = hardware()
     separate = [t for k, t in times.items() if k in single]
     lines = [
         f"# Several outcomes in one model: {args.data}", "",
-        f"Machine: {hw['cpu']}; {hw['cores_available']} cores; {hw.get('memory_gib')} GiB; GPU: "
-        f"{hw['gpu'] or 'none'}; Python {hw['python']}. Command: `python benchmarks/several_outcomes.py "
+        f"Machine: {machine()}. Command: `python benchmarks/several_outcomes.py "
         f"--data {args.data}{f' --n {args.n}' if args.n else ''}`"
         + (" **Smoke run (--quick): the numbers mean nothing.**" if args.quick else ""), "",
         f"n = {len(df)} texts; train/dev/test {'/'.join(str(one.n.get(k)) for k in ('train', 'dev', 'test'))} (seed 42{', grouped by writer' if SETS[args.data]['group'] else ''}); "
@@ -126,7 +124,7 @@ def write(args, df, one, single, times, scoring, n_scored) -> None:
 def write_one(args, one, wall: float, cpu: float) -> None:
     r = one.metrics[one.metrics.metric == "pearson_r"]
     lines = [f"# One model of several outcomes, up to {args.epochs} epochs: {args.data}", "",
-             f"Machine: {hardware()['cpu']}; command: `python benchmarks/several_outcomes.py --data "
+             f"Machine: {machine()}; command: `python benchmarks/several_outcomes.py --data "
              f"{args.data}{f' --n {args.n}' if args.n else ''} --epochs {args.epochs} --one-only`; "
              f"otherwise as `several_outcomes_{args.data}.md` (same rows, split and seed). Best epoch "
              f"{one.best_epoch}; wall {wall:.0f} s, CPU {cpu:.0f} s.", "",

@@ -261,14 +261,14 @@ def learning_curve(
     request.single_fit(outcome, "learning_curve")
     job = request.check_request(data, text, outcome, task, options, progress=False,
                                  caller="learning_curve", allowed=allowed, resume=resume)
-    if job.prep.task == "ordinal":
+    if job.data.prep.task == "ordinal":
         raise ValueError("learning_curve does not take task='ordinal' yet; run it with "
                          "task='regression' (the same split) to see how many texts are needed")
     if not is_real(test, 1e-9, 1 - 1e-9):
         raise ValueError(f"test must be a fraction between 0 and 1, not {test!r}")
     if not is_int(repeats, 1):
         raise ValueError(f"repeats must be a whole number of at least 1, not {repeats!r}")
-    fixed = split_rows(job.prep.y, job.prep.task, (1 - test, 0.0, test), job.settings.seed)
+    fixed = split_rows(job.data.prep.y, job.data.prep.task, (1 - test, 0.0, test), job.settings.seed)
     pool = np.flatnonzero(fixed == "train")
     grid = [len(pool) if s == "full" else s for s in sizes]
     if not grid or not all(is_int(s, 12, len(pool)) for s in grid):
@@ -276,7 +276,7 @@ def learning_curve(
                          f"(the data minus the test set), or 'full'; got {list(sizes)}")
     grid = sorted(set(grid))
     settings = dict(job.settings.to_dict(), text=text, outcome=outcome, test=test,
-                    baseline=job.evaluation.baseline, n=len(job.prep.y),
+                    baseline=job.evaluation.baseline, n=len(job.data.prep.y),
                     n_resamples=job.evaluation.n_resamples, ci_level=job.evaluation.ci_level)
     store = _RunStore(output_dir, settings)
     checkpoints = Checkpoints(Path(output_dir) / "run", resume) if output_dir is not None else None
@@ -288,12 +288,12 @@ def learning_curve(
             if not store.done(size, repeat):
                 started = time.perf_counter()
                 tables, assigned, strategy = _run(job, fixed, pool, size, repeat, output_dir, checkpoints)
-                rows = {part: job.prep.index[assigned == part].tolist() for part in ("train", "dev", "test")}
+                rows = {part: job.data.prep.index[assigned == part].tolist() for part in ("train", "dev", "test")}
                 store.add(size, repeat, tables, time.perf_counter() - started, rows, strategy)
                 if checkpoints is not None:
                     checkpoints.discard()  # the run is recorded
             bar.update(1)
-    return LearningCurve(store.frame(), HEADLINE[job.prep.task], int((fixed == "test").sum()),
+    return LearningCurve(store.frame(), HEADLINE[job.data.prep.task], int((fixed == "test").sum()),
                          seed=job.settings.seed, ci_level=job.evaluation.ci_level)
 
 
@@ -312,18 +312,18 @@ def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
     from .data.design import Run
     from .training.nets import TokenCache
 
-    prep = job.prep
+    prep = job.data.prep
     seed = int(np.random.SeedSequence(job.settings.seed, spawn_key=(size, repeat)).generate_state(1)[0])
     rows = pool[_subsample(prep.y[pool], prep.task, size, seed)]
     assigned = np.where(fixed == "test", "test", "unused").astype(object)
     assigned[rows] = split_rows(prep.y[rows], prep.task, (5 / 6, 1 / 6, 0.0), seed)
     run = Run(f"n = {size}, repeat {repeat + 1}", assigned)
-    trained = pipeline.train_run(job, run, job.settings.but(seed=seed), TokenCache(), checkpoints)
-    contract = metadata.scoring_contract(prep, job.text, job.outcome, job.settings.max_length,
-                                         trained.tokenizer.pad_token_id, job.settings.model,
-                                         job.settings.ordinal_head)
+    trained = pipeline.train_run(job.data, run, job.settings.but(seed=seed), TokenCache(), checkpoints,
+                                 job.progress)
+    contract = metadata.scoring_contract(prep, job.data.text, job.settings, trained.tokenizer.pad_token_id,
+                                         job.settings.model)
     with tempfile.TemporaryDirectory(prefix=".curve-run-", dir=output_dir) as folder:
-        scorer = pipeline.export_model(job, trained, Path(folder), contract)
+        scorer = pipeline.export_model(prep, trained, Path(folder), contract, job.evaluation.precisions)
         test_rows = run.rows("test")
         predicted = score_rows(scorer, prep.texts, test_rows, len(prep.y)).frame["predicted"].to_numpy()
     observed = observed_values(prep)[test_rows]
@@ -339,7 +339,7 @@ def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
         tables["baseline"] = bootstrap_metrics(observed, base, prep.task, **boot)
         paired = compare_predictions(observed, predicted[test_rows], base, metric_task(prep.task), **boot)
         tables[PAIRED] = paired[[c for c in COLUMNS if c in paired]]
-    return tables, assigned, trained.strategy
+    return tables, assigned, trained.settings.strategy
 
 
 def _subsample(y: np.ndarray, task: str, size: int, seed: int) -> np.ndarray:

@@ -25,7 +25,7 @@ def fit_on_processes(job, output_dir: str | Path | None, overwrite: bool):
     from .training.nets import TokenCache
 
     processes = Processes()  # starts the process group
-    if job.domain_texts is not None:
+    if job.data.domain_texts is not None:
         raise ValueError("domain_texts= pretrains on one process: run pretrain_domain() first "
                          "with plain python, then fit with model= the folder it wrote")
     if not processes.main:

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from .core.description import Description, Outcome
+from .core.settings import TrainSettings
 from .data.design import Design
-from .data.outcomes import outcome_names
 from .data.reading import Prepared
 
 _VERSIONED = ("pytext-psych", "torch", "transformers", "onnxruntime", "tokenizers", "numpy",
@@ -78,12 +78,13 @@ def base_model_name(model: str, domain: dict[str, Any] | None) -> str:
     return name + (f" + domain-adaptive masked-LM pretraining on {domain['n_texts']} texts" if domain else "")
 
 
-def scoring_contract(prep: Prepared, text: str, outcome: str | list[str], max_length: int,
-                     pad_token_id: int | None, base_model: str, ordinal_head: str = "corn") -> Description:
-    """What scoring needs: the text column, the token limit and each outcome's rules, with
-    its block of the network's output (target scaling and cut points are added at export)."""
-    outcomes, start = [], 0
-    for part, name in zip(prep.parts or (prep,), outcome_names(outcome)):
+def scoring_contract(prep: Prepared, text: str, settings: TrainSettings, pad_token_id: int | None,
+                     base_model: str) -> Description:
+    """What scoring needs: the text column, how texts are read (``settings``' token limit and
+    window stride) and each outcome's rules, with its block of the network's output (target
+    scaling and cut points are added at export)."""
+    outcomes, start, ordinal_head = [], 0, settings.ordinal_head
+    for name, (_, part) in zip(prep.names, prep.outcomes):
         width = len(part.labels or [0])
         if part.task == "ordinal":  # CORN: K - 1 logits; cumulative link: one score (cuts added later)
             width = len(part.labels) - 1 if ordinal_head == "corn" else 1
@@ -93,8 +94,8 @@ def scoring_contract(prep: Prepared, text: str, outcome: str | list[str], max_le
             level_values=None if part.values is None else tuple(part.values.tolist()),
             ordinal_head=ordinal_head if part.task == "ordinal" else None))
         start += width
-    return Description(text=text, outcomes=tuple(outcomes), max_length=max_length,
-                       pad_token_id=int(pad_token_id or 0), base_model=base_model)
+    return Description(text=text, outcomes=tuple(outcomes), max_length=settings.max_length,
+                       pad_token_id=int(pad_token_id or 0), base_model=base_model, stride=settings.window_stride)
 
 
 def split_sizes(design: Design) -> dict[str, int]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .core.settings import EvalSettings, TrainSettings, is_bool, settings_from
 from .data.design import Design, plan
@@ -21,22 +20,30 @@ from .training.parallel import refuse_if_launched
 
 
 @dataclass(frozen=True)
-class Job:
-    """A checked fit request: data, settings, design. Made before any model is loaded."""
+class FitData:
+    """The checked data of a fit: texts and outcomes, the runs that use them, and what
+    else it reads (the unlabelled domain texts, the covariates' design matrix)."""
 
-    df: pd.DataFrame
     prep: Prepared
-    text: str
-    outcome: str | tuple[str, ...]  # several: one model with a head per outcome
-    settings: TrainSettings
-    evaluation: EvalSettings
     design: Design
-    domain_texts: list[str] | None
-    progress: bool
-    started: float
-    resume: bool = True
+    text: str  # the text column's name
+    domain_texts: list[str] | None = None
     covariates: tuple[str, ...] = ()
     covariate_values: np.ndarray | None = None  # the design matrix (dummy-coded)
+    token_lengths: np.ndarray | None = None  # each text's length in the encoder's tokens
+
+
+@dataclass(frozen=True)
+class Job:
+    """A checked fit request: its data, its settings and how it runs. Made before any model
+    is loaded; each step of :mod:`pytext_psych.pipeline` takes the parts it uses."""
+
+    data: FitData
+    settings: TrainSettings
+    evaluation: EvalSettings
+    progress: bool = True
+    resume: bool = True
+    started: float = field(default_factory=time.perf_counter)
 
 
 def single_fit(outcome: Any, caller: str) -> None:
@@ -75,13 +82,16 @@ def check_request(data: DataLike, text: str, outcome: Any, task: str, options: d
     unlabelled = None if domain_texts is None else domain_corpus(
         df, domain_texts, None if design.folds is not None else design.runs[0].assigned != "test")
     _warn_small_test(len(design.evaluated))
-    from .training.encoders import check_model
+    from .training.encoders import check_model, token_lengths
 
     check_model(settings.model, settings.max_length)
     if evaluation.baseline and evaluation.baseline_model is not None:
         check_model(evaluation.baseline_model, settings.max_length)
-    return Job(df, prep, text, outcomes if len(outcomes) > 1 else outcomes[0], settings, evaluation,
-               design, unlabelled, progress, started, resume, names, values)
+    lengths = token_lengths(settings.model, prep.texts)
+    if settings.truncate:
+        _warn_long_texts(lengths, settings.max_length, text)
+    data = FitData(prep, design, text, unlabelled, names, values, lengths)
+    return Job(data, settings, evaluation, progress, resume, started)
 
 
 def _covariate_names(covariates: Any) -> tuple[str, ...]:
@@ -91,6 +101,19 @@ def _covariate_names(covariates: Any) -> tuple[str, ...]:
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(c, str) for c in names):
         raise TypeError(f"covariates must be a column name or a list of column names, not {covariates!r}")
     return tuple(names)
+
+
+def _warn_long_texts(lengths: np.ndarray, max_length: int, text: str) -> None:
+    """Warn (before training) when texts are longer than the model reads: it reads their
+    first ``max_length`` tokens (the bundle and its card record how many were cut)."""
+    longer = int((lengths > max_length).sum())
+    if longer:
+        warnings.warn(
+            f"{longer} of {len(lengths)} texts in {text!r} ({longer / len(lengths):.0%}) are longer than "
+            f"max_length={max_length} tokens (the longest has {int(lengths.max())}): the model reads only "
+            f"their first {max_length} tokens (truncate=True). Leave truncate=False to read them in "
+            "overlapping windows, or raise max_length",
+            UserWarning, stacklevel=3)
 
 
 def _warn_small_test(n_test: int) -> None:

@@ -72,7 +72,7 @@ def tune_text_model(data: DataLike, text: str, outcome: str, *, task: str = "aut
     job = request.check_request(data, text, outcome, task, {**fixed, **combos[0]}, None, progress,
                                  overwrite, caller="tune_text_model", resume=resume)
     jobs = [request.with_settings(job, **combo) for combo in combos]  # all checked up front
-    if not len(job.design.runs[0].rows("dev")):
+    if not len(job.data.design.runs[0].rows("dev")):
         raise ValueError("tuning needs a dev split; split leaves no dev cases")
     with bundle.reserve_bundle(output_dir, overwrite) as slot:
         checkpoints = Checkpoints(slot.target, resume)
@@ -94,11 +94,12 @@ def _trials(jobs: list[request.Job], combos: list[dict],
     tokens, trials, best, winner = TokenCache(), [], -1, None
     for i, (job, combo) in enumerate(zip(jobs, combos)):
         started = time.perf_counter()
-        result = pipeline.train_run(job, job.design.runs[0], job.settings, tokens, checkpoints)
+        result = pipeline.train_run(job.data, job.data.design.runs[0], job.settings, tokens, checkpoints,
+                                    job.progress)
         score = max(h["dev_metric"] for h in result.history)
         trials.append({"trial": i + 1, **combo, "learning_rate": job.settings.learning_rate,
-                       f"dev_{HEADLINE[job.prep.task]}": score, "best_epoch": result.best_epoch,
+                       f"dev_{HEADLINE[job.data.prep.task]}": score, "best_epoch": result.best_epoch,
                        "epochs_run": len(result.history), "seconds": time.perf_counter() - started})
-        if winner is None or score > trials[best]["dev_" + HEADLINE[job.prep.task]]:
+        if winner is None or score > trials[best]["dev_" + HEADLINE[job.data.prep.task]]:
             best, winner = i, result
     return trials, best, winner

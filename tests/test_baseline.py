@@ -14,7 +14,7 @@ from pytext_psych.training.encoders import resolve_model, text_embeddings
 
 def test_text_embeddings_are_the_second_to_last_layers_token_mean():
     texts = ["I worry about my job", "fine", "the rent is due and I have no money left at all"]
-    got = text_embeddings("default", texts, max_length=8, batch_size=2)  # padded, truncated
+    got = text_embeddings("default", texts, max_length=8, stride=None, batch_size=2)  # padded, truncated
     name = resolve_model("default")
     tokenizer, net = AutoTokenizer.from_pretrained(name), AutoModel.from_pretrained(name).eval()
     layer = net.encoder.layer[net.config.num_hidden_layers - 2]  # textEmbed's layers = -2
@@ -25,6 +25,20 @@ def test_text_embeddings_are_the_second_to_last_layers_token_mean():
             net(**tokenizer(text, truncation=True, max_length=8, return_tensors="pt"))
         want = seen[-1][0].mean(0).numpy()  # every token, [CLS] and [SEP] included
         np.testing.assert_allclose(got[i], want, atol=1e-5)
+
+
+def test_a_long_texts_embedding_is_the_mean_of_its_windows_embeddings():
+    """Windows of 8 tokens every 3 (see test_windows.py), each embedded alone."""
+    text = "the rent is due and I have no money left at all this month"
+    name = resolve_model("default")
+    tokenizer, net = AutoTokenizer.from_pretrained(name), AutoModel.from_pretrained(name).eval()
+    ids = tokenizer(text)["input_ids"]
+    starts = [0, 3, 6, len(ids) - 2 - 6]  # 14 text tokens, 6 a window
+    with torch.inference_mode():
+        each = [net(input_ids=torch.tensor([[ids[0], *ids[1:-1][s : s + 6], ids[-1]]]),
+                    output_hidden_states=True).hidden_states[-2][0].mean(0).numpy() for s in starts]
+    got = text_embeddings("default", [text, "fine"], max_length=8, stride=3)
+    np.testing.assert_allclose(got[0], np.mean(each, axis=0), atol=1e-5)
 
 
 def test_embedding_baseline_uses_the_features_and_tfidf_the_texts():
@@ -47,7 +61,7 @@ def test_baseline_model_makes_the_embeddings_from_another_encoder(tmp_path):
     fit = fit_text_model(df, "answer", "stress", baseline_model="mpnet-base", max_length=32, epochs=1,
                          strategy="full", n_resamples=100, progress=False, output_dir=tmp_path / "b")
     p = fit.predictions
-    embedded = text_embeddings("mpnet-base", df["answer"].tolist(), max_length=32)
+    embedded = text_embeddings("mpnet-base", df["answer"].tolist(), max_length=32, stride=15)  # the fit's windows
     base = fit_named("embeddings", df["answer"].tolist(), embedded, p["observed"].to_numpy(),
                      p["split"].to_numpy(), "regression", None, dev_scorer("regression"))
     np.testing.assert_allclose(p["baseline_embeddings"], base.predicted, rtol=1e-5, atol=1e-6)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import pytest
 
 from pytext_psych import BundleError, load_model
-from pytext_psych.core.description import Description, Outcome
+from pytext_psych.core.description import FORMAT_VERSION, Description, Outcome
 from pytext_psych.scoring.bundle import BUNDLE_JSON, check_sealed, read_bundle, reserve_bundle, seal
 
 META = Description(text="answer", outcomes=(Outcome("stress", "regression", (0, 1), target_mean=5.0, target_sd=2.0),),
@@ -33,7 +33,7 @@ def test_round_trip_and_manifest(tmp_path):
     _write(tmp_path / "b")
     described = read_bundle(tmp_path / "b")
     assert set(described.files) == {"model.onnx", "tokenizer.json", "sub/vocab.txt"}
-    assert described.format_version == 1 and described.but(files={}, manifest_sha256=None) == META
+    assert described.format_version == FORMAT_VERSION and described.but(files={}, manifest_sha256=None) == META
     assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no staging leftovers
 
 

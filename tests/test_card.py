@@ -3,6 +3,8 @@ intended use and limitations, which reseals the bundle."""
 
 import shutil
 
+from tokenizers import Tokenizer
+
 from pytext_psych import load_model, model_card
 from pytext_psych.cli import main
 from pytext_psych.scoring.bundle import bundle_digest
@@ -17,6 +19,21 @@ def test_card_in_every_bundle_and_in_info(topic_fit, capsys):
         assert part in card, part
     assert main(["info", str(topic_fit.bundle_path)]) == 0
     assert "# Model card: topic from answer" in capsys.readouterr().out
+
+
+def test_card_and_bundle_say_how_many_texts_were_cut(topic_fit, examples):
+    """Counted again with the bundle's own tokenizer (the tokenizers library, uncut)."""
+    tok = Tokenizer.from_file(str(topic_fit.bundle_path / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    lengths = [len(e.ids) for e in tok.encode_batch(list(examples.answer))]
+    longer = sum(n > 32 for n in lengths)
+    assert 0 < longer < len(lengths)  # max_length 32 cuts some of the example answers
+    tokens = load_model(topic_fit.bundle_path).description.data["tokens"]
+    assert (tokens["longer"], tokens["longest"], tokens["max_length"]) == (longer, max(lengths), 32)
+    card = (topic_fit.bundle_path / "model_card.md").read_text()
+    assert (f"longest {max(lengths)}; {longer} of 400 texts longer than 32 tokens (read in windows of 32 "
+            "tokens every 15, their outputs averaged)") in card
 
 
 def test_stating_intended_use_reseals_the_bundle(topic_fit, tmp_path):

@@ -29,11 +29,12 @@ def trained(tmp_path_factory):
                                  dict(epochs=3, max_length=32, learning_rate=1e-4, pooling="cls",
                                       linear_probe=False, strategy="full"),
                                  progress=False)
-    run = job.design.runs[0]
-    net = pipeline.train_run(job, run, job.settings, TokenCache())
-    contract = metadata.scoring_contract(job.prep, "answer", "topic", 32,
-                                         net.tokenizer.pad_token_id, "default")
-    model = pipeline.export_model(job, net, tmp_path_factory.mktemp("bundle"), contract)
+    run = job.data.design.runs[0]
+    net = pipeline.train_run(job.data, run, job.settings, TokenCache(), progress=False)
+    contract = metadata.scoring_contract(job.data.prep, "answer", job.settings, net.tokenizer.pad_token_id,
+                                         "default")
+    model = pipeline.export_model(job.data.prep, net, tmp_path_factory.mktemp("bundle"), contract,
+                                  job.evaluation.precisions)
     return net, model
 
 

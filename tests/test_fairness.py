@@ -84,6 +84,21 @@ def test_fairness_on_a_class_fit_and_bad_input(topic_fit, examples, tmp_path):
         fairness(topic_fit, "half", data=data.iloc[:10])
 
 
+def test_a_tiny_group_gets_the_caution_a_tiny_test_set_gets(topic_fit, examples):
+    """Two evaluated texts in a group: its rows are marked, the repr and the APA text say so."""
+    tiny = topic_fit.evaluated.row.iloc[:2]
+    group = np.where(examples.index.isin(tiny), "tiny", np.where(np.arange(len(examples)) % 2, "a", "b"))
+    with pytest.warns(UserWarning, match="'tiny' have fewer than 30"):
+        result = fairness(topic_fit, list(group), data=examples, n_resamples=200)
+    assert result.small_groups == {"tiny": 2}
+    assert result.metrics.set_index("group").few_cases.groupby(level=0).all().to_dict() == {
+        "a": False, "b": False, "tiny": True}
+    assert result.differences.query("group == 'tiny'").few_cases.all()
+    assert not result.differences.query("group != 'tiny'").few_cases.any()
+    caution = "Caution: the estimates for tiny (n = 2) rest on fewer than 30 texts"
+    assert caution in repr(result) and caution in result.report()
+
+
 def test_cli_report_by_group(stress_fit, examples, tmp_path):
     from pytext_psych.cli import main
 

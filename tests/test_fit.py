@@ -60,7 +60,7 @@ def test_bundle_contents(topic_fit):
             "tokenizer.json"} <= files
     assert not any(f.endswith((".pkl", ".bin", ".pt", ".pickle")) for f in files)
     meta = json.loads((topic_fit.bundle_path / "bundle.json").read_text())
-    assert meta["format_version"] == 1 and meta["task"] == "classification"
+    assert meta["format_version"] == 2 and meta["task"] == "classification"
     assert meta["labels"] == topic_fit.labels
     assert meta["max_length"] == 32 and meta["training"]["learning_rate"] == 1e-4
     manifest = meta["manifest"]

@@ -22,14 +22,16 @@ TEXTS = [
 @pytest.mark.parametrize("name", ["topic_fit", "stress_fit"])
 def test_onnx_matches_pytorch(name, request):
     """The optimised fp32 graph reproduces the fine-tuned PyTorch model (reloaded from the
-    bundle and tokenised separately, by transformers); int8 stays close and its parity
-    report is filled in."""
+    bundle and tokenised separately, by transformers, truncating: the bundle read as if it
+    truncated too; its windows are checked in test_windows.py); int8 stays close and its
+    parity report is filled in."""
     import torch
 
     from pytext_psych import load_torch_model
 
     fit = request.getfixturevalue(name)
-    model = load_model(fit.bundle_path)
+    bundle = load_model(fit.bundle_path)
+    model = TextModel(bundle.path, bundle.description.but(stride=None))
     tok, net = load_torch_model(fit.bundle_path)
     with torch.no_grad():
         enc = tok(TEXTS, padding=True, truncation=True, max_length=model.description.max_length,

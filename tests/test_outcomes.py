@@ -20,7 +20,7 @@ from pytext_psych import (
     load_model,
     predict_scores,
 )
-from pytext_psych.data.outcomes import blocks, narrow, prepare_outcomes, wide
+from pytext_psych.data.outcomes import head_sizes, narrow, prepare_outcomes, wide
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +52,13 @@ def test_outcomes_are_checked_before_training(two_ratings):
         learning_curve(two_ratings, "answer", ["stress", "calm"], sizes=[50])
 
 
-def test_blocks_and_wide_names(two_ratings):
+def test_head_sizes_outcomes_and_wide_names(two_ratings):
     prep = prepare_outcomes(two_ratings.assign(work=two_ratings.topic == "work"), "answer", ["topic", "work"])
     assert prep.y.shape == (400, 2) and prep.task == "classification"
-    assert blocks(prep) == [slice(0, 5), slice(5, 7)]  # 5 topics, then 2 classes
+    assert head_sizes(prep) == [5, 2]  # 5 topics, then 2 classes
+    assert [(name, part.labels[:1]) for name, part in prep.outcomes] == [("topic", ["family"]), ("work", ["False"])]
+    one = prepare_outcomes(two_ratings, "answer", "stress")
+    assert head_sizes(one) is None and one.outcomes == ((None, one),) and one.names == ("stress",)
     frame = pd.DataFrame({wide("predicted", "a"): [1], wide("prob_x", "a"): [0.5], "predicted_a_b": [2]})
     assert list(frame.columns[:2]) == ["predicted_a", "prob_a_x"]
     assert list(narrow(frame, "a", ["predicted", "prob_x"]).columns) == ["predicted", "prob_x"]

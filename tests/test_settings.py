@@ -16,7 +16,7 @@ from pytext_psych import (
     example_data,
     fit_text_model,
     learning_curve,
-    pipeline,
+    request,
     tune_text_model,
 )
 from pytext_psych.cli import main as cli
@@ -25,7 +25,7 @@ from pytext_psych.curve import CURVE_EVAL
 from pytext_psych.training.encoders import resolve_model
 
 VALUES = {"model": resolve_model("default"), "epochs": 2, "learning_rate": 3e-5, "batch_size": 8,
-          "max_length": 64, "patience": 2, "strategy": "freeze", "freeze_layers": 2, "lora_r": 4,
+          "max_length": 64, "truncate": True, "stride": 20, "patience": 2, "strategy": "freeze", "freeze_layers": 2, "lora_r": 4,
           "lora_alpha": 8.0, "pooling": "cls", "linear_probe": False, "layer_decay": 0.9,
           "class_weights": True, "ordinal_head": "corn", "grad_accumulation": 2, "mixed_precision": "bf16",
           "seed": 7,
@@ -44,14 +44,15 @@ class Stop(Exception):
 
 @pytest.fixture
 def captured(monkeypatch):
-    seen = {}
+    """The settings of the checked request every front makes before it trains."""
+    seen, check = {}, request.check_request
 
-    def stop(job, *args, **kwargs):
+    def stop(*args, **kwargs):
+        job = check(*args, **kwargs)
         seen["train"], seen["eval"] = job.settings, job.evaluation
         raise Stop
 
-    monkeypatch.setattr(pipeline, "run", stop)
-    monkeypatch.setattr(pipeline, "train_run", stop)
+    monkeypatch.setattr(request, "check_request", stop)
     return seen
 
 

@@ -9,10 +9,12 @@ reports a fit writes next to the contract (training record, evaluation, parity, 
 shift profile, ...) are read-only mappings: they are tables and records to show, not rules
 scoring follows.
 
-On disk the layout is the one bundles have always had (format 1, flat keys), so every
-bundle written before these records existed still loads: :meth:`Description.from_json`
-reads it, :meth:`Description.to_json` writes it, and keys this version does not know are
-kept as they were.
+On disk the layout is the one bundles have always had (flat keys), so every bundle written
+before these records existed still loads: :meth:`Description.from_json` reads it,
+:meth:`Description.to_json` writes it, and keys this version does not know are kept as
+they were. Format 2 adds ``stride``, how long texts are read (sliding windows,
+:mod:`pytext_psych.core.windows`); format 1 bundles truncate, and a reader that knows
+only format 1 refuses format 2 rather than score long texts another way.
 
 >>> d = Description.from_json({"format_version": 1, "task": "regression", "text": "answer",
 ...     "outcome": "anxiety", "target_mean": 5.0, "target_sd": 2.0, "max_length": 128,
@@ -30,7 +32,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-FORMAT_VERSION = 1  # the schema version of bundle.json; a reader refuses any other
+FORMAT_VERSION = 2  # the schema version bundle.json is written in
+READABLE_FORMATS = (1, 2)  # a reader refuses any other; 1: before windows (truncation)
 
 # Each outcome's keys in a several-outcome bundle's "outcomes" list (and, for one outcome,
 # at the top level); "columns" is its block of the network's output.
@@ -40,7 +43,7 @@ _OWN = ("task", "outcome", "labels", "level_values", "target_mean", "target_sd",
 _RECORDS = ("onnx", "parity", "files", "training", "evaluation", "manifest", "card", "data",
             "encoder", "n", "shift")
 _OTHER_KEYS = ("format_version", "text", "max_length", "pad_token_id", "base_model", "metrics",
-             "metrics_precision", "manifest_sha256", "ordinal_cuts", "outcomes")
+               "metrics_precision", "manifest_sha256", "ordinal_cuts", "outcomes", "stride")
 
 
 def _frozen(value: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -106,6 +109,7 @@ class Description:
     max_length: int
     pad_token_id: int = 0
     base_model: str | None = None
+    stride: int | None = None  # long texts: windows every stride tokens; None: truncated
     metrics: tuple[Mapping[str, Any], ...] = ()
     metrics_precision: str | None = None
     onnx: Mapping[str, Any] = field(default_factory=_frozen)  # files per precision, fused operators
@@ -168,8 +172,8 @@ class Description:
         out.update(format_version=self.format_version, text=self.text, max_length=self.max_length,
                    pad_token_id=self.pad_token_id, base_model=self.base_model,
                    metrics=[dict(m) for m in self.metrics], metrics_precision=self.metrics_precision)
-        if self.manifest_sha256 is not None:
-            out["manifest_sha256"] = self.manifest_sha256
+        optional = {"manifest_sha256": self.manifest_sha256, "stride": self.stride}  # absent: none
+        out.update({k: v for k, v in optional.items() if v is not None})
         return dict(out, **(self._several_json() if self.several else self._one_json()))
 
     def _one_json(self) -> dict[str, Any]:
@@ -198,6 +202,7 @@ class Description:
         known = set(_OWN) | set(_RECORDS) | set(_OTHER_KEYS)
         return cls(text=meta["text"], outcomes=outcomes, max_length=meta["max_length"],
                    pad_token_id=meta.get("pad_token_id", 0), base_model=meta.get("base_model"),
+                   stride=meta.get("stride"),
                    metrics=tuple(meta.get("metrics") or ()), metrics_precision=meta.get("metrics_precision"),
                    manifest_sha256=meta.get("manifest_sha256"),
                    format_version=meta.get("format_version", FORMAT_VERSION),

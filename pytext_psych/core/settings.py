@@ -120,7 +120,14 @@ class TrainSettings(_Validated):
         "peak learning rate (default: 5e-5, or 5e-4 for LoRA)", tunable=True, parse=float)
     batch_size: int = setting(16, lambda v: is_int(v, 1), WHOLE, "texts per training step", tunable=True)
     max_length: int = setting(256, lambda v: is_int(v, 8, 4096), "a whole number of tokens from 8 to 4096",
-                              "longest text in tokens (longer ones are cut)", tunable=True)
+                              "tokens the model reads at once (longer texts: in windows)", tunable=True)
+    # windows rather than truncation: see docs/decisions.md, "Long texts"
+    truncate: bool = setting(False, is_bool, "True or False",
+                             "read only the first max_length tokens of a longer text, instead of "
+                             "overlapping windows whose outputs are averaged")
+    stride: int | None = setting(None, lambda v: v is None or is_int(v, 1), "None or a whole number of at least 1",
+                                 "long texts: tokens from one window's start to the next "
+                                 "(default: half of max_length)", parse=int)
     patience: int = setting(3, lambda v: is_int(v, 1), WHOLE,
                             "epochs without a better dev metric before stopping", tunable=True)
     strategy: str = setting("auto", lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}",
@@ -176,6 +183,15 @@ class TrainSettings(_Validated):
         super().__post_init__()
         if self.learning_rate is None:
             object.__setattr__(self, "learning_rate", default_learning_rate(self.strategy))
+        if self.stride is not None and self.stride > self.max_length - 2:
+            raise ValueError(f"invalid setting(s): stride={self.stride!r} (at most max_length - 2 = "
+                             f"{self.max_length - 2}, the text tokens of one window)")
+
+    @property
+    def window_stride(self) -> int | None:
+        """The stride long texts are read with (None: truncated; see
+        :mod:`pytext_psych.core.windows`)."""
+        return None if self.truncate else self.stride or max(1, (self.max_length - 2) // 2)
 
     def for_data(self, n_train: int, task: str) -> "TrainSettings":
         """These settings with ``strategy="auto"`` made concrete for ``n_train`` training

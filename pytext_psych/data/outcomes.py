@@ -57,14 +57,13 @@ def prepare_outcomes(df: pd.DataFrame, text: str, outcome: Any, task: str = "aut
                          "model must be all numeric or all categorical (set task=, recode, or fit "
                          "them separately)")
     return Prepared(parts[0].texts, np.column_stack([p.y for p in parts]), parts[0].task, None,
-                    df.index, parts=parts, names=names)
+                    df.index, names=names, parts=parts)
 
 
-def blocks(prep: Prepared) -> list[slice]:
-    """Each outcome's columns of the network's output (one per rating, one per class)."""
-    sizes = [len(p.labels or [0]) for p in prep.parts]
-    ends = np.cumsum(sizes)
-    return [slice(int(e - s), int(e)) for s, e in zip(sizes, ends)]
+def head_sizes(prep: Prepared) -> list[int] | None:
+    """Several outcomes: each one's number of outputs (one per rating, one per class), for
+    the training loop's shared head; one outcome: ``None``, the task's own head."""
+    return [len(p.labels or [0]) for p in prep.parts] or None
 
 
 def wide(column: str, outcome: str | None) -> str:
@@ -113,8 +112,9 @@ def dev_scorer_for(prep: Prepared, scorer: Callable[[str], Callable]) -> Callabl
     """The dev metric that picks the epoch: the outcome's, or the mean of the outcomes'
     (``scorer(task)`` gives one outcome's)."""
     one = scorer(prep.task)
-    if not prep.parts:
+    sizes = head_sizes(prep)
+    if sizes is None:
         return one
-    cut = blocks(prep)
-    return lambda outputs, targets: float(np.mean([one(outputs[:, c], targets[:, j])
-                                                   for j, c in enumerate(cut)]))
+    ends = np.cumsum(sizes)
+    return lambda outputs, targets: float(np.mean([one(outputs[:, e - k:e], targets[:, j])
+                                                   for j, (k, e) in enumerate(zip(sizes, ends))]))

@@ -234,13 +234,20 @@ class Prepared:
     labels: list[str] | None  # class / level names in code order; None for regression
     index: pd.Index  # the caller's row ids
     values: np.ndarray | None = None  # ordinal: each level's number (the rating, or 1..K)
+    names: tuple[str, ...] = ()  # the outcomes' column names
     parts: tuple["Prepared", ...] = ()  # several outcomes: each one's own (y is n x outcomes)
-    names: tuple[str, ...] = ()  # several outcomes: their column names
 
     @property
     def numeric(self) -> bool:
         """Reported as numbers (regression, and ordinal's expected rating)."""
         return self.task != "classification"
+
+    @property
+    def outcomes(self) -> tuple[tuple[str | None, "Prepared"], ...]:
+        """Each outcome's name in wide frames and its own data, always a tuple: one outcome
+        is ``((None, self),)``, whose columns keep their names (as in
+        :func:`~pytext_psych.data.outcomes.views`)."""
+        return tuple(zip(self.names, self.parts)) if self.parts else ((None, self),)
 
     @property
     def strata(self) -> np.ndarray:
@@ -260,11 +267,10 @@ def prepare(df: pd.DataFrame, text: str, outcome: str, task: str = "auto") -> Pr
             f"(rows {_rows(df.index[missing.to_numpy()])}); drop them before fitting"
         )
     if task == "regression":
-        return Prepared(texts, _numeric_outcome(df[outcome], outcome), task, None, df.index)
+        return Prepared(texts, _numeric_outcome(df[outcome], outcome), task, None, df.index, names=(outcome,))
     labels, codes = _class_outcome(df[outcome], outcome)
-    if task == "ordinal":
-        return Prepared(texts, codes, task, labels, df.index, _level_values(df[outcome], labels, outcome))
-    return Prepared(texts, codes, task, labels, df.index)
+    values = _level_values(df[outcome], labels, outcome) if task == "ordinal" else None
+    return Prepared(texts, codes, task, labels, df.index, values, names=(outcome,))
 
 
 def _level_values(y: pd.Series, labels: list[str], outcome: str) -> np.ndarray:

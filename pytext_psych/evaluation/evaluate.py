@@ -11,6 +11,7 @@ predictions go in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Sequence
 
 import numpy as np
@@ -179,17 +180,19 @@ def evaluate(prep: Prepared, scored: Scored, baseline: dict[str, np.ndarray] | N
                       None if covariates is None else _incremental(prep, scored, evaluated, covariates, boot))
 
 
-def evaluate_outcomes(prep: Prepared, scored: Scored, baseline: Any, *args: Any,
+def evaluate_outcomes(prep: Prepared, scored: Scored, baselines: list[dict] | None, *args: Any,
                       model: TextModel) -> Evaluation:
-    """:func:`evaluate` (``args``: its further arguments); several outcomes: of each, through
-    its view of ``model``, stacked with an ``outcome`` column (calibration: per outcome)."""
-    if not prep.parts:
-        return evaluate(prep, scored, baseline, *args)
+    """:func:`evaluate` of each outcome, through its view of ``model`` (``baselines``: each
+    outcome's, or None; ``args``: :func:`evaluate`'s further arguments). One outcome's
+    evaluation is returned as it is; several outcomes' tables are stacked with an
+    ``outcome`` column, and calibration is per outcome."""
     done = {}
-    for j, (part, (view, cols, name)) in enumerate(zip(prep.parts, views(model))):
+    for (name, part), (view, cols, _), base in zip(prep.outcomes, views(model), baselines or repeat(None)):
         one = Scored(scored.outputs[:, cols], narrow(scored.frame, name, output_columns(view, None)),
                      scored.precision)
-        done[name] = evaluate(part, one, None if baseline is None else baseline[j], *args)
+        done[name] = evaluate(part, one, base, *args)
+    if None in done:
+        return done[None]
     tables = {k: stacked({n: getattr(e, k) for n, e in done.items()})
               for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental")}
     calibration = [e.calibration for e in done.values()]  # each a tuple of one, or None

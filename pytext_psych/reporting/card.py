@@ -45,6 +45,21 @@ def data_summary(y: np.ndarray, labels: list[str] | None, texts: list[str]) -> d
     return out
 
 
+def long_texts(lengths: np.ndarray, max_length: int, stride: int | None) -> dict[str, Any]:
+    """How long the texts are in the encoder's tokens, how many are longer than
+    ``max_length`` and how those were read (windows every ``stride`` tokens, or truncated).
+
+    >>> long_texts(np.array([10, 40, 300]), 256, None)["policy"]
+    'truncated: the model read their first 256 tokens'
+    >>> long_texts(np.array([10, 40, 300]), 256, 127)
+    {'max_length': 256, 'median': 40.0, 'longest': 300, 'longer': 1, 'stride': 127, 'policy': 'read in windows of 256 tokens every 127, their outputs averaged'}
+    """
+    policy = (f"truncated: the model read their first {max_length} tokens" if stride is None else
+              f"read in windows of {max_length} tokens every {stride}, their outputs averaged")
+    return {"max_length": int(max_length), "median": float(np.median(lengths)), "longest": int(lengths.max()),
+            "longer": int((lengths > max_length).sum()), "stride": stride, "policy": policy}
+
+
 HEADS = {"clm": "cumulative-link", "corn": "CORN"}
 
 
@@ -108,6 +123,10 @@ def _data_lines(d: Description) -> list[str]:
         w = data["words"]
         lines.append(f"- Text length: median {w['median']:g} words (IQR {w['q1']:g} to {w['q3']:g}), "
                      f"longest {w['max']}")
+    if "tokens" in data:
+        k = data["tokens"]
+        lines.append(f"- In the encoder's tokens: median {k['median']:g}, longest {k['longest']}; "
+                     f"{k['longer']} of {data['n']} texts longer than {k['max_length']} tokens ({k['policy']})")
     return lines
 
 

@@ -26,7 +26,9 @@ from ..stats.groups import cleary, group_differences, group_metrics
 class Fairness:
     """The result of :func:`fairness`: ``metrics`` (per group), ``differences`` (each group
     minus ``reference``), for ratings ``cleary`` (coefficients) and ``cleary_tests``
-    (step-down F tests), and ``cases`` (row, group, observed, predicted)."""
+    (step-down F tests), and ``cases`` (row, group, observed, predicted). Rows resting on a
+    group of fewer than ``MIN_TEST_CASES`` evaluated texts are marked ``few_cases``, and
+    the repr and the report give them the caution a tiny test set gets."""
 
     task: str
     group: str
@@ -47,7 +49,23 @@ class Fairness:
                  .to_string(index=False)]
         if self.cleary_tests is not None:
             parts += ["", "Cleary's differential prediction:", self.cleary_tests.to_string(index=False)]
+        if self.caution():
+            parts += ["", self.caution()]
         return "\n".join(parts) + ">"
+
+    @property
+    def small_groups(self) -> dict[str, int]:
+        """The groups with fewer than ``MIN_TEST_CASES`` evaluated texts, and their sizes."""
+        sizes = self.cases.group.value_counts()
+        return {str(g): int(n) for g, n in sizes.items() if n < MIN_TEST_CASES}
+
+    def caution(self) -> str | None:
+        """The caution for groups too small to trust their intervals (None if none is)."""
+        if not self.small_groups:
+            return None
+        shown = ", ".join(f"{g} (n = {n})" for g, n in self.small_groups.items())
+        return (f"Caution: the estimates for {shown} rest on fewer than {MIN_TEST_CASES} texts, so "
+                "their intervals are unreliable; treat them as exploratory.")
 
     def report(self) -> str:
         """APA-style sentences on the group differences."""
@@ -69,7 +87,7 @@ class Fairness:
             sentences.append(f"Cleary's test of differential prediction (observed on predicted, "
                              f"group and their interaction): F({t.df1}, {t.df2}) = {t.statistic:.2f}, "
                              f"{p_text(t.p_value)}.")
-        return " ".join(sentences)
+        return " ".join(sentences + ([self.caution()] if self.caution() else []))
 
     def plot(self, path: str | Path) -> Path:
         """Per-group metric with CIs (and, for ratings, each group's line of observed on
@@ -164,8 +182,10 @@ def fairness(fit, group: Any, data: pd.DataFrame | None = None, *, reference: st
     task = metric_task(fit.task)  # ordinal: rated as ratings
     args = (cases.observed.to_numpy(), cases.predicted.to_numpy(), cases.group.to_numpy(), task)
     labels = fit.labels if task == "classification" else None
-    metrics = group_metrics(*args, labels=labels, **boot)
-    differences = group_differences(*args, reference, labels=labels, **boot)
+    few = set(map(str, small.index))
+    metrics = group_metrics(*args, labels=labels, **boot).assign(few_cases=lambda t: t.group.isin(few))
+    differences = group_differences(*args, reference, labels=labels, **boot).assign(
+        few_cases=lambda t: t.group.isin(few) | t.reference.isin(few))
     coefs = tests = None
     if task == "regression":
         coefs, tests = cleary(*args[:3], reference, boot["ci_level"])

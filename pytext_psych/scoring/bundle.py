@@ -19,7 +19,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..core.description import FORMAT_VERSION, Description
+from ..core.description import FORMAT_VERSION, READABLE_FORMATS, Description
 from ..core.outputs import default_folder, reserve, sha256_file
 
 BUNDLE_JSON = "bundle.json"
@@ -136,10 +136,10 @@ def read_bundle(path: str | Path, *, verify: bool = True) -> Description:
     for key, kind in _REQUIRED_KEYS.items():
         if not isinstance(meta.get(key), kind):
             raise BundleError(f"{meta_path} is corrupt: '{key}' is missing or not a {kind.__name__}")
-    if meta["format_version"] != FORMAT_VERSION:
+    if meta["format_version"] not in READABLE_FORMATS:
         raise BundleError(
             f"bundle format {meta['format_version']} is not supported by this version of "
-            f"pytext-psych (which reads format {FORMAT_VERSION}); upgrade pytext-psych"
+            f"pytext-psych (which reads formats {', '.join(map(str, READABLE_FORMATS))}); upgrade pytext-psych"
         )
     _check_names(meta, meta_path)
     if not verify:

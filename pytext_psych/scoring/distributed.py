@@ -49,6 +49,7 @@ from ..core.outputs import PREFIX, reserve
 from ..core.settings import ScoreSettings, is_bool, score_settings_from, show_settings_in_signature
 from ..data.reading import READERS, sniff_csv
 from .bundle import BundleError, bundle_digest
+from .frames import class_columns
 from .infer import ModelLike, load_model
 from .predict import check_no_clash, ready_model, score_chunk
 from .shift import warn_if_many
@@ -153,7 +154,7 @@ def predict_scores_distributed(
         if check_shift and local.description.shift:
             warn_if_many(sum(k for _, k in counts.values()), sum(n for n, _ in counts.values()),
                          stacklevel=3)
-        _write_marker(partial, task, counts, job)
+        _write_marker(partial, task, counts, job, class_columns(local.description))
         slot.publish(partial)
     return slot.target
 
@@ -324,12 +325,25 @@ def _worker_model(path: str, digest: str):
     return load_model(path, digest=digest)
 
 
-def _write_marker(folder: Path, task: Task, counts: dict[int, tuple[int, int]], job: str) -> None:
+def _write_marker(folder: Path, task: Task, counts: dict[int, tuple[int, int]], job: str,
+                  classes: dict[str, Any]) -> None:
     """``_pytext_psych.json``: every file of the folder (so overwrite=True may replace it),
-    the bundle, the settings and the row counts."""
+    the bundle, the settings, the row counts and the class columns' levels."""
     for counts_file in folder.glob("part-*.json"):
         counts_file.unlink()
     files = sorted(p.name for p in folder.glob("part-*.parquet"))
     record = {"files": files, "job": job, "rows": sum(n for n, _ in counts.values()),
-              "partitions": len(counts), **{k: v for k, v in asdict(task).items() if k != "folder"}}
+              "partitions": len(counts), **{k: v for k, v in asdict(task).items() if k != "folder"},
+              "classes": classes}
     (folder / MARKER).write_text(json.dumps(record, indent=1))
+
+
+def written_classes(out: str | Path) -> dict[str, Any]:
+    """The class columns of the scores in ``out`` and their levels in the fit's order (see
+    :func:`~pytext_psych.scoring.frames.class_columns`), as its marker records them; none
+    for folders written before the marker recorded them."""
+    marker = Path(out) / MARKER
+    if not marker.is_file():
+        raise ValueError(f"'{out}' is not a folder of scores written by predict_scores_distributed "
+                         f"(it has no {MARKER})")
+    return json.loads(marker.read_text()).get("classes", {})

@@ -4,12 +4,13 @@ conformal intervals or prediction sets. numpy and pandas only."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from ..core.description import Description, Outcome
+from ..core.settings import BASELINES
 from ..data.outcomes import views, wide
 from ..stats import ordinal, softmax
 
@@ -34,6 +35,36 @@ def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
         columns=lambda c, o=name: wide(c, o)) for view, cols, name in views(model)], axis=1)
 
 
+SET_SEPARATOR = "; "  # between the classes of a prediction set
+
+
+def class_columns(d: Description, fitted: bool = False, outcome: str | None = None) -> dict[str, dict[str, Any]]:
+    """The columns of scores that hold classes, each with its outcome's levels in the fit's
+    order: a class outcome's ``predicted`` and ``prediction_set`` (``members``: classes
+    joined by ``separator``), an ordinal outcome's most likely ``level`` (``ordered``); with
+    ``fitted``, also a fit's ``observed`` classes and its baselines' predictions. Several
+    outcomes: the wide names, or (``outcome``) that one's columns under their own names.
+    The R package makes these columns factors.
+
+    >>> d = Description(text="answer", outcomes=(Outcome("mood", "classification", (0, 2), ("sad", "happy")),),
+    ...                 max_length=32, pad_token_id=0, base_model="m")
+    >>> class_columns(d)["predicted"]
+    {'levels': ['sad', 'happy'], 'ordered': False, 'members': False, 'separator': '; '}
+    """
+    out = {}
+    for o in (o for o in d.outcomes if outcome in (None, o.name)):
+        name = o.name if d.several and outcome is None else None
+        rule = {"levels": list(o.labels or ()), "ordered": o.task == "ordinal", "members": False,
+                "separator": SET_SEPARATOR}
+        if o.task == "ordinal":
+            out[wide("level", name)] = rule
+        elif o.task == "classification":
+            own = ["predicted", *(["observed", *(f"baseline_{b}" for b in BASELINES)] if fitted else [])]
+            out.update({wide(c, name): rule for c in own})
+            out[wide("prediction_set", name)] = dict(rule, members=True)
+    return out
+
+
 def _outcome_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
                    interval: float | None) -> pd.DataFrame:
     """One outcome's frame (``model``: a model of that outcome alone)."""
@@ -51,7 +82,7 @@ def _outcome_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
     if threshold is not None:
         members = probs >= 1 - threshold
         members[np.arange(len(top)), top] = True  # never an empty set
-        frame["prediction_set"] = ["; ".join(np.asarray(labels)[row]) for row in members]
+        frame["prediction_set"] = [SET_SEPARATOR.join(np.asarray(labels)[row]) for row in members]
     return frame
 
 

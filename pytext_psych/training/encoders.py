@@ -14,6 +14,8 @@ import numpy as np
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
+from ..core.windows import pooled, windows
+
 DEFAULT_MODEL = "default"
 
 
@@ -40,6 +42,14 @@ def describe_encoder(model: str | Path) -> dict[str, Any]:
     weights = Path(model) / "model.safetensors"
     return {"name": str(model), "source": "local folder" if Path(model).is_dir() else "Hugging Face Hub",
             "weights_sha256": sha256_file(weights) if weights.is_file() else None}
+
+
+def token_lengths(model: str | Path, texts: Sequence[str]) -> np.ndarray:
+    """Each text's length in ``model``'s tokens, special tokens included, uncut."""
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model(model), trust_remote_code=False)
+        ids = tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]
+    return np.array([len(i) for i in ids], dtype=np.int64)
 
 
 def check_model(model: str | Path, max_length: int) -> None:
@@ -209,13 +219,14 @@ def pool_mean(net) -> None:
     net.config.pooling = "mean"
 
 
-def text_embeddings(model: str | Path, texts: Sequence[str], max_length: int,
+def text_embeddings(model: str | Path, texts: Sequence[str], max_length: int, stride: int | None,
                     batch_size: int = 32) -> np.ndarray:
     """Frozen-encoder embeddings of ``texts`` as the R package ``text``'s ``textEmbed``
     makes them by default (``layers = -2``, ``aggregation_from_tokens_to_texts = "mean"``):
     each token's vector from the second-to-last layer, special tokens included, averaged
-    over the text's tokens. For the embedding baseline (:mod:`pytext_psych.evaluation.baseline`).
-    Texts are batched by length (less padding)."""
+    over the text's tokens; a long text's windows (every ``stride`` tokens, see
+    :mod:`pytext_psych.core.windows`) averaged. For the embedding baseline
+    (:mod:`pytext_psych.evaluation.baseline`). Windows are batched by length (less padding)."""
     import torch
     from transformers import AutoModel
 
@@ -223,14 +234,15 @@ def text_embeddings(model: str | Path, texts: Sequence[str], max_length: int,
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
     with quiet_transformers():
         net = AutoModel.from_pretrained(name, trust_remote_code=False).eval()
-    out = np.empty((len(texts), net.config.hidden_size), dtype=np.float32)
-    order = np.argsort([len(t) for t in texts], kind="stable")
+    parts = [windows(ids, max_length, stride) for ids in tokenizer(list(texts), verbose=False)["input_ids"]]
+    flat, owner = [w for p in parts for w in p], np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    out = np.empty((len(flat), net.config.hidden_size), dtype=np.float32)
+    order = np.argsort([len(w) for w in flat], kind="stable")
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            batch = tokenizer([texts[i] for i in rows], truncation=True, max_length=max_length,
-                              padding=True, return_tensors="pt")
+            batch = tokenizer.pad({"input_ids": [flat[i] for i in rows]}, return_tensors="pt")
             hidden = net(**batch, output_hidden_states=True).hidden_states[-2]
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             out[rows] = ((hidden * mask).sum(1) / mask.sum(1)).float().numpy()
-    return out
+    return pooled(out, owner)

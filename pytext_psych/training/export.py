@@ -170,7 +170,7 @@ def export_checked(tokenizer, net, folder: Path, contract: Description, precisio
     save_pretrained(tokenizer, net, folder)
     exported = TextModel(folder, contract.but(onnx={"opset": OPSET, **export_onnx(net, tokenizer, folder,
                                                                                    precisions)}))
-    reference = predict_texts(tokenizer, net, check_texts, contract.max_length)
+    reference = predict_texts(tokenizer, net, check_texts, contract.max_length, contract.stride)
     candidates = {p: exported.raw_outputs(check_texts, precision=p) for p in exported.description.onnx["files"]}
     parity = dict(split=check_split, **outcomes_parity(exported, reference, candidates, check_targets))
     exported.description = exported.description.but(parity=parity)  # its sessions are kept

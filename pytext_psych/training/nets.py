@@ -15,6 +15,7 @@ import torch
 from transformers import DataCollatorWithPadding
 
 from ..core.outputs import follow_umask
+from ..core.windows import pooled, windows
 from .encoders import quiet_transformers
 
 
@@ -31,11 +32,13 @@ def predict_torch(net, encoded: list[dict], collate, batch_size: int = 64) -> np
     return out
 
 
-def predict_texts(tokenizer, net, texts: Sequence[str], max_length: int,
+def predict_texts(tokenizer, net, texts: Sequence[str], max_length: int, stride: int | None,
                   batch_size: int = 64) -> np.ndarray:
-    """Raw PyTorch outputs for ``texts`` (the reference the ONNX export is checked against)."""
+    """Raw PyTorch outputs for ``texts``, long ones read in windows every ``stride`` tokens
+    and averaged (the reference the ONNX export is checked against)."""
     collate = DataCollatorWithPadding(tokenizer, return_tensors="pt")
-    return predict_torch(net, TokenCache().encode(tokenizer, texts, max_length), collate, batch_size)
+    encoded, owner = TokenCache().windows(tokenizer, texts, max_length, stride)
+    return pooled(predict_torch(net, encoded, collate, batch_size), owner)
 
 
 @contextmanager
@@ -60,14 +63,25 @@ class TokenCache:
     def __init__(self):
         self._kept: dict[tuple, list[dict]] = {}
 
-    def encode(self, tokenizer, texts: Sequence[str], max_length: int) -> list[dict]:
+    def windows(self, tokenizer, texts: Sequence[str], max_length: int,
+                stride: int | None) -> tuple[list[dict], np.ndarray]:
+        """The model inputs of every text's windows (see :mod:`pytext_psych.core.windows`;
+        ``stride=None``: its first ``max_length`` tokens), and each window's text."""
         digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
-        key = (tokenizer.name_or_path, type(tokenizer).__name__, max_length, len(texts), digest)
+        key = (tokenizer.name_or_path, type(tokenizer).__name__, max_length, stride, len(texts), digest)
         if key not in self._kept:
-            enc = tokenizer(list(texts), truncation=True, max_length=max_length)
+            enc = tokenizer(list(texts), truncation=False, verbose=False)
             names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
-            self._kept[key] = [{k: enc[k][i] for k in names} for i in range(len(texts))]
+            fill = {"attention_mask": 1, "token_type_ids": 0}  # one sequence: every token attended
+            parts = [windows(ids, max_length, stride) for ids in enc["input_ids"]]
+            items = [{k: w if k == "input_ids" else [fill[k]] * len(w) for k in names} for p in parts for w in p]
+            owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+            self._kept[key] = (items, owner)
         return self._kept[key]
+
+    def encode(self, tokenizer, texts: Sequence[str], max_length: int) -> list[dict]:
+        """The model inputs of every text's first ``max_length`` tokens."""
+        return self.windows(tokenizer, texts, max_length, None)[0]
 
 
 def on_device(collate, device):

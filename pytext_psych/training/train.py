@@ -20,6 +20,7 @@ import torch
 from transformers import DataCollatorWithPadding
 
 from ..core.settings import TrainSettings
+from ..core.windows import pooled
 from .checkpoints import Checkpoint
 from .contrastive import draw_pairs, pair_loss, partners, similarity
 from .encoders import encoder_layers, load_base
@@ -169,6 +170,14 @@ def _weights(y: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
     return [class_weights(y if y.ndim == 1 else y[:, j], k) for j, k in enumerate(sizes)]
 
 
+def _per_text(dev_score: Scorer, owner: np.ndarray, split: np.ndarray, targets: np.ndarray) -> Callable:
+    """An epoch's dev metric from its dev windows' outputs: each dev text's windows
+    averaged (:func:`~pytext_psych.core.windows.pooled`), then rated against its target."""
+    windows_of = owner[split[owner] == "dev"]
+    dev_targets = targets[split == "dev"]
+    return lambda outputs: dev_score(pooled(outputs, windows_of), dev_targets)
+
+
 def fine_tune(
     texts: Sequence[str],
     targets: np.ndarray,
@@ -200,10 +209,13 @@ def fine_tune(
         head = settings.ordinal_head if task == "ordinal" else None
         tokenizer, net = load_base(settings.model, task, labels, head, sum(sizes) if sizes else None,
                                    settings.pooling)
+        encoded, owner = (tokens or TokenCache()).windows(tokenizer, texts, settings.max_length,
+                                                          settings.window_stride)
+        per_text = _per_text(dev_score, owner, split, targets)
+        targets, split = targets[owner], split[owner]  # a row per window from here on
         train_rows, dev_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "dev")
         cuts = add_cut_points(net, targets[train_rows], len(labels)) if head == "clm" else None
         net.to(device)
-        encoded = (tokens or TokenCache()).encode(tokenizer, texts, settings.max_length)
         collate = on_device(DataCollatorWithPadding(tokenizer, return_tensors="pt"), device)
         contrastive = settings.strategy == "contrastive"
         widths = sizes or [len(labels or [0])]  # each outcome's block of outputs
@@ -218,9 +230,7 @@ def fine_tune(
         loss = clm_loss(cuts) if cuts is not None else _loss_function(task, weights, device, sizes)
         loop = _make_loop(net, settings, (encoded, collate, loss, y, processes),
                           (targets, split, task, widths))
-        history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch,
-                                       lambda out: dev_score(out, targets[dev_rows]), progress,
-                                       checkpoint)
+        history, best_epoch = loop.run(train_rows, dev_rows, settings, on_epoch, per_text, progress, checkpoint)
         if settings.strategy == "lora":
             net = loop.net.merge_and_unload()
         cut_points = None if cuts is None else ordered_cuts(cuts).detach().cpu().tolist()

@@ -31,7 +31,13 @@
 #'   model folder.
 #' @param epochs Upper bound on training epochs (early stopping on the dev split).
 #' @param learning_rate \code{NULL} (5e-5, or 5e-4 for LoRA) or a learning rate.
-#' @param batch_size,max_length,patience Training settings.
+#' @param batch_size,patience Training settings.
+#' @param max_length Tokens the model reads at once.
+#' @param truncate \code{FALSE} (the default): a text longer than \code{max_length} is
+#'   read in overlapping windows whose outputs are averaged, in training, scoring and the
+#'   embedding baseline; \code{TRUE}: only its first \code{max_length} tokens.
+#' @param stride Tokens from one window's start to the next; \code{NULL}: half of
+#'   \code{max_length}.
 #' @param strategy \code{"auto"} (the default: \code{"contrastive"} below 300
 #'   training texts, where it was measured to win, else \code{"full"}; \code{"full"}
 #'   for ordinal ratings), \code{"full"}, \code{"freeze"} (embeddings and the lowest
@@ -114,7 +120,8 @@ fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL
                            domain_texts = NULL,
                            output_dir = NULL, overwrite = FALSE, progress = TRUE,
                            resume = TRUE, model = "default", epochs = 10L, learning_rate = NULL,
-                           batch_size = 16L, max_length = 256L, patience = 3L,
+                           batch_size = 16L, max_length = 256L, truncate = FALSE, stride = NULL,
+                           patience = 3L,
                            strategy = "auto", freeze_layers = 3L, lora_r = 8L, lora_alpha = 16L,
                            pooling = "mean", linear_probe = TRUE, layer_decay = 1,
                            class_weights = FALSE, ordinal_head = "clm", grad_accumulation = 1L,
@@ -268,21 +275,29 @@ with_row_names <- function(fit, data) {
   fit
 }
 
-# Classes come back as factors with the fit's levels, in the order the user gave them;
-# ordinal levels as ordered factors (the ratings themselves stay numbers).
-as_factors <- function(predictions, labels, task = "classification", suffix = "") {
-  if (is.null(labels)) return(predictions)
-  if (task == "ordinal") {
-    if ("level" %in% names(predictions)) {
-      predictions$level <- factor(predictions$level, levels = labels, ordered = TRUE)
+# Classes come back as factors with exactly the fit's levels, in the fit's order. Python
+# says which columns hold classes and their levels (scoring.frames.class_columns); ordinal
+# levels are ordered factors (the ratings themselves stay numbers), and a prediction set is
+# a list column: each text's set as a factor of those levels.
+as_factors <- function(frame, classes) {
+  for (column in intersect(names(classes), names(frame))) {
+    rule <- classes[[column]]
+    levels <- unlist(rule$levels)
+    frame[[column]] <- if (isTRUE(rule$members)) {
+      lapply(strsplit(frame[[column]], rule$separator, fixed = TRUE), factor, levels = levels)
+    } else {
+      factor(frame[[column]], levels = levels, ordered = isTRUE(rule$ordered))
     }
-    return(predictions)
   }
-  columns <- paste0(c("observed", "predicted", paste0("baseline_", baseline_names())), suffix)
-  for (column in intersect(columns, names(predictions))) {
-    predictions[[column]] <- factor(predictions[[column]], levels = labels)
-  }
-  predictions
+  frame
+}
+
+# The class columns of a bundle's scores; fitted: also a fit's observed classes and its
+# baselines' predictions; outcome: that outcome's columns alone, under their own names.
+bundle_classes <- function(path, fitted = FALSE, outcome = NULL) {
+  scoring <- python_module()$api$scoring
+  reticulate::py_to_r(scoring$frames$class_columns(scoring$bundle$read_bundle(path), fitted = fitted,
+                                                   outcome = outcome))
 }
 
 # The R view of a Python TextModelFit; the Python object is kept (fit$py) so that
@@ -291,10 +306,10 @@ as_r_fit <- function(fit, bundle = NULL) {
   labels <- unlist(reticulate::py_to_r(fit$labels))
   outcomes <- lapply(reticulate::py_to_r(fit$outcomes), unlist)  # several: labels of each
   task <- reticulate::py_to_r(fit$task)
-  predictions <- as_factors(to_r_frame(fit$predictions), labels, task)  # row: R's row numbers
-  for (name in names(outcomes)) {
-    predictions <- as_factors(predictions, outcomes[[name]], task, paste0("_", name))
-  }
+  outcome <- unlist(reticulate::py_to_r(fit$outcome))  # several: a name each
+  classes <- bundle_classes(reticulate::py_str(fit$bundle_path), fitted = TRUE,
+                            outcome = if (length(outcome) == 1) outcome)
+  predictions <- as_factors(to_r_frame(fit$predictions), classes)  # row: R's row numbers
   optional <- function(df) {
     if (inherits(df, "python.builtin.NoneType")) NULL
     else to_r_frame(df, broom = TRUE)
@@ -313,7 +328,7 @@ as_r_fit <- function(fit, bundle = NULL) {
     task = task,
     labels = labels,
     outcomes = outcomes,
-    text = reticulate::py_to_r(fit$text), outcome = unlist(reticulate::py_to_r(fit$outcome)),
+    text = reticulate::py_to_r(fit$text), outcome = outcome,
     best_epoch = reticulate::py_to_r(fit$best_epoch),
     py = fit
   ), class = "pytextpsych_fit")
@@ -341,7 +356,10 @@ as_r_fit <- function(fit, bundle = NULL) {
 #'   more are.
 #' @return A data.frame with one row per input text, in input order:
 #'   \code{predicted}, for classification \code{prob_<class>} columns, and
-#'   \code{unusual}.
+#'   \code{unusual}. Classes are factors with exactly the fit's levels in the fit's
+#'   order (a prediction set: a list column, each text's set such a factor); an ordinal
+#'   fit's \code{predicted} is the expected rating and \code{level} the most likely
+#'   level, an ordered factor. Several outcomes: each one's columns and factor.
 #' @examplesIf python_ready()
 #' answers <- example_data()[1:80, ]
 #' \donttest{
@@ -366,11 +384,7 @@ predict_scores <- function(model, data, text = NULL, precision = "auto", threads
   scores <- py_call(py$api$predict_scores, path, to_pandas(data), text = text,
                     precision = precision, threads = whole_number(threads),
                     interval = interval, check_shift = check_shift)
-  scores <- to_r_frame(scores)
-  if (!"level" %in% names(scores)) return(scores)
-  # ordinal: the most likely level as an ordered factor (the prob_ columns are in level order)
-  levels <- sub("^prob_", "", grep("^prob_", names(scores), value = TRUE))
-  as_factors(scores, levels, "ordinal")
+  as_factors(to_r_frame(scores), bundle_classes(path))
 }
 
 #' Score many texts on a Dask cluster
@@ -435,9 +449,11 @@ predict_scores_distributed <- function(model, data, text, out, scheduler = NULL,
 #' Read the scores written by predict_scores_distributed
 #'
 #' @param path The folder \code{\link{predict_scores_distributed}} wrote.
-#' @return A data.frame, rows in input order.
+#' @return A data.frame, rows in input order; classes are factors with the fit's levels,
+#'   as \code{\link{predict_scores}} gives them (the folder records them).
 #' @export
 read_scores <- function(path) {
   pandas <- reticulate::import("pandas", convert = FALSE)
-  to_r_frame(py_call(pandas$read_parquet, path))
+  classes <- py_call(python_module()$api$scoring$distributed$written_classes, path)
+  as_factors(to_r_frame(py_call(pandas$read_parquet, path)), reticulate::py_to_r(classes))
 }
