@@ -62,11 +62,11 @@ def _predict(args: argparse.Namespace) -> None:
     if args.workers or args.scheduler:
         _predict_distributed(args)
     elif args.out:
-        write_scores(args.model, args.data, args.out, text=args.text, overwrite=args.overwrite,
+        write_scores(args.model, args.data, args.out, text=args.text, person=args.person, overwrite=args.overwrite,
                      progress=not args.quiet, **_options(args))
         print(f"wrote {args.out}")
     else:
-        predict_scores(args.model, args.data, text=args.text, progress=not args.quiet,
+        predict_scores(args.model, args.data, text=args.text, person=args.person, progress=not args.quiet,
                        **_options(args)).to_csv(sys.stdout, index=False)
 
 
@@ -75,6 +75,9 @@ def _predict_distributed(args: argparse.Namespace) -> None:
 
     if not args.out:
         raise ValueError("--workers / --scheduler write a Parquet folder: give it with --out")
+    if args.person:
+        raise ValueError("--person is not available with --workers / --scheduler (a person's texts may lie in "
+                         "different partitions); score per person without them")
     out = predict_scores_distributed(args.model, args.data, args.text, out=args.out,
                                      scheduler=args.scheduler, workers=args.workers,
                                      overwrite=args.overwrite, progress=not args.quiet, **_options(args))
@@ -187,6 +190,7 @@ def _add_predict(sub) -> None:
     predict.add_argument("data", help="CSV, TSV or Parquet file with texts (with --workers or "
                          "--scheduler also a glob: 'waves/*.parquet')")
     predict.add_argument("--text", required=True, help="text column")
+    predict.add_argument("--person", help="column of person ids: one row per person, from all their texts")
     predict.add_argument("--out", help=".csv or .parquet file to write (default: standard output)")
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     predict.add_argument("--workers", type=int, help="score on a local Dask cluster of this many "

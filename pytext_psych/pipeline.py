@@ -33,6 +33,7 @@ from .evaluation.evaluate import (
     rescale,
     score_rows,
 )
+from .evaluation.persons import PERSON_TABLES, person_tables
 from .reporting.card import CARD, render
 from .request import FitData, Job
 from .scoring import bundle
@@ -240,7 +241,7 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
                     domain_pretraining=domain, covariates=list(data.covariates), history=history)
     training["split"] = list(job.evaluation.split)
     evaluation = {k: metadata.records(getattr(results, k))
-                  for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental")}
+                  for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental", *PERSON_TABLES)}
     evaluation.update(baseline=baseline[1], cases=_cases(data, scored, baseline[0]))
     from .reporting.card import model_license
     from .training.encoders import describe_encoder, resolve_model
@@ -298,8 +299,12 @@ def _evaluated(job: Job, scored: Scored, baselines: list[dict] | None, scorer) -
     design = job.data.design
     boot = dict(n_resamples=job.evaluation.n_resamples, ci_level=job.evaluation.ci_level, seed=job.settings.seed)
     cases = "out-of-fold predictions of the fold models" if design.final is not None else "dev split"
-    return evaluate_outcomes(job.data.prep, scored, baselines, design.evaluated, design.calibration, cases, boot,
-                             job.data.covariate_values, model=scorer)
+    results = evaluate_outcomes(job.data.prep, scored, baselines, design.evaluated, design.calibration, cases, boot,
+                                job.data.covariate_values, model=scorer)
+    if job.data.persons is None:
+        return results
+    return replace(results, **person_tables(job.data.prep, scored, baselines, design.evaluated, job.data.persons,
+                                            scorer, boot))
 
 
 def shift_profile(data: FitData, scorer, scored: Scored) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import numpy as np
 from .core.settings import EvalSettings, TrainSettings, is_bool, settings_from
 from .data.design import Design, plan
 from .data.outcomes import outcome_names, prepare_outcomes
+from .data.persons import check_one_value
 from .data.reading import DataLike, Prepared, domain_corpus, group_ids, read_data
 from .evaluation.incremental import covariate_matrix
 from .stats import MIN_TEST_CASES
@@ -31,6 +32,7 @@ class FitData:
     covariates: tuple[str, ...] = ()
     covariate_values: np.ndarray | None = None  # the design matrix (dummy-coded)
     token_lengths: np.ndarray | None = None  # each text's length in the encoder's tokens
+    persons: np.ndarray | None = None  # person=: each text's person id
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,15 @@ def check_request(data: DataLike, text: str, outcome: Any, task: str, options: d
                          "another strategy for task='ordinal'")
     names = _covariate_names(covariates)
     values = covariate_matrix(df, names, text, outcomes)[0] if names else None
-    design = plan(prep, group_ids(df, evaluation.group), evaluation, settings.seed)
+    groups = group_ids(df, evaluation.grouping, "person" if evaluation.person else "group")
+    if evaluation.person:
+        check_one_value(prep, groups, df[evaluation.person], evaluation.person)
+    design = plan(prep, groups, evaluation, settings.seed)
     unlabelled = None if domain_texts is None else domain_corpus(
         df, domain_texts, None if design.folds is not None else design.runs[0].assigned != "test")
     _warn_small_test(len(design.evaluated))
+    if evaluation.person:
+        _warn_small_test(len(np.unique(groups[design.evaluated])), "persons")
     from .training.encoders import check_model, token_lengths
 
     check_model(settings.model, settings.max_length)
@@ -90,7 +97,8 @@ def check_request(data: DataLike, text: str, outcome: Any, task: str, options: d
     lengths = token_lengths(settings.model, prep.texts)
     if settings.truncate:
         _warn_long_texts(lengths, settings.max_length, text)
-    data = FitData(prep, design, text, unlabelled, names, values, lengths)
+    data = FitData(prep, design, text, unlabelled, names, values, lengths,
+                   df[evaluation.person].to_numpy() if evaluation.person else None)
     return Job(data, settings, evaluation, progress, resume, started)
 
 
@@ -116,13 +124,14 @@ def _warn_long_texts(lengths: np.ndarray, max_length: int, text: str) -> None:
             UserWarning, stacklevel=3)
 
 
-def _warn_small_test(n_test: int) -> None:
-    """Warn (before training) when the metrics would rest on too few evaluated texts."""
+def _warn_small_test(n_test: int, what: str = "texts") -> None:
+    """Warn (before training) when the metrics would rest on too few evaluated texts (or
+    persons)."""
     if n_test < MIN_TEST_CASES:
         warnings.warn(
-            f"only {n_test} texts will be evaluated (fewer than {MIN_TEST_CASES}): the metrics "
-            "and their bootstrap confidence intervals will be unreliable; label more texts or "
-            "use cv= so that every text is evaluated once", UserWarning, stacklevel=3)
+            f"only {n_test} {what} will be evaluated (fewer than {MIN_TEST_CASES}): the metrics "
+            f"and their bootstrap confidence intervals will be unreliable; label more {what} or "
+            f"use cv= so that every {what[:-1]} is evaluated once", UserWarning, stacklevel=3)
 
 
 def with_settings(job: Job, **changes: Any) -> Job:

@@ -60,6 +60,11 @@ class TextModelFit:
         tables then have an ``outcome`` column and ``predictions`` wide columns
         (``observed_<outcome>``, ``predicted_<outcome>``, ...). :meth:`outcome_fit` gives
         one outcome as a fit of its own. Empty for one outcome.
+    person_metrics, person_baseline_metrics, person_comparison : DataFrame or None
+        With ``person=``: ``metrics``, ``baseline_metrics`` and ``comparison`` per person
+        (``n`` counts persons; CIs resample persons): each evaluated person's score from
+        all their evaluated texts (the mean of the texts' outputs; see
+        :mod:`pytext_psych.data.persons`) against their one outcome value.
     """
 
     task: str
@@ -80,6 +85,9 @@ class TextModelFit:
     incremental: pd.DataFrame | None = None  # covariates=: the text beyond the covariates
     n: dict[str, int] = field(default_factory=dict)  # rows per split (or per fold)
     outcomes: dict[str, list[str] | None] = field(default_factory=dict)  # several: labels each
+    person_metrics: pd.DataFrame | None = None  # person=: the tables per person
+    person_baseline_metrics: pd.DataFrame | None = None
+    person_comparison: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         if self.outcomes:
@@ -100,7 +108,7 @@ class TextModelFit:
         for row in self.metrics.itertuples():
             lines.append(f"    {row.metric:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
                          + self._baseline_cells(self.baseline_metrics, row.metric))
-        lines += self._ordinal_hint()
+        lines += self._ordinal_hint() + self._person_lines()
         lines.append(f"  bundle: {self.bundle_path}>")
         return "\n".join(lines)
 
@@ -164,8 +172,23 @@ class TextModelFit:
         return replace(self, outcome=outcome, labels=labels, metrics=one(self.metrics),
                        baseline_metrics=one(self.baseline_metrics), comparison=one(self.comparison),
                        agreement=one(self.agreement), incremental=one(self.incremental),
+                       person_metrics=one(self.person_metrics),
+                       person_baseline_metrics=one(self.person_baseline_metrics),
+                       person_comparison=one(self.person_comparison),
                        predictions=pd.concat([ids, narrow(self.predictions, outcome, own)], axis=1),
                        outcomes={})
+
+    def _person_lines(self) -> list[str]:
+        """With ``person=``: the metrics per person, beside the baselines'."""
+        if self.person_metrics is None:
+            return []
+        table = self.person_metrics
+        lines = [f"  per person ({self.settings.get('person')}; n = {int(table.n.iloc[0])} persons, "
+                 "each from all their texts):"]
+        for row in table.itertuples():
+            lines.append(f"    {row.metric:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
+                         + self._baseline_cells(self.person_baseline_metrics, row.metric))
+        return lines
 
     def _ordinal_hint(self) -> list[str]:
         """For ratings of a few whole numbers (Likert items): say that task="ordinal" exists."""
@@ -226,6 +249,9 @@ class TextModelFit:
             settings={"base_model": d.base_model, **{k: v for k, v in training.items() if k != "history"}},
             manifest=dict(d.manifest), n=dict(d.n),
             incremental=frame("incremental", COMPARISON_COLUMNS), outcomes=outcomes,
+            person_metrics=frame("person_metrics", COLUMNS),
+            person_baseline_metrics=frame("person_baseline_metrics", COLUMNS),
+            person_comparison=frame("person_comparison", COMPARISON_COLUMNS),
         )
 
 

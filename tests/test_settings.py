@@ -29,7 +29,7 @@ VALUES = {"model": resolve_model("default"), "epochs": 2, "learning_rate": 3e-5,
           "lora_alpha": 8.0, "pooling": "cls", "linear_probe": False, "layer_decay": 0.9,
           "class_weights": True, "ordinal_head": "corn", "grad_accumulation": 2, "mixed_precision": "bf16",
           "seed": 7,
-          "split": (0.5, 0.25, 0.25), "cv": 3, "group": "grp", "baseline": False,
+          "split": (0.5, 0.25, 0.25), "cv": 3, "group": "grp", "person": "grp", "baseline": False,
           "baseline_model": "mpnet-base", "n_resamples": 300, "ci_level": 0.9, "export": "fp32"}
 
 
@@ -74,7 +74,7 @@ def _cli_args(names):
 
 
 def test_every_setting_reaches_the_same_objects_from_every_front(captured, tmp_path):
-    data = example_data().assign(grp=lambda d: d.id % 20)
+    data = example_data().assign(grp=lambda d: d.topic + "-" + (d.id % 4).astype(str))  # persons of one topic
     data.to_csv(tmp_path / "data.csv", index=False)
     everything = set(VALUES)
     no_cv = everything - {"cv"}  # tuning chooses on the dev split, so it refuses cv

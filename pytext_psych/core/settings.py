@@ -238,6 +238,10 @@ class EvalSettings(_Validated):
     group: str | None = setting(None, lambda v: v is None or isinstance(v, str), "None or a column name",
                                 "column of group ids (e.g. participant) kept on one side of every split",
                                 parse=str)
+    person: str | None = setting(None, lambda v: v is None or isinstance(v, str), "None or a column name",
+                                 "column of person ids: splits by person, and metrics also per person "
+                                 "(one outcome value per person; each person's score from all their texts)",
+                                 parse=str)
     baseline: bool = setting(True, is_bool, "True or False",
                              "also fit and compare the baselines: TF-IDF, and frozen-encoder "
                              "embeddings as the R package text makes them")
@@ -259,6 +263,14 @@ class EvalSettings(_Validated):
             object.__setattr__(self, "baseline_model", os.fspath(self.baseline_model))
         super().__post_init__()
         object.__setattr__(self, "split", tuple(float(x) for x in self.split))
+        if self.person is not None and self.group not in (None, self.person):
+            raise ValueError(f"invalid setting(s): group={self.group!r} with person={self.person!r} (a fit "
+                             "with persons is split by person; leave group out)")
+
+    @property
+    def grouping(self) -> str | None:
+        """The column whose ids are kept on one side of every split (``person``, else ``group``)."""
+        return self.person or self.group
 
     @property
     def precisions(self) -> tuple[str, ...]:

@@ -123,8 +123,9 @@ def require_columns(df: pd.DataFrame, *columns: str) -> None:
 
 
 def _show(value, limit: int = 40) -> str:
-    """A value's repr, cut to ``limit`` characters for error messages."""
-    text = repr(value)
+    """A value's repr (a numpy scalar's as the Python value), cut to ``limit`` characters for
+    error messages."""
+    text = repr(value.item() if isinstance(value, np.generic) else value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -362,15 +363,16 @@ def _class_labels(y: pd.Series) -> list[str]:
     return sorted(set(y.astype(str)))
 
 
-def group_ids(df: pd.DataFrame, group: str | None) -> np.ndarray | None:
-    """Integer codes of ``df[group]`` (e.g. participant ids), validated; None without groups."""
+def group_ids(df: pd.DataFrame, group: str | None, what: str = "group") -> np.ndarray | None:
+    """Integer codes of ``df[group]`` (e.g. participant ids), validated; None without groups.
+    ``what`` names the column's role in messages ("group", "person")."""
     if group is None:
         return None
     require_columns(df, group)
     missing = df[group].isna()
     if missing.any():
         raise ValueError(
-            f"group column {group!r} has {int(missing.sum())} missing value(s) "
-            f"(rows {_rows(df.index[missing.to_numpy()])}); every text needs its group"
+            f"{what} column {group!r} has {int(missing.sum())} missing value(s) "
+            f"(rows {_rows(df.index[missing.to_numpy()])}); every text needs its {what}"
         )
     return pd.factorize(df[group])[0]

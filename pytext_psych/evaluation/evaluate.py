@@ -137,6 +137,9 @@ class Evaluation:
     agreement: pd.DataFrame
     calibration: tuple[dict[str, Any], ...] | None  # each outcome's conformal scores, in order
     incremental: pd.DataFrame | None = None  # text beyond the covariates
+    person_metrics: pd.DataFrame | None = None  # person=: the same per person (evaluation.persons)
+    person_baseline_metrics: pd.DataFrame | None = None
+    person_comparison: pd.DataFrame | None = None
 
 
 def observed_values(prep: Prepared) -> np.ndarray:

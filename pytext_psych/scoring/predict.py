@@ -17,6 +17,7 @@ from ..data.outcomes import views
 from ..data.reading import READERS, clean_texts, require_columns
 from .frames import output_columns, outputs_to_frame
 from .infer import ModelLike, TextModel, _as_model
+from .persons import check_person_request, person_chunk, person_frame
 from .shift import flag
 from .streams import ChunkWriter, file_chunks
 
@@ -46,7 +47,8 @@ def check_no_clash(columns: pd.Index, text: str, model: TextModel, interval: flo
             "column is shadowed")
 
 
-def predict_scores(model: ModelLike, data: Any, text: str | None = None, **options: Any) -> pd.DataFrame:
+def predict_scores(model: ModelLike, data: Any, text: str | None = None, person: str | None = None,
+                   **options: Any) -> pd.DataFrame:
     """Score texts with a fitted model bundle (onnxruntime; CUDA when available, else CPU).
 
     Parameters
@@ -60,6 +62,11 @@ def predict_scores(model: ModelLike, data: Any, text: str | None = None, **optio
         its other columns are copied into the result.
     text : str, optional
         Text column of ``data`` when it is a DataFrame or a file.
+    person : str, optional
+        A column of person ids in ``data`` (a DataFrame or a file): one row per person
+        instead of per text, from all that person's texts (the mean of the texts'
+        outputs, as the fit's metrics per person take it; see
+        :mod:`pytext_psych.scoring.persons`), with ``n_texts``.
     precision : {"auto", "fp32", "int8"}
         ``"auto"`` uses int8 when the bundle's parity report says it loses no more than
         the threshold (default 0.01 in macro F1 / r) against PyTorch, else fp32. In every
@@ -107,12 +114,14 @@ def predict_scores(model: ModelLike, data: Any, text: str | None = None, **optio
     write_scores : the same scores, written to a file as they are computed.
     """
     settings = score_settings_from(options, "predict_scores")
+    if person is not None:
+        return _per_person(ready_model(model, settings), data, text, person, settings)
     frames = list(_scored_chunks(ready_model(model, settings), data, text, settings))
     return frames[0] if len(frames) == 1 else pd.concat(frames)
 
 
-def write_scores(model: ModelLike, data: Any, out: str | Path, text: str | None = None, *,
-                 overwrite: bool = False, **options: Any) -> Path:
+def write_scores(model: ModelLike, data: Any, out: str | Path, text: str | None = None,
+                 person: str | None = None, *, overwrite: bool = False, **options: Any) -> Path:
     """Score texts as :func:`predict_scores` does and write them to ``out``, a .csv or
     .parquet file, as they are computed: a file of millions of texts streams through in
     bounded memory. The file appears atomically (a failed or killed run leaves nothing
@@ -121,9 +130,10 @@ def write_scores(model: ModelLike, data: Any, out: str | Path, text: str | None 
 
     Parameters
     ----------
-    model, data, text, **options
+    model, data, text, person, **options
         As in :func:`predict_scores` (``precision``, ``threads``, ``chunk_size``,
-        ``interval``, ``check_shift``, ``progress``).
+        ``interval``, ``check_shift``, ``progress``). With ``person``, the file holds one
+        row per person, written once all texts are scored.
     out : path
         The .csv or .parquet file to write.
     overwrite : bool
@@ -144,7 +154,9 @@ def write_scores(model: ModelLike, data: Any, out: str | Path, text: str | None 
         raise ValueError(f"overwrite must be True or False, not {overwrite!r}")
     if Path(out).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise ValueError(f"out must be a .csv or .parquet file, not '{out}'")
-    scored = _scored_chunks(ready_model(model, settings), data, text, settings)
+    ready = ready_model(model, settings)
+    scored = (iter([_per_person(ready, data, text, person, settings)]) if person is not None
+              else _scored_chunks(ready, data, text, settings))
     with reserve(out, overwrite=overwrite) as slot:
         writer = ChunkWriter(slot.area / f"scores{Path(out).suffix.lower()}")
         try:
@@ -179,8 +191,18 @@ def _scored_chunks(model: TextModel, data: Any, text: str | None, settings: Scor
     return _scored(chunks, score, total, from_file if settings.progress is None else settings.progress)
 
 
-def _open_input(data: Any, text: str | None, chunk_size: int):
-    """``(chunks, total rows or None, text column, its description, from a file?)``."""
+def _per_person(model: TextModel, data: Any, text: str | None, person: str, settings: ScoreSettings) -> pd.DataFrame:
+    """One row per person (:mod:`.persons`), the chunks scored with a progress bar."""
+    check_person_request(data, person, settings)
+    chunks, total, text, _, from_file = _open_input(data, text, settings.chunk_size, keep=(person,))
+    score = partial(person_chunk, model, text=text, person=person, settings=settings)
+    parts = _scored(chunks, score, total, from_file if settings.progress is None else settings.progress)
+    return person_frame(model, parts, person)
+
+
+def _open_input(data: Any, text: str | None, chunk_size: int, keep: tuple[str, ...] = ()):
+    """``(chunks, total rows or None, text column, its description, from a file?)``; a data
+    frame's chunk holds its text column and the columns ``keep``."""
     if isinstance(data, (str, Path)):
         if isinstance(data, str) and Path(data).suffix.lower() not in READERS:
             raise TypeError("data is a single string, not a .csv/.tsv/.parquet path; "
@@ -190,6 +212,9 @@ def _open_input(data: Any, text: str | None, chunk_size: int):
         chunks, total = file_chunks(Path(data), chunk_size)
         return chunks, total, text, f"text column {text!r}", True
     frame, text, what = _in_memory(data, text)
+    if keep:
+        require_columns(data, *keep)
+        frame = data[[text, *keep]]
     return iter([frame]), len(frame), text, what, False
 
 

@@ -71,6 +71,11 @@
 #'   on every text's out-of-fold prediction; the bundle holds a refit on all rows).
 #' @param group \code{NULL} or the name of a column of group ids (e.g. participant):
 #'   a group's texts never straddle training and test data.
+#' @param person \code{NULL} or the name of a column of person ids, for several texts
+#'   per person with one outcome value per person (a trait): texts are split by person,
+#'   and \code{person_metrics}, \code{person_baseline_metrics} and
+#'   \code{person_comparison} give the metrics per person (each person's score from all
+#'   their texts: the mean of the texts' outputs; CIs resample persons).
 #' @param baseline Also fit a TF-IDF + logistic / ridge regression baseline on the
 #'   same split and compare the two with a paired bootstrap.
 #' @param baseline_model Encoder of the embeddings baseline: \code{NULL} (the one
@@ -103,7 +108,8 @@
 #'   and \code{baseline_tfidf}, \code{baseline_embeddings}),
 #'   \code{history} (per epoch), \code{bundle_path}, \code{task}, \code{labels}, and
 #'   with \code{covariates}, \code{incremental} (covariates + score minus covariates
-#'   only, in the columns of \code{comparison}).
+#'   only, in the columns of \code{comparison}); with \code{person}, the tables per
+#'   person (\code{n} counts persons).
 #' @examplesIf python_ready()
 #' answers <- example_data()[1:80, ]   # the full 400 rows and default settings fit better
 #' \donttest{
@@ -127,7 +133,7 @@ fit_text_model <- function(data, text, outcome, task = "auto", covariates = NULL
                            class_weights = FALSE, ordinal_head = "clm", grad_accumulation = 1L,
                            mixed_precision = "auto", seed = 42L,
                            split = c(0.625, 0.125, 0.25), cv = NULL, group = NULL,
-                           baseline = TRUE, baseline_model = NULL, n_resamples = 2000L,
+                           person = NULL, baseline = TRUE, baseline_model = NULL, n_resamples = 2000L,
                            ci_level = 0.95, export = "both") {
   py <- python_module()
   data <- r_inputs(data, text, outcome, task)
@@ -319,6 +325,9 @@ as_r_fit <- function(fit, bundle = NULL) {
     baseline_metrics = optional(fit$baseline_metrics),
     comparison = optional(fit$comparison),
     incremental = optional(fit$incremental),
+    person_metrics = optional(fit$person_metrics),
+    person_baseline_metrics = optional(fit$person_baseline_metrics),
+    person_comparison = optional(fit$person_comparison),
     agreement = to_r_frame(fit$agreement, broom = TRUE),
     report = reticulate::py_to_r(fit$report()$text),
     predictions = predictions,
@@ -343,6 +352,9 @@ as_r_fit <- function(fit, bundle = NULL) {
 #' @param data A data.frame (with \code{text} naming its text column) or a character
 #'   vector of texts.
 #' @param text Text column of \code{data} when it is a data.frame.
+#' @param person \code{NULL}, or a column of person ids in \code{data}: one row per
+#'   person (the person id, \code{n_texts}, then the scores) from all their texts, the
+#'   mean of the texts' outputs as the fit's \code{person_metrics} take it.
 #' @param precision \code{"auto"} (int8 when the bundle's parity check allows it),
 #'   \code{"fp32"} or \code{"int8"}. Each text is scored on its own, so its score never
 #'   depends on the other texts, their order or the chunking.
@@ -373,15 +385,15 @@ as_r_fit <- function(fit, bundle = NULL) {
 #' predict_scores(fit$bundle_path, answers[1:3, ], text = "answer")  # from the folder
 #' }
 #' @export
-predict_scores <- function(model, data, text = NULL, precision = "auto", threads = NULL,
-                           interval = NULL, check_shift = TRUE) {
+predict_scores <- function(model, data, text = NULL, person = NULL, precision = "auto",
+                           threads = NULL, interval = NULL, check_shift = TRUE) {
   py <- python_module()
   path <- model_path(model)
   if (is.character(data) && !is.data.frame(data)) {
     data <- data.frame(text = data, stringsAsFactors = FALSE)
     text <- "text"
   }
-  scores <- py_call(py$api$predict_scores, path, to_pandas(data), text = text,
+  scores <- py_call(py$api$predict_scores, path, to_pandas(data), text = text, person = person,
                     precision = precision, threads = whole_number(threads),
                     interval = interval, check_shift = check_shift)
   as_factors(to_r_frame(scores), bundle_classes(path))

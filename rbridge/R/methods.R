@@ -43,6 +43,14 @@ print.summary.pytextpsych_fit <- function(x, ...) {
     cat("\nFine-tuned minus each baseline (TF-IDF; embeddings as the text package; paired bootstrap):\n")
     print(x$comparison, row.names = FALSE)
   }
+  if (!is.null(x$fit$person_metrics)) {
+    cat("\nMetrics per person (each person's score from all their texts):\n")
+    print(x$fit$person_metrics, row.names = FALSE)
+    if (!is.null(x$fit$person_comparison)) {
+      cat("\nPer person, fine-tuned minus each baseline (paired bootstrap over persons):\n")
+      print(x$fit$person_comparison, row.names = FALSE)
+    }
+  }
   if (!is.null(x$fit$incremental)) {
     cat("\nCovariates + model score minus covariates only (incremental validity):\n")
     print(x$fit$incremental, row.names = FALSE)
