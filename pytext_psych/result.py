@@ -60,6 +60,10 @@ class TextModelFit:
         tables then have an ``outcome`` column and ``predictions`` wide columns
         (``observed_<outcome>``, ``predicted_<outcome>``, ...). :meth:`outcome_fit` gives
         one outcome as a fit of its own. Empty for one outcome.
+    tokens : dict
+        How long the texts were in the encoder's tokens: ``median``, ``longest``, how many
+        were ``longer`` than ``max_length`` and the ``policy`` they were read by (windows,
+        or truncated); shown in the repr when any was longer. Empty for older bundles.
     person_metrics, person_baseline_metrics, person_comparison : DataFrame or None
         With ``person=``: ``metrics``, ``baseline_metrics`` and ``comparison`` per person
         (``n`` counts persons; CIs resample persons): each evaluated person's score from
@@ -85,6 +89,7 @@ class TextModelFit:
     incremental: pd.DataFrame | None = None  # covariates=: the text beyond the covariates
     n: dict[str, int] = field(default_factory=dict)  # rows per split (or per fold)
     outcomes: dict[str, list[str] | None] = field(default_factory=dict)  # several: labels each
+    tokens: dict[str, Any] = field(default_factory=dict)  # text lengths (reporting.card.long_texts)
     person_metrics: pd.DataFrame | None = None  # person=: the tables per person
     person_baseline_metrics: pd.DataFrame | None = None
     person_comparison: pd.DataFrame | None = None
@@ -108,7 +113,7 @@ class TextModelFit:
         for row in self.metrics.itertuples():
             lines.append(f"    {row.metric:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
                          + self._baseline_cells(self.baseline_metrics, row.metric))
-        lines += self._ordinal_hint() + self._person_lines()
+        lines += self._ordinal_hint() + self._person_lines() + self._long_texts()
         lines.append(f"  bundle: {self.bundle_path}>")
         return "\n".join(lines)
 
@@ -146,7 +151,8 @@ class TextModelFit:
             row = one.metrics.set_index("metric").loc[head]
             lines.append(f"    {name[:16]:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
                          + one._baseline_cells(one.baseline_metrics, head))
-        lines += ["  every metric: fit.metrics (an outcome column); one outcome: fit.outcome_fit(name)",
+        lines += [*self._person_lines(), *self._long_texts(),
+                  "  every metric: fit.metrics (an outcome column); one outcome: fit.outcome_fit(name)",
                   f"  bundle: {self.bundle_path}>"]
         return "\n".join(lines)
 
@@ -178,16 +184,31 @@ class TextModelFit:
                        predictions=pd.concat([ids, narrow(self.predictions, outcome, own)], axis=1),
                        outcomes={})
 
+    def _long_texts(self) -> list[str]:
+        """When texts were longer than the model reads at once: how many, and how read."""
+        t = self.tokens
+        if not t.get("longer"):
+            return []
+        return [f"  long texts: {t['longer']} of {sum(self.n.values())} longer than {t['max_length']} tokens "
+                f"(longest {t['longest']}), {t['policy']}"]
+
     def _person_lines(self) -> list[str]:
-        """With ``person=``: the metrics per person, beside the baselines'."""
+        """With ``person=``: the metrics per person beside the baselines' (several outcomes:
+        each one's headline metric)."""
         if self.person_metrics is None:
             return []
-        table = self.person_metrics
+        table, several = self.person_metrics, "outcome" in self.person_metrics
+        if several:
+            table = table[table.metric == HEADLINE[metric_task(self.task)]]
         lines = [f"  per person ({self.settings.get('person')}; n = {int(table.n.iloc[0])} persons, "
                  "each from all their texts):"]
         for row in table.itertuples():
-            lines.append(f"    {row.metric:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
-                         + self._baseline_cells(self.person_baseline_metrics, row.metric))
+            base = self.person_baseline_metrics
+            if several and base is not None:
+                base = base[base.outcome == row.outcome]
+            label = row.outcome if several else row.metric
+            lines.append(f"    {label[:16]:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
+                         + self._baseline_cells(base, row.metric))
         return lines
 
     def _ordinal_hint(self) -> list[str]:
@@ -249,7 +270,7 @@ class TextModelFit:
             settings={"base_model": d.base_model, **{k: v for k, v in training.items() if k != "history"}},
             manifest=dict(d.manifest), n=dict(d.n),
             incremental=frame("incremental", COMPARISON_COLUMNS), outcomes=outcomes,
-            person_metrics=frame("person_metrics", COLUMNS),
+            tokens=dict(d.data.get("tokens") or {}), person_metrics=frame("person_metrics", COLUMNS),
             person_baseline_metrics=frame("person_baseline_metrics", COLUMNS),
             person_comparison=frame("person_comparison", COMPARISON_COLUMNS),
         )

@@ -102,3 +102,17 @@ def test_command_line_scores_per_person_into_a_file(person_fit, persons_data, tm
     expected = predict_scores(person_fit, data, text="answer", person="person")
     np.testing.assert_allclose(written.predicted, expected.predicted, rtol=1e-6)
     assert list(written.person) == list(expected.person) and list(written.n_texts) == list(expected.n_texts)
+
+
+def test_several_outcomes_per_person(persons_data, tmp_path):
+    data = persons_data.head(200).assign(calm=lambda d: 10 - d.stress)
+    fit = fit_text_model(data, "answer", ["stress", "calm"], person="person", output_dir=tmp_path / "b",
+                         **dict(TINY, epochs=1, baseline=False))
+    table = fit.person_metrics
+    assert list(table.columns[:2]) == ["outcome", "metric"] and set(table.outcome) == {"stress", "calm"}
+    test = fit.predictions[fit.predictions.split == "test"]
+    per = test.groupby(data.person.to_numpy()[test.row]).agg(o=("observed_calm", "first"), p=("predicted_calm", "mean"))
+    r = table.set_index(["outcome", "metric"]).loc[("calm", "pearson_r"), "estimate"]
+    assert r == pytest.approx(stats.pearsonr(per.o, per.p)[0], abs=1e-5)
+    assert "per person (person; n = " in repr(fit) and "    calm" in repr(fit)
+    assert fit.outcome_fit("calm").person_metrics.metric.tolist() == table[table.outcome == "calm"].metric.tolist()
