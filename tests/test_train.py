@@ -10,12 +10,14 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 from sklearn.metrics.pairwise import cosine_similarity
+from transformers import AutoTokenizer
 
 from pytext_psych import example_data, fit_text_model, pretrain_domain
 from pytext_psych.core.settings import TrainSettings
 from pytext_psych.data.design import split_rows
 from pytext_psych.data.reading import prepare
 from pytext_psych.stats import dev_scorer
+from pytext_psych.training.encoders import resolve_model
 from pytext_psych.training.epochs import Optimiser
 from pytext_psych.training.train import class_weights, fine_tune, length_grouped, load_base
 
@@ -313,3 +315,16 @@ def test_bf16_on_a_cpu_trains_under_autocast(topics):
     names, changed, result = _changed(topics, _config(strategy="full", mixed_precision="bf16"))
     assert changed == set(names)
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
+def test_pretrain_domain_reads_long_texts_whole(tmp_path):
+    """A long unlabelled text is read whole, in consecutive windows of max_length tokens."""
+    long_text = " ".join(f"word{k}" for k in range(120))  # far more than 24 tokens
+    folder = pretrain_domain([long_text, "a short one"], output_dir=tmp_path / "dapt", epochs=1, max_length=24,
+                             batch_size=1, progress=False)
+    record = json.loads((folder / "domain_pretraining.json").read_text())
+    assert record["stride"] == 22 and record["n_texts"] == 2
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model("default"))
+    body = len(tokenizer(long_text)["input_ids"]) - 2  # the text's tokens, without [CLS] and [SEP]
+    assert body > 100
+    assert record["n_windows"] == -(-(body - 22) // 22) + 1 + 1  # the long text's windows cover it; the short: 1

@@ -48,6 +48,8 @@ def pretrain_domain(
 
     Worth trying when the survey's language is far from the encoder's pretraining text and
     unlabelled answers are plentiful (thousands); with a few hundred texts expect little.
+    A text longer than ``max_length`` tokens is read whole, in consecutive windows of
+    ``max_length`` tokens (see :mod:`pytext_psych.core.windows`).
     A checkpoint without a masked-LM head (such as the default sentence-transformers
     MiniLM) gets a fresh one, tied to the word embeddings. The folder is written
     atomically; an existing one is replaced only with ``overwrite=True``. Progress is saved
@@ -63,9 +65,11 @@ def pretrain_domain(
     texts = [str(t) for t in texts if isinstance(t, str) and t.strip()]
     if len(texts) < 2:
         raise ValueError(f"domain pretraining needs unlabelled texts; got {len(texts)}")
+    # a longer text is read whole, in consecutive windows (no overlap: each token is masked
+    # and predicted in one window, and masked-LM training needs no pooled output)
     config = TrainSettings(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-                         max_length=max_length, patience=1, seed=seed,
-                         grad_accumulation=grad_accumulation)
+                           max_length=max_length, stride=max(1, max_length - 2), patience=1, seed=seed,
+                           grad_accumulation=grad_accumulation)
     if not 0 < mlm_probability < 1:
         raise ValueError(f"mlm_probability must be between 0 and 1, not {mlm_probability}")
     check_model(model, max_length)
@@ -75,12 +79,13 @@ def pretrain_domain(
                  overwrite=overwrite, marker=DOMAIN_JSON) as slot:
         checkpoints = Checkpoints(slot.target, resume)
         checkpoint = checkpoints.slot("domain", texts, str(model), config.to_dict(), mlm_probability)
-        tokenizer, net, history = _masked_lm(texts, model, config, mlm_probability, progress, checkpoint)
+        tokenizer, net, history, n_windows = _masked_lm(texts, model, config, mlm_probability, progress, checkpoint)
         with slot.staged() as stage:
             save_pretrained(tokenizer, net, stage)
             files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
             (stage / DOMAIN_JSON).write_text(json.dumps({
-                "base_model": str(model), "n_texts": len(texts), "mlm_probability": mlm_probability,
+                "base_model": str(model), "n_texts": len(texts), "n_windows": n_windows,
+                "mlm_probability": mlm_probability,
                 **config.to_dict(), "history": history, "files": files}, indent=2))
         checkpoints.discard()
     return slot.target
@@ -88,7 +93,8 @@ def pretrain_domain(
 
 def _masked_lm(texts: list[str], model: str | Path, config: TrainSettings, mlm_probability: float,
                progress: bool, checkpoint):
-    """Masked-LM training of ``model`` on ``texts``: tokenizer, model and loss history."""
+    """Masked-LM training of ``model`` on ``texts``: tokenizer, model, loss history and the
+    number of windows the texts were read in."""
     from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
 
     name = resolve_model(model)
@@ -100,25 +106,26 @@ def _masked_lm(texts: list[str], model: str | Path, config: TrainSettings, mlm_p
             raise ValueError(f"the tokenizer of '{model}' has no mask token; it cannot do masked-LM training")
         with quiet_transformers():
             net = AutoModelForMaskedLM.from_pretrained(name, trust_remote_code=False).to(device)
-        encoded = [{"input_ids": e["input_ids"]} for e in TokenCache().encode(tokenizer, texts, config.max_length)]
+        windows = TokenCache().windows(tokenizer, texts, config.max_length, config.window_stride)[0]
+        encoded = [{"input_ids": e["input_ids"]} for e in windows]
         lengths = np.array([len(e["input_ids"]) for e in encoded])
         masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability,
                                                  return_tensors="pt")
-        optimiser = Optimiser(net, config, -(-len(texts) // batch_size), epochs, device)
+        optimiser = Optimiser(net, config, -(-len(encoded) // batch_size), epochs, device)
         shuffler = np.random.default_rng(seed)
 
         def loss_of(rows: np.ndarray):
             batch = masker([encoded[i] for i in rows])
             return net(**{k: v.to(device) for k, v in batch.items()}).loss
 
-        rows = np.arange(len(texts))
+        rows = np.arange(len(encoded))
         done = Epochs(net, optimiser, shuffler, config,
                       lambda: length_grouped(rows, lengths, batch_size, shuffler), loss_of
                       ).run(checkpoint, "domain pretraining", progress)
         history = [{"epoch": h["epoch"], "mlm_loss": h["train_loss"], "seconds": h["seconds"]}
                    for h in done.history]
         net.to("cpu").eval()
-    return tokenizer, net, history
+    return tokenizer, net, history, len(encoded)
 
 
 def domain_record(model: str | Path) -> dict[str, Any] | None:
