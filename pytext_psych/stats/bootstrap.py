@@ -16,6 +16,7 @@ from .metrics import (
     _metric_fns,
     _Regression,
 )
+from .multilabel import Multilabel, indicators, multilabel_fns
 
 COLUMNS = ["metric", "estimate", "conf_low", "conf_high", "ci_level", "n", "method"]
 COMPARISON_COLUMNS = ["metric", "estimate", "conf_low", "conf_high", "p_value", "estimate_a",
@@ -61,7 +62,13 @@ def _prepare(task: str, observed: Sequence, predictions: Sequence[Sequence],
     if task == "regression":
         y = _as_numbers(observed, "observed")
         return [_Regression(y, _as_numbers(p, "predicted")) for p in predictions], None
-    raise ValueError(f"task must be 'classification' or 'regression', not {task!r}")
+    if task == "multilabel":
+        if labels is None:
+            raise ValueError("task='multilabel' needs labels: the codes, one per column")
+        labels = [str(x) for x in labels]
+        y = indicators(observed, labels, "observed")
+        return [Multilabel(y, indicators(p, labels, "predicted")) for p in predictions], labels
+    raise ValueError(f"task must be 'classification', 'regression' or 'multilabel', not {task!r}")
 
 
 def _as_numbers(values: Sequence, what: str) -> np.ndarray:
@@ -220,10 +227,12 @@ def bootstrap_metrics(
     ----------
     observed, predicted : array-like
         Regression: numbers. Classification: class labels (any values found in ``labels``).
-    task : {"classification", "regression"}
+        Multilabel: 0/1 matrices, texts x codes.
+    task : {"classification", "regression", "multilabel"}
     labels : list of str, optional
         Class names, in the order used for per-class rows (``f1_<label>``); by default the
-        sorted labels seen in ``observed`` and ``predicted``.
+        sorted labels seen in ``observed`` and ``predicted``. Multilabel: the codes, one
+        per column (required).
     n_resamples : int
         Bootstrap resamples of the cases (default 2,000).
     ci_level : float
@@ -243,7 +252,9 @@ def bootstrap_metrics(
     pandas.DataFrame
         Columns ``metric, estimate, conf_low, conf_high, ci_level, n, method``.
         Classification: accuracy, f1_macro, f1_weighted, precision_macro, recall_macro,
-        cohen_kappa and ``f1_<label>`` per class. Regression: pearson_r, spearman_rho,
+        cohen_kappa and ``f1_<label>`` per class. Multilabel
+        (:mod:`pytext_psych.stats.multilabel`): f1_micro, f1_macro, precision_micro,
+        recall_micro, subset_accuracy, hamming_loss and ``f1_<code>`` per code. Regression: pearson_r, spearman_rho,
         rmse, mae, r_squared and icc_2_1 (absolute agreement of model and human).
 
     Examples
@@ -254,7 +265,8 @@ def bootstrap_metrics(
     """
     check_options(method, ci_level, n_resamples)
     data, labels = _prepare(task, observed, [predicted], labels)
-    return _table(_metric_fns(task, labels), data, n_resamples, ci_level, method, seed, indices)
+    fns = multilabel_fns(labels) if task == "multilabel" else _metric_fns(task, labels)
+    return _table(fns, data, n_resamples, ci_level, method, seed, indices)
 
 
 def compare_predictions(
@@ -295,7 +307,8 @@ def compare_predictions(
     """
     check_options(method, ci_level, n_resamples)
     data, labels = _prepare(task, observed, [predicted_a, predicted_b], labels)
-    fns = _metric_fns(task, labels, per_class=False)
+    fns = (multilabel_fns(labels, per_code=False) if task == "multilabel"
+           else _metric_fns(task, labels, per_class=False))
     estimates, boot, jack = _run(fns, data, n_resamples, method, seed, indices)
     diff_est, diff_boot = estimates[0] - estimates[1], boot[0] - boot[1]
     diff_jack = None if jack[0] is None else jack[0] - jack[1]
