@@ -33,11 +33,14 @@ from .evaluation.evaluate import (
     rescale,
     score_rows,
 )
+from .evaluation.codes import CODE_TABLES, code_tables
 from .evaluation.persons import PERSON_TABLES, person_tables
 from .reporting.card import CARD, render
 from .request import FitData, Job
 from .scoring import bundle
-from .stats import dev_scorer, metric_task
+from .scoring.frames import outputs_to_frame
+from .stats import dev_scorer, metric_task, softmax
+from .stats.multilabel import f1_threshold
 from .training.checkpoints import Checkpoints
 
 
@@ -199,6 +202,21 @@ def scored_through_bundles(data: FitData, trained: list[Trained], scorer, slot: 
                   f"{part.precision} (fold models exported to ONNX, out-of-fold)")
 
 
+def with_thresholds(prep: Prepared, scorer, scored: Scored, rows: np.ndarray):
+    """Several codes per text: each code's threshold, chosen for its F1 on the dev texts
+    (``rows``; with cv, every text out-of-fold), put into the scoring contract, and the
+    scores' classes redone with it. Other fits: as they are."""
+    if not prep.multilabel or not len(rows):
+        return scorer, scored
+    d = scorer.description
+    outcomes = tuple(replace(o, threshold=f1_threshold(softmax(scored.outputs[rows][:, slice(*o.columns)])[:, 1],
+                                                      prep.y[rows, j] == 1)) for j, o in enumerate(d.outcomes))
+    scorer = type(scorer)(scorer.path, d.but(outcomes=outcomes))
+    done = np.flatnonzero(~np.isnan(scored.outputs).any(axis=1))
+    frame = outputs_to_frame(scorer, scored.outputs[done], pd.Index(done)).reindex(scored.frame.index)
+    return scorer, replace(scored, frame=frame)
+
+
 def fit_predictions(data: FitData, scored: Scored, baselines: list[dict] | None) -> pd.DataFrame:
     """``fit.predictions``: row id, split (and fold), observed, the scores, the baselines
     (several outcomes: ``observed_<outcome>``, ``predicted_<outcome>``, ...)."""
@@ -241,7 +259,8 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
                     domain_pretraining=domain, covariates=list(data.covariates), history=history)
     training["split"] = list(job.evaluation.split)
     evaluation = {k: metadata.records(getattr(results, k))
-                  for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental", *PERSON_TABLES)}
+                  for k in ("metrics", "baseline_metrics", "comparison", "agreement", "incremental", *PERSON_TABLES,
+                            *CODE_TABLES)}
     evaluation.update(baseline=baseline[1], cases=_cases(data, scored, baseline[0]))
     from .reporting.card import model_license
     from .training.encoders import describe_encoder, resolve_model
@@ -285,6 +304,7 @@ def run(job: Job, slot: Reservation, checkpoints: Checkpoints, winner: Trained |
     with slot.staged(check=bundle.check_sealed) as stage:
         scorer = export_model(data.prep, trained[-1], stage, contract, precisions)
         scored = scored_through_bundles(data, trained, scorer, slot, precisions)
+        scorer, scored = with_thresholds(data.prep, scorer, scored, data.design.calibration)
         results = _evaluated(job, scored, baseline[0], scorer)
         described = describe(job, trained, scorer, scored, results, baseline, domain).but(
             shift=shift_profile(data, scorer, scored))
@@ -299,11 +319,14 @@ def _evaluated(job: Job, scored: Scored, baselines: list[dict] | None, scorer) -
     design = job.data.design
     boot = dict(n_resamples=job.evaluation.n_resamples, ci_level=job.evaluation.ci_level, seed=job.settings.seed)
     cases = "out-of-fold predictions of the fold models" if design.final is not None else "dev split"
-    results = evaluate_outcomes(job.data.prep, scored, baselines, design.evaluated, design.calibration, cases, boot,
+    prep = job.data.prep
+    results = evaluate_outcomes(prep, scored, baselines, design.evaluated, design.calibration, cases, boot,
                                 job.data.covariate_values, model=scorer)
+    if prep.multilabel:
+        results = replace(results, **code_tables(prep, scored, baselines, design.evaluated, boot))
     if job.data.persons is None:
         return results
-    return replace(results, **person_tables(job.data.prep, scored, baselines, design.evaluated, job.data.persons,
+    return replace(results, **person_tables(prep, scored, baselines, design.evaluated, job.data.persons,
                                             scorer, boot))
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from .core.settings import EvalSettings, TrainSettings, is_bool, settings_from
 from .data.design import Design, plan
 from .data.outcomes import outcome_names, prepare_outcomes
+from .data.codes import check_split
 from .data.persons import check_one_value
 from .data.reading import DataLike, Prepared, domain_corpus, group_ids, read_data
 from .evaluation.incremental import covariate_matrix
@@ -84,6 +85,8 @@ def check_request(data: DataLike, text: str, outcome: Any, task: str, options: d
     if evaluation.person:
         check_one_value(prep, groups, df[evaluation.person], evaluation.person)
     design = plan(prep, groups, evaluation, settings.seed)
+    if prep.multilabel and design.folds is None:
+        check_split(prep.y, prep.names, design.runs[0].assigned)
     unlabelled = None if domain_texts is None else domain_corpus(
         df, domain_texts, None if design.folds is not None else design.runs[0].assigned != "test")
     _warn_small_test(len(design.evaluated))

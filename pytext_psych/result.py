@@ -64,6 +64,12 @@ class TextModelFit:
         How long the texts were in the encoder's tokens: ``median``, ``longest``, how many
         were ``longer`` than ``max_length`` and the ``policy`` they were read by (windows,
         or truncated); shown in the repr when any was longer. Empty for older bundles.
+    code_metrics, code_baseline_metrics, code_comparison : DataFrame or None
+        With ``task="multilabel"`` (several codes per text): the metrics of all codes
+        together (``f1_micro``, ``f1_macro``, ``precision_micro``, ``recall_micro``,
+        ``subset_accuracy``, ``hamming_loss``) for the model and each baseline, and the
+        paired comparison; each code's own metrics are in ``metrics`` (an ``outcome``
+        column: one per code).
     person_metrics, person_baseline_metrics, person_comparison : DataFrame or None
         With ``person=``: ``metrics``, ``baseline_metrics`` and ``comparison`` per person
         (``n`` counts persons; CIs resample persons): each evaluated person's score from
@@ -90,6 +96,9 @@ class TextModelFit:
     n: dict[str, int] = field(default_factory=dict)  # rows per split (or per fold)
     outcomes: dict[str, list[str] | None] = field(default_factory=dict)  # several: labels each
     tokens: dict[str, Any] = field(default_factory=dict)  # text lengths (reporting.card.long_texts)
+    code_metrics: pd.DataFrame | None = None  # task="multilabel": all codes together
+    code_baseline_metrics: pd.DataFrame | None = None
+    code_comparison: pd.DataFrame | None = None
     person_metrics: pd.DataFrame | None = None  # person=: the tables per person
     person_baseline_metrics: pd.DataFrame | None = None
     person_comparison: pd.DataFrame | None = None
@@ -151,7 +160,7 @@ class TextModelFit:
             row = one.metrics.set_index("metric").loc[head]
             lines.append(f"    {name[:16]:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
                          + one._baseline_cells(one.baseline_metrics, head))
-        lines += [*self._person_lines(), *self._long_texts(),
+        lines += [*self._code_lines(), *self._person_lines(), *self._long_texts(),
                   "  every metric: fit.metrics (an outcome column); one outcome: fit.outcome_fit(name)",
                   f"  bundle: {self.bundle_path}>"]
         return "\n".join(lines)
@@ -183,6 +192,16 @@ class TextModelFit:
                        person_comparison=one(self.person_comparison),
                        predictions=pd.concat([ids, narrow(self.predictions, outcome, own)], axis=1),
                        outcomes={})
+
+    def _code_lines(self) -> list[str]:
+        """With ``task="multilabel"``: all codes together, beside the baselines."""
+        if self.code_metrics is None:
+            return []
+        lines = ["  all codes together:" + " " * 9 + "model" + "".join(f"{b:>21}" for b in self.baseline_names)]
+        for row in self.code_metrics.itertuples():
+            lines.append(f"    {row.metric:<16} {row.estimate:7.3f} [{row.conf_low:.3f}, {row.conf_high:.3f}]"
+                         + self._baseline_cells(self.code_baseline_metrics, row.metric))
+        return lines
 
     def _long_texts(self) -> list[str]:
         """When texts were longer than the model reads at once: how many, and how read."""
@@ -270,6 +289,8 @@ class TextModelFit:
             settings={"base_model": d.base_model, **{k: v for k, v in training.items() if k != "history"}},
             manifest=dict(d.manifest), n=dict(d.n),
             incremental=frame("incremental", COMPARISON_COLUMNS), outcomes=outcomes,
+            code_metrics=frame("code_metrics", COLUMNS), code_baseline_metrics=frame("code_baseline_metrics", COLUMNS),
+            code_comparison=frame("code_comparison", COMPARISON_COLUMNS),
             tokens=dict(d.data.get("tokens") or {}), person_metrics=frame("person_metrics", COLUMNS),
             person_baseline_metrics=frame("person_baseline_metrics", COLUMNS),
             person_comparison=frame("person_comparison", COMPARISON_COLUMNS),

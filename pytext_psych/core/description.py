@@ -13,8 +13,9 @@ On disk the layout is the one bundles have always had (flat keys), so every bund
 before these records existed still loads: :meth:`Description.from_json` reads it,
 :meth:`Description.to_json` writes it, and keys this version does not know are kept as
 they were. Format 2 adds ``stride``, how long texts are read (sliding windows,
-:mod:`pytext_psych.core.windows`); format 1 bundles truncate, and a reader that knows
-only format 1 refuses format 2 rather than score long texts another way.
+:mod:`pytext_psych.core.windows`), and each code's ``threshold`` (several codes per
+text); format 1 bundles truncate and predict the most probable class, and a reader that
+knows only format 1 refuses format 2 rather than score another way.
 
 >>> d = Description.from_json({"format_version": 1, "task": "regression", "text": "answer",
 ...     "outcome": "anxiety", "target_mean": 5.0, "target_sd": 2.0, "max_length": 128,
@@ -68,6 +69,7 @@ class Outcome:
     ordinal_head: str | None = None  # "corn" or "cumulative"
     ordinal_cuts: tuple[float, ...] | None = None  # the cumulative-link head's cut points
     calibration: Mapping[str, Any] | None = None  # conformal scores of the dev cases
+    threshold: float | None = None  # a code (two classes): its second class from this probability on
 
     def __post_init__(self):
         for name in ("labels", "level_values", "ordinal_cuts", "columns"):
@@ -85,7 +87,7 @@ class Outcome:
                 "level_values": _list(self.level_values), "target_mean": self.target_mean,
                 "target_sd": self.target_sd, "num_outputs": self.width, "ordinal_head": self.ordinal_head,
                 "calibration": None if self.calibration is None else dict(self.calibration),
-                "columns": list(self.columns)}
+                "columns": list(self.columns), **({} if self.threshold is None else {"threshold": self.threshold})}
 
     @classmethod
     def from_json(cls, entry: Mapping[str, Any], columns: tuple[int, int],
@@ -93,7 +95,7 @@ class Outcome:
         return cls(name=entry["outcome"], task=entry["task"], columns=columns, labels=entry.get("labels"),
                    level_values=entry.get("level_values"), target_mean=entry.get("target_mean"),
                    target_sd=entry.get("target_sd"), ordinal_head=entry.get("ordinal_head"),
-                   ordinal_cuts=cuts, calibration=entry.get("calibration"))
+                   ordinal_cuts=cuts, calibration=entry.get("calibration"), threshold=entry.get("threshold"))
 
 
 def _list(values: tuple | None) -> list | None:

@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from .reading import Prepared, prepare
+from .codes import code_matrix
+from .reading import Prepared, prepare, require_columns
 
 NO_ORDINALS = ("several ordinal outcomes in one model are not supported yet; use task='regression' "
                "for the ratings, or fit each one with task='ordinal'")
@@ -43,6 +44,8 @@ def prepare_outcomes(df: pd.DataFrame, text: str, outcome: Any, task: str = "aut
     """One outcome as :func:`~pytext_psych.data.reading.prepare` does it; several, each checked the
     same way, then stacked (y: n x outcomes). They must be all ratings or all classes."""
     names = outcome_names(outcome)
+    if task == "multilabel":
+        return prepare_codes(df, text, names)
     if len(names) == 1:
         return prepare(df, text, names[0], task)
     if task == "ordinal":
@@ -58,6 +61,17 @@ def prepare_outcomes(df: pd.DataFrame, text: str, outcome: Any, task: str = "aut
                          "them separately)")
     return Prepared(parts[0].texts, np.column_stack([p.y for p in parts]), parts[0].task, None,
                     df.index, names=names, parts=parts)
+
+
+def prepare_codes(df: pd.DataFrame, text: str, names: tuple[str, ...]) -> Prepared:
+    """Several codes per text (:mod:`.codes`): each code a two-class outcome (False, True)
+    of one model."""
+    require_columns(df, text)
+    codes = code_matrix(df, names[0] if len(names) == 1 else names, text)
+    frame = pd.concat([df[[text]], codes], axis=1)
+    parts = tuple(prepare(frame, text, code, "classification") for code in codes.columns)
+    return Prepared(parts[0].texts, np.column_stack([p.y for p in parts]), "classification", None, df.index,
+                    names=tuple(codes.columns), parts=parts, multilabel=True)
 
 
 def head_sizes(prep: Prepared) -> list[int] | None:

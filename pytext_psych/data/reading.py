@@ -18,7 +18,7 @@ import pandas as pd
 
 DataLike = Union[pd.DataFrame, str, Path]
 
-TASKS = ("auto", "classification", "regression", "ordinal")
+TASKS = ("auto", "classification", "regression", "ordinal", "multilabel")
 READERS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 MIN_ROWS = 10  # below this no train/dev/test split leaves anything to learn or test on
 # Whitespace, control and invisible format characters (zero-width space / joiners, BOM,
@@ -237,6 +237,7 @@ class Prepared:
     values: np.ndarray | None = None  # ordinal: each level's number (the rating, or 1..K)
     names: tuple[str, ...] = ()  # the outcomes' column names
     parts: tuple["Prepared", ...] = ()  # several outcomes: each one's own (y is n x outcomes)
+    multilabel: bool = False  # several codes per text: each part a code (False / True)
 
     @property
     def numeric(self) -> bool:
@@ -259,6 +260,9 @@ class Prepared:
 def prepare(df: pd.DataFrame, text: str, outcome: str, task: str = "auto") -> Prepared:
     """Validate ``df[text]`` and ``df[outcome]`` and encode the outcome for training."""
     _check_frame(df, text, outcome)
+    if task == "multilabel":
+        raise ValueError("task='multilabel' (several codes per text) is fitted by fit_text_model; fit one "
+                         "code at a time with task='classification' here")
     task = infer_task(df[outcome], task)
     texts = clean_texts(df[text], what=f"text column {text!r}")
     missing = df[outcome].isna()

@@ -140,6 +140,9 @@ class Evaluation:
     person_metrics: pd.DataFrame | None = None  # person=: the same per person (evaluation.persons)
     person_baseline_metrics: pd.DataFrame | None = None
     person_comparison: pd.DataFrame | None = None
+    code_metrics: pd.DataFrame | None = None  # several codes per text: all codes together (evaluation.codes)
+    code_baseline_metrics: pd.DataFrame | None = None
+    code_comparison: pd.DataFrame | None = None
 
 
 def observed_values(prep: Prepared) -> np.ndarray:

@@ -41,7 +41,8 @@ SET_SEPARATOR = "; "  # between the classes of a prediction set
 def class_columns(d: Description, fitted: bool = False, outcome: str | None = None) -> dict[str, dict[str, Any]]:
     """The columns of scores that hold classes, each with its outcome's levels in the fit's
     order: a class outcome's ``predicted`` and ``prediction_set`` (``members``: classes
-    joined by ``separator``), an ordinal outcome's most likely ``level`` (``ordered``); with
+    joined by ``separator``; ``logical``: a code of several per text, False / True), an
+    ordinal outcome's most likely ``level`` (``ordered``); with
     ``fitted``, also a fit's ``observed`` classes and its baselines' predictions. Several
     outcomes: the wide names, or (``outcome``) that one's columns under their own names.
     The R package makes these columns factors.
@@ -49,13 +50,13 @@ def class_columns(d: Description, fitted: bool = False, outcome: str | None = No
     >>> d = Description(text="answer", outcomes=(Outcome("mood", "classification", (0, 2), ("sad", "happy")),),
     ...                 max_length=32, pad_token_id=0, base_model="m")
     >>> class_columns(d)["predicted"]
-    {'levels': ['sad', 'happy'], 'ordered': False, 'members': False, 'separator': '; '}
+    {'levels': ['sad', 'happy'], 'ordered': False, 'members': False, 'separator': '; ', 'logical': False}
     """
     out = {}
     for o in (o for o in d.outcomes if outcome in (None, o.name)):
         name = o.name if d.several and outcome is None else None
         rule = {"levels": list(o.labels or ()), "ordered": o.task == "ordinal", "members": False,
-                "separator": SET_SEPARATOR}
+                "separator": SET_SEPARATOR, "logical": o.threshold is not None}
         if o.task == "ordinal":
             out[wide("level", name)] = rule
         elif o.task == "classification":
@@ -77,7 +78,7 @@ def _outcome_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
     frame = pd.DataFrame(
         {f"prob_{label}": probs[:, k].astype(float) for k, label in enumerate(labels)}, index=index
     )
-    top = probs.argmax(axis=1)
+    top = probs.argmax(axis=1) if outcome.threshold is None else (probs[:, 1] >= outcome.threshold).astype(int)
     frame.insert(0, "predicted", np.asarray(labels, dtype=object)[top])
     if threshold is not None:
         members = probs >= 1 - threshold

@@ -7,7 +7,8 @@ value per row, and the estimate, all bootstrap resamples and all jackknife sampl
 through the same vectorised numpy code. Regression metrics need only a few weighted sums
 (one matrix product) and weighted ranks; classification metrics need the weighted
 confusion matrix, and several codes per text (:mod:`.multilabel`) the weighted code
-counts. That is what makes 10,000 resamples of 2,500 cases take well under a second (``benchmarks/bench_bootstrap.py``). Every table leaves here in one tidy shape
+counts. That is what makes 10,000 resamples of 2,500 cases take well under a second
+(``benchmarks/bench_bootstrap.py``). Every table leaves here in one tidy shape
 (``COLUMNS``); reports only format it.
 
 Notes

@@ -108,3 +108,24 @@ def indicators(values: Sequence, codes: Sequence[str], what: str) -> np.ndarray:
     if m.dtype != bool and not np.isin(m, (0, 1)).all():
         raise ValueError(f"{what} must hold 0/1 or True/False for each code")
     return m.astype(bool)
+
+
+def f1_threshold(prob: np.ndarray, present: np.ndarray) -> float:
+    """The probability from which one code is predicted, chosen to maximise its F1 on
+    ``prob`` (the dev texts' probabilities of the code) against ``present`` (whether the
+    coders gave it): candidates lie halfway between neighbouring probabilities; among
+    equally good ones, the nearest to 0.5; 0.5 when no dev text has the code.
+
+    >>> f1_threshold(np.array([0.1, 0.3, 0.35, 0.9]), np.array([False, True, True, True]))
+    0.2
+    """
+    present = np.asarray(present, dtype=bool)
+    if not present.any():
+        return 0.5
+    values = np.unique(prob)
+    candidates = np.unique(np.r_[(values[1:] + values[:-1]) / 2, 0.5, values[0] / 2])
+    predicted = prob[None, :] >= candidates[:, None]
+    tp = (predicted & present).sum(1)
+    f1 = 2 * tp / (predicted.sum(1) + present.sum())
+    best = candidates[f1 >= f1.max() - 1e-12]
+    return float(best[np.argmin(np.abs(best - 0.5))])

@@ -20,6 +20,10 @@
 #'   outcome has the classes \code{FALSE} and \code{TRUE}; an ordered factor is fitted as
 #'   an ordinal rating, and a numeric outcome with 10 or fewer whole-number values as a
 #'   rating (regression), each with a message saying so and how to choose another.
+#'   \code{"multilabel"}: several codes per text, \code{outcome} naming several logical
+#'   (or 0/1) columns, one per code, or one character column of codes separated by
+#'   \code{";"}; one model with a head per code, each code predicted from a probability
+#'   threshold chosen on the dev texts.
 #' @param data A data.frame or tibble; its text column must be character (or a factor).
 #' @param covariates \code{NULL} or names of columns (age, condition, a questionnaire
 #'   score) the text must add to: \code{incremental} then reports the text's incremental
@@ -109,7 +113,11 @@
 #'   \code{history} (per epoch), \code{bundle_path}, \code{task}, \code{labels}, and
 #'   with \code{covariates}, \code{incremental} (covariates + score minus covariates
 #'   only, in the columns of \code{comparison}); with \code{person}, the tables per
-#'   person (\code{n} counts persons).
+#'   person (\code{n} counts persons); with \code{task = "multilabel"},
+#'   \code{code_metrics}, \code{code_baseline_metrics} and \code{code_comparison}
+#'   (all codes together: micro and macro F1, subset accuracy, Hamming loss), each code's
+#'   own metrics in \code{metrics} and logical \code{observed_<code>},
+#'   \code{predicted_<code>} columns.
 #' @examplesIf python_ready()
 #' answers <- example_data()[1:80, ]   # the full 400 rows and default settings fit better
 #' \donttest{
@@ -291,6 +299,8 @@ as_factors <- function(frame, classes) {
     levels <- unlist(rule$levels)
     frame[[column]] <- if (isTRUE(rule$members)) {
       lapply(strsplit(frame[[column]], rule$separator, fixed = TRUE), factor, levels = levels)
+    } else if (isTRUE(rule$logical)) {  # a code of several per text: does the text have it?
+      frame[[column]] == "True"
     } else {
       factor(frame[[column]], levels = levels, ordered = isTRUE(rule$ordered))
     }
@@ -325,6 +335,9 @@ as_r_fit <- function(fit, bundle = NULL) {
     baseline_metrics = optional(fit$baseline_metrics),
     comparison = optional(fit$comparison),
     incremental = optional(fit$incremental),
+    code_metrics = optional(fit$code_metrics),
+    code_baseline_metrics = optional(fit$code_baseline_metrics),
+    code_comparison = optional(fit$code_comparison),
     person_metrics = optional(fit$person_metrics),
     person_baseline_metrics = optional(fit$person_baseline_metrics),
     person_comparison = optional(fit$person_comparison),

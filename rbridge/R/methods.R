@@ -43,6 +43,10 @@ print.summary.pytextpsych_fit <- function(x, ...) {
     cat("\nFine-tuned minus each baseline (TF-IDF; embeddings as the text package; paired bootstrap):\n")
     print(x$comparison, row.names = FALSE)
   }
+  if (!is.null(x$fit$code_metrics)) {
+    cat("\nAll codes together:\n")
+    print(x$fit$code_metrics, row.names = FALSE)
+  }
   if (!is.null(x$fit$person_metrics)) {
     cat("\nMetrics per person (each person's score from all their texts):\n")
     print(x$fit$person_metrics, row.names = FALSE)
