@@ -10,7 +10,7 @@ test_that("Python's spellings in messages become R's", {
 test_that("argument errors reach R users in R's spelling, before any training", {
   skip_without_python()
   expect_error(fit_text_model(toy_data(), "answer", "mood", task = "x"),
-               'task must be one of c("auto", "classification", "regression", "ordinal")',
+               'task must be one of c("auto", "classification", "regression", "ordinal", "multilabel")',
                fixed = TRUE)
   expect_error(fit_text_model(toy_data(), "answer", "mood", baseline = "yes"),
                "TRUE or FALSE", fixed = TRUE)
