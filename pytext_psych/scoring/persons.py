@@ -27,7 +27,7 @@ def person_chunk(model: TextModel, chunk: pd.DataFrame, *, text: str, person: st
     group_ids(chunk, person, "person")  # refuses missing ids
     texts = clean_texts(chunk[text], what=f"text column {text!r}")
     outputs = model.raw_outputs(texts, precision=settings.precision, threads=settings.threads)
-    flags = _flags(model, texts, outputs) if settings.check_shift else None
+    flags = flag(model, texts, outputs) if settings.check_shift else None  # None: the bundle has no profile
     return outputs, chunk[person].to_numpy(), flags
 
 
@@ -43,14 +43,9 @@ def person_frame(model: TextModel, parts: Iterable[tuple], person: str) -> pd.Da
     frame.insert(0, person, ids)
     frame.insert(1, "n_texts", counts)
     if flags[0] is not None:
-        flagged = pd.Series(np.concatenate(flags)).groupby(persons, sort=False).sum()
+        flagged = pd.Series(np.concatenate(flags).astype(int)).groupby(persons, sort=False).sum()
         frame["unusual_texts"] = flagged.reindex(ids).to_numpy().astype(int)
     return frame
-
-
-def _flags(model: TextModel, texts: list[str], outputs: np.ndarray) -> np.ndarray:
-    flags = flag(model, texts, outputs)
-    return np.zeros(len(texts)) if flags is None else np.asarray(flags, dtype=float)
 
 
 def check_person_request(data: Any, person: Any, settings: ScoreSettings) -> None:
