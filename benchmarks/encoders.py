@@ -12,7 +12,13 @@ caps on epochs and length:
   ``freeze_layers=8``), the top 4 trained from the frozen layers' stored outputs;
 - ``mpnet freeze bf16``: the same under bf16 autocast (``mixed_precision="bf16"``);
 - ``mpnet bf16``: every layer trained under bf16 autocast (a step 1.7x as fast on a CPU with
-  AVX512-BF16, ``bench_base_training.py``).
+  AVX512-BF16, 7x with AMX, ``bench_base_training.py``);
+- ``minilm bf16``: the default encoder under bf16 autocast (is bf16 as accurate as fp32?).
+
+``--truncate``: texts cut at ``--max-length`` (``truncate=True``) as in the runs made before
+sliding windows existed, so new recipes pair with them on equal terms. ``--again``: fit a
+recipe that has a record once more (another machine), adding a record; the paired
+differences use the bundles on disk, so the last fit of each recipe.
 
 Each record has the test metric with its 95% BCa CI, the paired differences to the baselines
 and to ``minilm`` (same test texts), and the fit's CPU and wall minutes. Results go to
@@ -41,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import SETS, _cell, by_baseline, data_for, headline  # noqa: E402
 
 from pytext_psych import compare_models, fit_text_model  # noqa: E402
+from pytext_psych.metadata import hardware  # noqa: E402
 from pytext_psych.result import TextModelFit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +59,8 @@ RECIPES = {"minilm": dict(model="default", baseline_model="mpnet-base"),
            "mpnet freeze": dict(model="mpnet-base", strategy="freeze", freeze_layers=8, baseline=False),
            "mpnet freeze bf16": dict(model="mpnet-base", strategy="freeze", freeze_layers=8,
                                      mixed_precision="bf16", baseline=False),
-           "mpnet bf16": dict(model="mpnet-base", mixed_precision="bf16", baseline=False)}
+           "mpnet bf16": dict(model="mpnet-base", mixed_precision="bf16", baseline=False),
+           "minilm bf16": dict(model="default", mixed_precision="bf16", baseline=False)}
 DEFAULT_RECIPES = list(RECIPES)
 
 
@@ -64,8 +72,10 @@ def run(name: str, recipe: str, args) -> dict:
     df, text, outcome, extra, n, max_length = data_for(name, args)
     started, wall = time.process_time(), time.perf_counter()
     fit = fit_text_model(df, text, outcome, output_dir=folder(name, recipe, n), overwrite=True,
-                         progress=False, epochs=args.epochs, max_length=max_length, **extra, **RECIPES[recipe])
+                         progress=False, epochs=args.epochs, max_length=max_length, truncate=args.truncate,
+                         **extra, **RECIPES[recipe])
     return dict(data=name, recipe=recipe, n=len(df), n_arg=n, max_length=max_length, epochs=args.epochs,
+                truncate=args.truncate, machine=hardware(),
                 strategy=fit.settings.get("strategy"), metrics=fit.metrics.to_dict("records"),
                 baselines=None if fit.baseline_metrics is None else fit.baseline_metrics.to_dict("records"),
                 comparison=None if fit.baseline_metrics is None else compare_models(fit).to_dict("records"),
@@ -130,6 +140,8 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--sets", nargs="+", default=list(SETS))
     parser.add_argument("--recipes", nargs="+", default=DEFAULT_RECIPES, choices=list(RECIPES))
+    parser.add_argument("--truncate", action="store_true", help="cut long texts (as runs before windows did)")
+    parser.add_argument("--again", action="store_true", help="refit recipes that have a record (a new record)")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--scoring", metavar="SET", help="scoring speed and size of SET's two bundles")
     args = parser.parse_args()
@@ -145,7 +157,7 @@ def main() -> None:
     for name in args.sets:
         for recipe in args.recipes:
             n = SETS[name][3].get("n", args.n)
-            if (name, recipe, n) in done:
+            if (name, recipe, n) in done and not args.again:
                 continue
             record = run(name, recipe, args)
             with open(RUNS, "a") as f:

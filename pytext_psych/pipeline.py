@@ -33,13 +33,13 @@ from .evaluation.evaluate import (
     rescale,
     score_rows,
 )
-from .evaluation.codes import CODE_TABLES, code_tables
+from .evaluation.codes import CODE_TABLES, code_calibration, code_tables, presence
 from .evaluation.persons import PERSON_TABLES, person_tables
 from .reporting.card import CARD, render
 from .request import FitData, Job
 from .scoring import bundle
 from .scoring.frames import outputs_to_frame
-from .stats import dev_scorer, metric_task, softmax
+from .stats import dev_scorer, metric_task
 from .stats.multilabel import f1_threshold
 from .training.checkpoints import Checkpoints
 
@@ -209,8 +209,9 @@ def with_thresholds(prep: Prepared, scorer, scored: Scored, rows: np.ndarray):
     if not prep.multilabel or not len(rows):
         return scorer, scored
     d = scorer.description
-    outcomes = tuple(replace(o, threshold=f1_threshold(softmax(scored.outputs[rows][:, slice(*o.columns)])[:, 1],
-                                                      prep.y[rows, j] == 1)) for j, o in enumerate(d.outcomes))
+    probs = presence(d, scored.outputs[rows])
+    outcomes = tuple(replace(o, threshold=f1_threshold(probs[:, j], prep.y[rows, j] == 1))
+                     for j, o in enumerate(d.outcomes))
     scorer = type(scorer)(scorer.path, d.but(outcomes=outcomes))
     done = np.flatnonzero(~np.isnan(scored.outputs).any(axis=1))
     frame = outputs_to_frame(scorer, scored.outputs[done], pd.Index(done)).reindex(scored.frame.index)
@@ -268,6 +269,7 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
     calibration = results.calibration or (None,) * len(scorer.description.outcomes)
     return scorer.description.but(
         outcomes=tuple(replace(o, calibration=c) for o, c in zip(scorer.description.outcomes, calibration)),
+        code_calibration=results.code_calibration,
         training=training, n=metadata.split_sizes(data.design),
         data=_data_summary(data.prep, data.token_lengths, job.settings),
         encoder=describe_encoder(job.settings.model),
@@ -323,7 +325,9 @@ def _evaluated(job: Job, scored: Scored, baselines: list[dict] | None, scorer) -
     results = evaluate_outcomes(prep, scored, baselines, design.evaluated, design.calibration, cases, boot,
                                 job.data.covariate_values, model=scorer)
     if prep.multilabel:
-        results = replace(results, **code_tables(prep, scored, baselines, design.evaluated, boot))
+        results = replace(results, **code_tables(prep, scored, baselines, design.evaluated, boot),
+                          code_calibration=code_calibration(prep, scorer.description, scored.outputs,
+                                                            design.calibration, cases))
     if job.data.persons is None:
         return results
     return replace(results, **person_tables(prep, scored, baselines, design.evaluated, job.data.persons,

@@ -93,3 +93,57 @@ def test_the_threshold_maximises_f1_on_dev_as_scikit_learn_counts_it(seed):
     grid = np.linspace(0, 1, 1001)
     best = max(f1_score(present, prob >= g, zero_division=0) for g in grid)
     assert f1_score(present, prob >= t, zero_division=0) == pytest.approx(best)
+
+
+def test_code_sets_hold_every_code_of_a_text_at_the_conformal_rate(code_fit, coded):
+    """The code set's threshold is the split-conformal quantile of the dev texts' scores
+    (1 - the lowest probability of a code the text has), computed here with numpy from the
+    fit's own dev predictions; each set is every code at or above 1 - that threshold, plus
+    the predicted codes; on the test texts the sets hold all of a text's codes about as
+    often as asked."""
+    codes, level = list(code_fit.outcomes), 0.9
+    dev = code_fit.predictions[code_fit.predictions.split == "dev"]
+    has = dev[[f"observed_{c}" for c in codes]].to_numpy() == "True"
+    prob = dev[[f"prob_{c}_True" for c in codes]].to_numpy()
+    scores = [max([1 - p for p, h in zip(ps, hs) if h], default=0.0) for ps, hs in zip(prob, has)]
+    q = np.quantile(scores, np.ceil((len(scores) + 1) * level) / len(scores), method="inverted_cdf")
+    test = code_fit.predictions[code_fit.predictions.split == "test"]
+    scored = predict_scores(code_fit, coded.loc[test.row, "answer"].tolist(), interval=level, check_shift=False)
+    sets = [set(s.split("; ")) - {""} for s in scored.code_set]
+    expected = [{c for c in codes if 1 - row[f"prob_{c}_True"] <= q or row[f"predicted_{c}"] == "True"}
+                for _, row in scored.iterrows()]
+    assert sets == expected
+    truth = [{c for c in codes if row[f"observed_{c}"] == "True"} for _, row in test.iterrows()]
+    covered = np.mean([t <= s for t, s in zip(truth, sets)])
+    assert covered >= 0.8 and np.mean([len(s) for s in sets]) < len(codes)  # holds the codes, not all codes
+
+
+def test_the_command_line_reports_all_codes_and_scores_code_sets(code_fit, coded, tmp_path):
+    """``pytext-psych report`` and ``predict --interval`` on a model of codes, run as a user
+    runs them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "pytext-psych"
+    res = subprocess.run([str(script), "report", str(code_fit.bundle_path), "--out", str(tmp_path / "rep")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "all codes together reached micro F1 = " in res.stdout and "Code by code" in res.stdout
+    coded.head(5).to_csv(tmp_path / "new.csv", index=False)
+    res = subprocess.run([str(script), "predict", str(code_fit.bundle_path), str(tmp_path / "new.csv"),
+                          "--text", "answer", "--interval", "0.9", "--quiet"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "code_set" in res.stdout.splitlines()[0]
+
+
+def test_explain_says_which_words_made_each_code_likelier(code_fit):
+    from pytext_psych import explain
+
+    words = explain(code_fit, ["My boss shouted at me at work today"])
+    assert set(words.target) == set(code_fit.outcomes)  # every code, each as its probability of presence
+    work = words[words.target == "work"]
+    scores = predict_scores(code_fit, ["My boss shouted at me at work today"], check_shift=False)
+    assert work.prediction.iloc[0] == pytest.approx(scores.prob_work_True.iloc[0], abs=1e-6)
+    assert work.sort_values("attribution").word.iloc[-1] in {"boss", "work"}
+    assert set(explain(code_fit, ["A quiet dinner"], target="family").target) == {"family"}

@@ -14,8 +14,9 @@ before these records existed still loads: :meth:`Description.from_json` reads it
 :meth:`Description.to_json` writes it, and keys this version does not know are kept as
 they were. Format 2 adds ``stride``, how long texts are read (sliding windows,
 :mod:`pytext_psych.core.windows`), and each code's ``threshold`` (several codes per
-text); format 1 bundles truncate and predict the most probable class, and a reader that
-knows only format 1 refuses format 2 rather than score another way.
+text) with their ``code_calibration`` (conformal sets of codes); format 1 bundles
+truncate and predict the most probable class, and a reader that knows only format 1
+refuses format 2 rather than score another way.
 
 >>> d = Description.from_json({"format_version": 1, "task": "regression", "text": "answer",
 ...     "outcome": "anxiety", "target_mean": 5.0, "target_sd": 2.0, "max_length": 128,
@@ -44,7 +45,7 @@ _OWN = ("task", "outcome", "labels", "level_values", "target_mean", "target_sd",
 _RECORDS = ("onnx", "parity", "files", "training", "evaluation", "manifest", "card", "data",
             "encoder", "n", "shift")
 _OTHER_KEYS = ("format_version", "text", "max_length", "pad_token_id", "base_model", "metrics",
-               "metrics_precision", "manifest_sha256", "ordinal_cuts", "outcomes", "stride")
+               "metrics_precision", "manifest_sha256", "ordinal_cuts", "outcomes", "stride", "code_calibration")
 
 
 def _frozen(value: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -112,6 +113,7 @@ class Description:
     pad_token_id: int = 0
     base_model: str | None = None
     stride: int | None = None  # long texts: windows every stride tokens; None: truncated
+    code_calibration: Mapping[str, Any] | None = None  # several codes per text: conformal scores for code sets
     metrics: tuple[Mapping[str, Any], ...] = ()
     metrics_precision: str | None = None
     onnx: Mapping[str, Any] = field(default_factory=_frozen)  # files per precision, fused operators
@@ -135,6 +137,8 @@ class Description:
         for name in _RECORDS + ("unknown",):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "metrics", tuple(MappingProxyType(dict(m)) for m in self.metrics))
+        if self.code_calibration is not None:
+            object.__setattr__(self, "code_calibration", _frozen(self.code_calibration))
 
     @property
     def several(self) -> bool:
@@ -174,7 +178,8 @@ class Description:
         out.update(format_version=self.format_version, text=self.text, max_length=self.max_length,
                    pad_token_id=self.pad_token_id, base_model=self.base_model,
                    metrics=[dict(m) for m in self.metrics], metrics_precision=self.metrics_precision)
-        optional = {"manifest_sha256": self.manifest_sha256, "stride": self.stride}  # absent: none
+        optional = {"manifest_sha256": self.manifest_sha256, "stride": self.stride,  # absent: none
+                    "code_calibration": _plain(self.code_calibration)}
         out.update({k: v for k, v in optional.items() if v is not None})
         return dict(out, **(self._several_json() if self.several else self._one_json()))
 
@@ -204,7 +209,7 @@ class Description:
         known = set(_OWN) | set(_RECORDS) | set(_OTHER_KEYS)
         return cls(text=meta["text"], outcomes=outcomes, max_length=meta["max_length"],
                    pad_token_id=meta.get("pad_token_id", 0), base_model=meta.get("base_model"),
-                   stride=meta.get("stride"),
+                   stride=meta.get("stride"), code_calibration=meta.get("code_calibration"),
                    metrics=tuple(meta.get("metrics") or ()), metrics_precision=meta.get("metrics_precision"),
                    manifest_sha256=meta.get("manifest_sha256"),
                    format_version=meta.get("format_version", FORMAT_VERSION),

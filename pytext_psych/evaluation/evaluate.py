@@ -143,6 +143,7 @@ class Evaluation:
     code_metrics: pd.DataFrame | None = None  # several codes per text: all codes together (evaluation.codes)
     code_baseline_metrics: pd.DataFrame | None = None
     code_comparison: pd.DataFrame | None = None
+    code_calibration: dict[str, Any] | None = None  # several codes per text: conformal scores of code sets
 
 
 def observed_values(prep: Prepared) -> np.ndarray:

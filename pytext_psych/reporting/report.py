@@ -8,7 +8,7 @@ its object-oriented API is used (no pyplot state, no GUI backend).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,18 @@ from ..stats import MIN_TEST_CASES
 # Statistics bounded by 1 lose their leading zero in APA style (r = .62; RMSE = 1.71).
 BOUNDED = {"pearson_r", "spearman_rho", "r_squared", "icc_2_1", "accuracy", "f1_macro",
            "f1_weighted", "precision_macro", "recall_macro", "cohen_kappa", "kappa_linear",
-           "kappa_quadratic"}
+           "kappa_quadratic", "f1_micro", "precision_micro", "recall_micro", "subset_accuracy",
+           "hamming_loss"}
 SYMBOLS = {"pearson_r": "r", "spearman_rho": "ρ", "r_squared": "R²", "icc_2_1": "ICC(2,1)",
            "rmse": "RMSE", "mae": "MAE", "accuracy": "accuracy", "f1_macro": "macro F1",
            "f1_weighted": "weighted F1", "precision_macro": "macro precision",
            "recall_macro": "macro recall", "cohen_kappa": "κ", "kappa_linear": "linear κw",
-           "kappa_quadratic": "quadratic κw"}
+           "kappa_quadratic": "quadratic κw", "f1_micro": "micro F1", "precision_micro": "micro precision",
+           "recall_micro": "micro recall", "subset_accuracy": "subset accuracy", "hamming_loss": "Hamming loss"}
 HEADLINES = {"regression": ["pearson_r", "rmse"], "ordinal": ["pearson_r", "rmse", "kappa_quadratic"],
              "classification": ["f1_macro", "accuracy"]}
+CODE_HEADLINES = ["f1_micro", "f1_macro", "subset_accuracy", "hamming_loss"]  # several codes per text
+PRESENT = "True"  # the label of a code's presence (data.codes)
 
 
 def number(value: float, metric: str) -> str:
@@ -56,10 +60,10 @@ def p_text(p: float) -> str:
     return "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".", 1)
 
 
-def statistic(row: Any, metric: str | None = None) -> str:
+def statistic(row: Any, metric: str | None = None, symbol: str | None = None) -> str:
     """``r = .62, 95% CI [.57, .66]`` from one tidy row."""
     metric = metric or row.metric
-    symbol = SYMBOLS.get(metric, metric)
+    symbol = symbol or SYMBOLS.get(metric, metric)
     return (f"{symbol} = {number(row.estimate, metric)}, {row.ci_level:.0%} CI "
             f"[{number(row.conf_low, metric)}, {number(row.conf_high, metric)}]")
 
@@ -93,55 +97,90 @@ def make_report(fit) -> Report:
 
     The table has one row per metric: the model's estimate and CI, the baseline's, and
     the paired difference with its CI and p value. Several outcomes: a paragraph per
-    outcome, and the table gains an ``Outcome`` column.
+    outcome, and the table gains an ``Outcome`` column. Several codes per text
+    (``task="multilabel"``): one paragraph on all codes together and each code's F1 and
+    agreement, and the table's first rows are all codes together (``Outcome`` "all codes").
     """
     if fit.outcomes:
         parts = {name: make_report(fit.outcome_fit(name)) for name in fit.outcomes}
+        table = pd.concat([r.table.assign(Outcome=name)[["Outcome", *r.table.columns]]
+                           for name, r in parts.items()], ignore_index=True)
+        if fit.code_metrics is not None:
+            return _code_report(fit, table)
         return Report(
             f"One model (one encoder, a head per outcome) predicted {len(parts)} outcomes: "
-            + ", ".join(parts) + ". " + " ".join(f"{name}: {r.text}" for name, r in parts.items()),
-            pd.concat([r.table.assign(Outcome=name)[["Outcome", *r.table.columns]]
-                       for name, r in parts.items()], ignore_index=True))
+            + ", ".join(parts) + ". " + " ".join(f"{name}: {r.text}" for name, r in parts.items()), table)
     m = fit.metrics.set_index("metric")
     n = int(m["n"].iloc[0])
-    level = f"{m['ci_level'].iloc[0]:.0%}"
-    method = "BCa" if m["method"].iloc[0] == "bootstrap bca" else "percentile"
-    resamples = fit.settings.get("n_resamples", 2000)
-    cv = fit.settings.get("cv")
-    cases = f"{cv}-fold cross-validated (out-of-fold) predictions for all n = {n} texts" if cv \
-        else f"n = {n} held-out test texts"
     what = {"classification": f"the human-coded {fit.outcome} ({len(fit.labels or [])} classes)",
             "ordinal": f"the observed {fit.outcome} ratings ({len(fit.labels or [])} ordered levels; "
                        "expected rating, and the most likely level for κw)",
             }.get(fit.task, f"the observed {fit.outcome} ratings")
     heads = HEADLINES[fit.task]
-    sentences = [f"On {cases}, the fine-tuned model's predictions of {what} reached "
+    sentences = [f"On {_cases(fit, n)}, the fine-tuned model's predictions of {what} reached "
                  + "; ".join(statistic(m.loc[h], h) for h in heads) + "."]
     agree = fit.agreement.set_index("metric") if fit.agreement is not None else None
     if agree is not None and len(agree):
         sentences.append("Agreement with the human coding: "
                          + "; ".join(statistic(agree.loc[a], a) for a in agree.index) + ".")
-    for name in fit.baseline_names:
-        b = _of(fit.baseline_metrics, name)
-        c = _of(fit.comparison, name)
-        h = heads[0]
-        sentences.append(
-            f"{BASELINE_TEXT[name]} reached "
-            + "; ".join(statistic(b.loc[x], x) for x in heads if x in b.index)
-            + f"; the paired difference in {SYMBOLS[h]} was {number(c.loc[h, 'estimate'], h)}, "
-            f"{level} CI [{number(c.loc[h, 'conf_low'], h)}, {number(c.loc[h, 'conf_high'], h)}], "
-            f"{p_text(c.loc[h, 'p_value'])}.")
+    sentences += [_baseline_sentence(BASELINE_TEXT[name], _of(fit.baseline_metrics, name),
+                                     _of(fit.comparison, name), heads) for name in fit.baseline_names]
     if fit.incremental is not None:
         sentences.append(incremental_sentence(fit.incremental, fit.settings.get("covariates", []),
-                                              fit.task, level))
-    sentences.append(f"Confidence intervals: {resamples:,} {method} bootstrap resamples of the "
-                     "texts" + (", the same resamples for every model." if fit.baseline_metrics
-                                is not None else "."))
+                                              fit.task, f"{m['ci_level'].iloc[0]:.0%}"))
+    return Report(" ".join(sentences + _closing(fit, m, n)), _table(fit))
+
+
+def _cases(fit, n: int) -> str:
+    """The evaluated texts, in words."""
+    cv = fit.settings.get("cv")
+    return (f"{cv}-fold cross-validated (out-of-fold) predictions for all n = {n} texts" if cv
+            else f"n = {n} held-out test texts")
+
+
+def _baseline_sentence(intro: str, b: pd.DataFrame, c: pd.DataFrame, heads: list[str]) -> str:
+    """A baseline's metrics (``b``) and the paired difference in the first headline (``c``)."""
+    h = heads[0]
+    return (f"{intro} reached " + "; ".join(statistic(b.loc[x], x) for x in heads if x in b.index)
+            + f"; the paired difference in {SYMBOLS[h]} was {number(c.loc[h, 'estimate'], h)}, "
+            f"{c.loc[h, 'ci_level']:.0%} CI [{number(c.loc[h, 'conf_low'], h)}, "
+            f"{number(c.loc[h, 'conf_high'], h)}], {p_text(c.loc[h, 'p_value'])}.")
+
+
+def _closing(fit, m: pd.DataFrame, n: int) -> list[str]:
+    """How the intervals were made, and the caution of a small test set."""
+    method = "BCa" if m["method"].iloc[0] == "bootstrap bca" else "percentile"
+    resamples = fit.settings.get("n_resamples", 2000)
+    out = [f"Confidence intervals: {resamples:,} {method} bootstrap resamples of the texts"
+           + (", the same resamples for every model." if fit.baseline_metrics is not None else ".")]
     if n < MIN_TEST_CASES:
-        sentences.append(f"Caution: these estimates rest on only {n} texts (fewer than "
-                         f"{MIN_TEST_CASES}), so their intervals are unreliable; treat them as "
-                         "exploratory.")
-    return Report(" ".join(sentences), _table(fit))
+        out.append(f"Caution: these estimates rest on only {n} texts (fewer than {MIN_TEST_CASES}), so "
+                   "their intervals are unreliable; treat them as exploratory.")
+    return out
+
+
+def _code_report(fit, code_rows: pd.DataFrame) -> Report:
+    """Several codes per text: all codes together beside each baseline (one per code),
+    then each code's F1 for its presence and κ; ``code_rows``: the per-code table."""
+    m = fit.code_metrics.set_index("metric")
+    n, codes = int(m["n"].iloc[0]), list(fit.outcomes)
+    sentences = [f"One model read each text for {len(codes)} codes, any number of them per text "
+                 f"({', '.join(codes)}); a code counted as present from its own probability threshold, "
+                 "chosen on the development texts to maximise that code's F1.",
+                 f"On {_cases(fit, n)}, all codes together reached "
+                 + "; ".join(statistic(m.loc[h], h) for h in CODE_HEADLINES) + "."]
+    sentences += [_baseline_sentence(f"{BASELINE_TEXT[name]}, one per code,", _of(fit.code_baseline_metrics, name),
+                                     _of(fit.code_comparison, name), CODE_HEADLINES) for name in fit.baseline_names]
+    own = fit.metrics[fit.metrics.metric == f"f1_{PRESENT}"].set_index("outcome")
+    kappa = fit.agreement[fit.agreement.metric == "cohen_kappa"].set_index("outcome")
+    sentences.append("Code by code (F1 of the code's presence; agreement with the human coding): " + "; ".join(
+        f"{code}, {statistic(own.loc[code], 'f1_' + PRESENT, 'F1')}, {statistic(kappa.loc[code], 'cohen_kappa')}"
+        for code in codes) + ".")
+    joint = _table(replace(fit, metrics=fit.code_metrics, baseline_metrics=fit.code_baseline_metrics,
+                           comparison=fit.code_comparison))
+    table = pd.concat([joint.assign(Outcome="all codes")[["Outcome", *joint.columns]], code_rows],
+                      ignore_index=True)
+    return Report(" ".join(sentences + _closing(fit, m, n)), table)
 
 
 BASELINE_TEXT = {  # how the report introduces each baseline (pytext_psych.evaluation.baseline)

@@ -42,7 +42,8 @@ def explain(model: ModelLike, texts: Sequence[str], *, target: str | None = None
         Classification: the class whose probability is explained (default: each text's
         predicted class). Regression: ignored (the score is explained). A model of several
         outcomes: the outcome explained (default: the first; for classes, each text's
-        predicted class of it).
+        predicted class of it). Several codes per text (``task="multilabel"``): the code
+        explained (default: every code), always the probability that the text has it.
     precision : {"auto", "fp32", "int8"}
 
     Returns
@@ -50,7 +51,7 @@ def explain(model: ModelLike, texts: Sequence[str], *, target: str | None = None
     pandas.DataFrame
         One row per word: ``text_id`` (position of the text, from 1), ``word_id`` (from
         1), ``word``, ``start`` / ``end`` (character offsets), ``attribution`` (prediction
-        with the word minus without it), ``target`` (the class or outcome explained) and
+        with the word minus without it), ``target`` (the class, outcome or code explained) and
         ``prediction`` (its value for the whole text).
 
     Examples
@@ -61,44 +62,64 @@ def explain(model: ModelLike, texts: Sequence[str], *, target: str | None = None
     model = _as_model(model)
     texts = clean_texts(pd.Series(list(texts) if not isinstance(texts, str) else [texts]),
                         what="texts")
-    view, columns, target = _outcome(model, target)
-    if target is not None and view.task == "classification" and target not in view.labels:
-        raise ValueError(f"target {target!r} is not a class of this model; its classes: {view.labels}")
     spans = [[m.span() for m in WORD.finditer(t)] for t in texts]
     variants = [v for t, s in zip(texts, spans) for v in [t, *(t[:a] + t[b:] for a, b in s)]]
-    scored = outputs_to_frame(view, model.raw_outputs(variants, precision)[:, columns],
-                              pd.RangeIndex(len(variants)))
+    explained = _explained_outcomes(model, target)
+    outputs = model.raw_outputs(variants, precision) if variants else None
+    frames = [_words(view, outputs[:, columns], texts, spans, label)
+              for view, columns, label in explained if outputs is not None]
+    return pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def _explained_outcomes(model, target: str | None) -> list[tuple]:
+    """What to explain: (the model of one outcome, its output columns, the class whose
+    probability is explained or None). Several outcomes: the one ``target`` names (default:
+    the first; several codes per text: every code). A code's explained class is always its
+    presence, so its attributions say which words made the code more likely."""
+    if not model.description.several:
+        if target is not None and model.task == "classification" and target not in model.labels:
+            raise ValueError(f"target {target!r} is not a class of this model; its classes: {model.labels}")
+        return [(model, slice(None), target)]
+    chosen = {name: (view, columns) for view, columns, name in views(model)}
+    codes = all(o.threshold is not None for o in model.description.outcomes)
+    names = [target] if target is not None else list(chosen) if codes else [next(iter(chosen))]
+    unknown = [n for n in names if n not in chosen]
+    if unknown:
+        raise ValueError(f"target {unknown[0]!r} is not an outcome of this model; its outcomes: {list(chosen)}")
+    return [(*chosen[n], _presence(chosen[n][0])) for n in names]
+
+
+def _presence(view) -> str | None:
+    """A code's class of presence (its second class); None for any other outcome."""
+    outcome = view.description.outcomes[0]
+    return outcome.labels[1] if outcome.threshold is not None else None
+
+
+def _words(view, outputs: np.ndarray, texts: list[str], spans: list, label: str | None) -> pd.DataFrame:
+    """One outcome's attributions of every word of every text, from the outputs of each
+    text followed by its variants (one word left out each)."""
+    scored = outputs_to_frame(view, outputs, pd.RangeIndex(len(outputs)))
     frames, at = [], 0
     for i, (text, words) in enumerate(zip(texts, spans)):
         block = scored.iloc[at : at + len(words) + 1]
         at += len(words) + 1
-        what, values = _explained(view, block, target)
+        what, values = _explained(view, block, label)
         frames.append(pd.DataFrame({
             "text_id": i + 1, "word_id": np.arange(1, len(words) + 1),
             "word": [text[a:b] for a, b in words], "start": [a for a, _ in words],
             "end": [b for _, b in words], "attribution": values[0] - values[1:],
             "target": what, "prediction": values[0]}))
-    return pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
-
-
-def _outcome(model, target: str | None):
-    """The model (several outcomes: the view of the one ``target`` names, default the
-    first), its output columns, and the class target left to explain."""
-    if not model.description.several:
-        return model, slice(None), target
-    chosen = {name: (view, columns) for view, columns, name in views(model)}
-    name = next(iter(chosen)) if target is None else target
-    if name not in chosen:
-        raise ValueError(f"target {name!r} is not an outcome of this model; its outcomes: {list(chosen)}")
-    return *chosen[name], None
+    return pd.concat(frames, ignore_index=True)
 
 
 def _explained(model, block: pd.DataFrame, target: str | None) -> tuple[str, np.ndarray]:
-    """The explained quantity for a text and its variants: the score, or a class's probability."""
+    """The explained quantity for a text and its variants: the score, a class's
+    probability, or a code's probability of presence (named by the code)."""
     if model.task != "classification":  # the score, or ordinal's expected rating
         return str(model.description.outcome), block["predicted"].to_numpy(float)
     label = target if target is not None else block["predicted"].iloc[0]
-    return str(label), block[f"prob_{label}"].to_numpy(float)
+    what = model.description.outcome if _presence(model) is not None else label
+    return str(what), block[f"prob_{label}"].to_numpy(float)
 
 
 def explanation_html(words: pd.DataFrame, title: str | None = None) -> str:

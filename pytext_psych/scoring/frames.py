@@ -12,7 +12,7 @@ import pandas as pd
 from ..core.description import Description, Outcome
 from ..core.settings import BASELINES
 from ..data.outcomes import views, wide
-from ..stats import ordinal, softmax
+from ..stats import conformal_threshold, ordinal, softmax
 
 
 class TextModel(Protocol):
@@ -30,9 +30,30 @@ def outputs_to_frame(model: TextModel, outputs: np.ndarray, index: pd.Index,
                      interval: float | None = None) -> pd.DataFrame:
     """Turn raw model outputs into the user-facing frame (classes + probabilities, or
     scores), with conformal intervals or prediction sets when ``interval`` is given.
-    Several outcomes: each one's columns, named ``predicted_<outcome>`` and so on."""
-    return pd.concat([_outcome_frame(view, outputs[:, cols], index, interval).rename(
+    Several outcomes: each one's columns, named ``predicted_<outcome>`` and so on; several
+    codes per text also get ``code_set``, the codes that hold all of a text's codes with
+    probability ``interval`` (:func:`code_sets`)."""
+    frame = pd.concat([_outcome_frame(view, outputs[:, cols], index, interval).rename(
         columns=lambda c, o=name: wide(c, o)) for view, cols, name in views(model)], axis=1)
+    if _has_code_sets(model.description, interval):
+        frame["code_set"] = code_sets(model.description, frame, interval)
+    return frame
+
+
+def code_sets(d: Description, frame: pd.DataFrame, interval: float) -> list[str]:
+    """Each text's conformal set of codes (joined by ``SET_SEPARATOR``): every code whose
+    probability misses 1 by no more than the calibrated threshold (see
+    :func:`~pytext_psych.stats.code_set_scores`), and every code predicted for it."""
+    threshold = conformal_threshold(d.code_calibration["scores"], interval)
+    names = np.array([o.name for o in d.outcomes], dtype=object)
+    present = [o.labels[1] for o in d.outcomes]
+    probs = np.column_stack([frame[wide(f"prob_{p}", o.name)].to_numpy(float) for o, p in zip(d.outcomes, present)])
+    predicted = np.column_stack([frame[wide("predicted", o.name)].to_numpy() == p for o, p in zip(d.outcomes, present)])
+    return [SET_SEPARATOR.join(names[row]) for row in (1 - probs <= threshold) | predicted]
+
+
+def _has_code_sets(d: Description, interval: float | None) -> bool:
+    return interval is not None and d.several and d.code_calibration is not None
 
 
 SET_SEPARATOR = "; "  # between the classes of a prediction set
@@ -42,7 +63,7 @@ def class_columns(d: Description, fitted: bool = False, outcome: str | None = No
     """The columns of scores that hold classes, each with its outcome's levels in the fit's
     order: a class outcome's ``predicted`` and ``prediction_set`` (``members``: classes
     joined by ``separator``; ``logical``: a code of several per text, False / True), an
-    ordinal outcome's most likely ``level`` (``ordered``); with
+    ordinal outcome's most likely ``level`` (``ordered``), a model of codes' ``code_set``; with
     ``fitted``, also a fit's ``observed`` classes and its baselines' predictions. Several
     outcomes: the wide names, or (``outcome``) that one's columns under their own names.
     The R package makes these columns factors.
@@ -63,6 +84,9 @@ def class_columns(d: Description, fitted: bool = False, outcome: str | None = No
             own = ["predicted", *(["observed", *(f"baseline_{b}" for b in BASELINES)] if fitted else [])]
             out.update({wide(c, name): rule for c in own})
             out[wide("prediction_set", name)] = dict(rule, members=True)
+    if d.code_calibration is not None and outcome is None:
+        out["code_set"] = {"levels": [o.name for o in d.outcomes], "ordered": False, "members": True,
+                           "separator": SET_SEPARATOR, "logical": False}
     return out
 
 
@@ -110,7 +134,8 @@ def _rating_frame(outcome: Outcome, outputs: np.ndarray, index: pd.Index,
 def output_columns(model: TextModel, interval: float | None) -> set[str]:
     """The columns predict_scores adds for ``model``."""
     shift = {"unusual"} if model.description.shift else set()
-    return shift | {wide(c, name) for view, _, name in views(model) for c in _outcome_columns(view, interval)}
+    sets = {"code_set"} if _has_code_sets(model.description, interval) else set()
+    return shift | sets | {wide(c, name) for view, _, name in views(model) for c in _outcome_columns(view, interval)}
 
 
 def _outcome_columns(model: TextModel, interval: float | None) -> set[str]:

@@ -83,8 +83,10 @@ def predict_scores(model: ModelLike, data: Any, text: str | None = None, person:
         dev split: regression adds ``lower`` and ``upper`` (the score +/- the calibrated
         error quantile); classification adds ``prediction_set``, the classes (joined by
         "; ") whose probability clears the calibrated threshold (LAC), always including
-        the predicted class. With exchangeable data, a new case's true value lies in its
-        interval / set with probability at least ``interval``. The dev split also chose
+        the predicted class; several codes per text add ``code_set``, the codes (joined by
+        "; ") that hold all of a text's codes (each code at or above its calibrated
+        probability, and every predicted code). With exchangeable data, a new case's true
+        value (or codes) lies in its interval / set with probability at least ``interval``. The dev split also chose
         the epoch, which can make its errors a little optimistic (example data: 79%
         coverage for a 90% interval on 100 test texts); bundles fitted with ``cv=`` are
         calibrated on out-of-fold errors instead.

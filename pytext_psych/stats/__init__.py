@@ -40,13 +40,13 @@ from .bootstrap import (
     quantile_interval,
     stratified_replicates,
 )
-from .conformal import conformal_threshold, conformity_scores
+from .conformal import code_set_scores, conformal_threshold, conformity_scores
 from .metrics import HEADLINE, REGISTRY, Metric, dev_scorer, headline_score, metric_task, softmax
 
 __all__ = [
     "COLUMNS", "COMPARISON_COLUMNS", "HEADLINE", "METHODS", "MIN_RESAMPLES", "MIN_TEST_CASES",
     "ORDINAL_MAX_LEVELS", "REGISTRY", "SCALES", "Metric", "agreement", "bootstrap_metrics",
-    "check_options", "compare_predictions", "conformal_threshold", "conformity_scores",
+    "check_options", "code_set_scores", "compare_predictions", "conformal_threshold", "conformity_scores",
     "correlation_test", "dev_scorer", "headline_score", "metric_task", "percentile_difference",
     "quantile_interval", "rating_agreement",
     "softmax", "stratified_replicates",

@@ -20,6 +20,22 @@ def conformity_scores(task: str, outputs: np.ndarray, targets: np.ndarray) -> np
     return 1.0 - probs[np.arange(len(probs)), np.asarray(targets, dtype=np.int64)]
 
 
+def code_set_scores(presence: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Nonconformity of each calibration text for sets of codes (several codes per text):
+    1 - the lowest probability the model gave to a code the text has (0 for a text with no
+    code). The set of codes whose probability is at least 1 - t holds every code of a text
+    exactly when its score is at most t, so with the split-conformal threshold the set holds
+    all of a new text's codes with probability at least the level (the LAC score of
+    Sadinle et al., 2019, taken over a text's codes; cf. Cauchois, Gupta & Duchi, 2021).
+    ``presence``: texts x codes probabilities; ``observed``: the same shape, True where coded.
+
+    >>> code_set_scores(np.array([[0.9, 0.2], [0.6, 0.1]]), np.array([[True, True], [False, False]]))
+    array([0.8, 0. ])
+    """
+    missed = np.where(np.asarray(observed, dtype=bool), 1.0 - np.asarray(presence, dtype=float), 0.0)
+    return missed.max(axis=1, initial=0.0)
+
+
 def conformal_threshold(scores: Sequence[float], level: float) -> float:
     """Split-conformal threshold: the ceil((n + 1) * level)-th smallest calibration score.
 

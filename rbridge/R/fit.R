@@ -292,13 +292,14 @@ with_row_names <- function(fit, data) {
 # Classes come back as factors with exactly the fit's levels, in the fit's order. Python
 # says which columns hold classes and their levels (scoring.frames.class_columns); ordinal
 # levels are ordered factors (the ratings themselves stay numbers), and a prediction set is
-# a list column: each text's set as a factor of those levels.
+# a list column (I(), so that it prints its members' names): each text's set as a factor of
+# those levels.
 as_factors <- function(frame, classes) {
   for (column in intersect(names(classes), names(frame))) {
     rule <- classes[[column]]
     levels <- unlist(rule$levels)
     frame[[column]] <- if (isTRUE(rule$members)) {
-      lapply(strsplit(frame[[column]], rule$separator, fixed = TRUE), factor, levels = levels)
+      I(lapply(strsplit(frame[[column]], rule$separator, fixed = TRUE), factor, levels = levels))
     } else if (isTRUE(rule$logical)) {  # a code of several per text: does the text have it?
       frame[[column]] == "True"
     } else {
@@ -374,7 +375,9 @@ as_r_fit <- function(fit, bundle = NULL) {
 #' @param threads Texts scored in parallel; \code{NULL}: all cores this process may use.
 #' @param interval \code{NULL} or a coverage level such as 0.9 for split-conformal
 #'   prediction intervals (regression: \code{lower}, \code{upper}) or prediction
-#'   sets (classification: \code{prediction_set}), calibrated on the fit's dev split.
+#'   sets (classification: \code{prediction_set}), calibrated on the fit's dev split;
+#'   several codes per text (\code{task = "multilabel"}) also get \code{code_set}, the
+#'   codes that hold all of a text's codes at that rate.
 #' @param check_shift Add \code{unusual}: whether each text is unlike the training
 #'   texts (length, how its words are cut into tokens, the model's response; calibrated
 #'   so about 5\% of texts like the dev texts are flagged), with a warning when clearly

@@ -14,4 +14,8 @@ test_that("a multilabel fit and its predictions give one logical column per code
   expect_type(p$predicted_bright, "logical")
   expect_type(p$predicted_rain, "logical")
   expect_output(print(summary(fit)), "All codes together")
+  sets <- predict(fit, newdata = data.frame(answer = "a sunny happy day"), interval = 0.8)$code_set
+  expect_type(sets, "list")  # each text's conformal set of codes, a factor of the codes
+  expect_equal(levels(sets[[1]]), c("bright", "rain"))
+  expect_true("all codes" %in% report(fit)$table$Outcome)
 })

@@ -62,6 +62,7 @@ test_that("prediction sets are lists of the fit's factor", {
   skip_without_python()
   scores <- predict_scores(shared_fit(), texts, interval = 0.5)  # the toy fit has 4 dev cases
   expect_type(scores$prediction_set, "list")
+  expect_match(format(scores["prediction_set"])[[1]][1], "^[a-z]")  # prints the classes, not their numbers
   expect_identical(predict(shared_fit(), texts, interval = 0.5)$prediction_set, scores$prediction_set)
   for (members in scores$prediction_set) expect_fit_factor(members)
   expect_true(all(mapply(function(p, set) p %in% set, scores$predicted, scores$prediction_set)))
