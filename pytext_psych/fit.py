@@ -68,7 +68,7 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
         outcome (an ``outcome`` column), ``predict_scores`` gives ``predicted_<outcome>``
         (and ``prob_<outcome>_<label>``) from one encoder pass, and
         ``fit.outcome_fit(name)`` is one outcome as a fit of its own.
-    task : {"auto", "classification", "regression", "ordinal"}
+    task : {"auto", "classification", "regression", "ordinal", "multilabel"}
         ``"auto"``: ordered categoricals are ordinal; string, other categorical and boolean
         outcomes classification; numeric outcomes regression (pass
         ``task="classification"`` for numeric category codes). ``"ordinal"`` models ordered
@@ -76,7 +76,10 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
         default) or CORN (``"corn"``; see :mod:`pytext_psych.stats.ordinal`): predictions
         are the expected rating (``predicted``), the most likely ``level`` and each
         level's probability; metrics are the regression ones on the expected rating plus
-        quadratic-weighted kappa of the most likely level.
+        quadratic-weighted kappa of the most likely level. ``"multilabel"``: several codes
+        per text, from one column of codes separated by ";" or one 0/1 column per code
+        (``outcome=[...]``): a two-class head per code, each code's threshold chosen on
+        dev, metrics per code and of all codes together (``fit.code_metrics``).
     covariates : column name or list of column names, optional
         Variables (age, condition, a questionnaire score) the text must add to: the fit
         reports the text's incremental validity beyond them (``fit.incremental``, the

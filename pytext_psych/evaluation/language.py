@@ -119,7 +119,7 @@ def _correlate(x: np.ndarray, y: np.ndarray, z: np.ndarray, ci_level: float) -> 
 
 
 def plot_language(words: pd.DataFrame, path: str | Path, top: int = 20) -> Path:
-    """A ranked dot plot with confidence intervals of the ``top`` features by |r| (per
+    """A ranked dot plot with confidence intervals of the ``top`` features by absolute r (per
     class: the strongest positive ones), saved to ``path`` (.png, .pdf, .svg)."""
     from matplotlib.figure import Figure
 
