@@ -147,3 +147,20 @@ def test_explain_says_which_words_made_each_code_likelier(code_fit):
     assert work.prediction.iloc[0] == pytest.approx(scores.prob_work_True.iloc[0], abs=1e-6)
     assert work.sort_values("attribution").word.iloc[-1] in {"boss", "work"}
     assert set(explain(code_fit, ["A quiet dinner"], target="family").target) == {"family"}
+
+
+def test_a_rare_code_reaches_every_split():
+    """Splits of codes are stratified by each text's rarest code: a code given to 8 of 400
+    texts, never the first code, is divided among train, dev and test in proportion (under
+    the first code's strata it lands where chance puts it)."""
+    from pytext_psych.data.outcomes import prepare_codes
+    from pytext_psych.data.design import split_rows
+
+    rng = np.random.default_rng(0)
+    codes = pd.DataFrame({"t": [f"text {i}" for i in range(400)], "a": rng.random(400) < 0.5,
+                          "b": rng.random(400) < 0.3, "rare": np.isin(np.arange(400), np.arange(8) * 50)})
+    prep = prepare_codes(codes, "t", ("a", "b", "rare"))
+    for seed in range(10):
+        split = split_rows(prep.strata, prep.task, seed=seed)
+        rare = split[codes.rare.to_numpy()]
+        assert sorted(rare) == ["dev"] + ["test"] * 2 + ["train"] * 5, seed

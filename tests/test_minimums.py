@@ -3,7 +3,7 @@ versions setup.cfg allows fits, exports and scores.
 
 torch stays at 2.13.0, the CPU build on this machine's disk: an older CPU build cannot be
 installed from the package index without downloading a multi-GB CUDA build, so the
-torch minimum (2.5, for ``torch.onnx.export(kwargs=, dynamo=)``) is argued in the README
+torch minimum (2.5, for ``torch.onnx.export(kwargs=, dynamo=)``) is argued in docs/dependencies.md
 rather than tested. Everything else is pinned to its minimum (transformers 4.54 brings
 tokenizers 0.21). Found by this test: onnxruntime 1.17's quantiser cannot quantise our
 graph, and 1.19 needs onnx 1.16 (so the minimums are onnxruntime 1.18 with onnx 1.15);

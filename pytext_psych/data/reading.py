@@ -253,7 +253,14 @@ class Prepared:
 
     @property
     def strata(self) -> np.ndarray:
-        """What splits are stratified by: the outcome (several: the first one)."""
+        """What splits are stratified by: the outcome (several: the first one; several codes
+        per text: each text's rarest code, or none, so that every code is divided among the
+        splits in proportion through the texts whose rarest code it is, and a rare code is
+        not left to chance, as it would be under the first code)."""
+        if self.multilabel:
+            rarest_first = np.argsort(self.y.sum(axis=0), kind="stable")
+            present = self.y[:, rarest_first] == 1
+            return np.where(present.any(axis=1), present.argmax(axis=1), len(rarest_first))
         return self.y if self.y.ndim == 1 else self.y[:, 0]
 
 
