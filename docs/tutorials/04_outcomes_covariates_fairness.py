@@ -49,6 +49,10 @@ by_site = fairness(adjusted, "site", data=answers)
 print(textwrap.fill(by_site.report(), 100))
 
 # %%
+# The sites here were drawn at random, so any difference between them is chance. With a few
+# dozen test texts per group the intervals are wide, and one comparison in twenty crosses
+# p < .05 by chance alone: read a group difference as a question for new data, not an
+# answer, unless it was planned.
 saved = by_site.plot("fairness_by_site.png")
 
 # %%
