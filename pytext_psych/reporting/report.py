@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..evaluation.codes import PRESENT
 from ..evaluation.incremental import FOLDS
 from ..stats import MIN_TEST_CASES
 
@@ -32,7 +33,6 @@ SYMBOLS = {"pearson_r": "r", "spearman_rho": "ρ", "r_squared": "R²", "icc_2_1"
 HEADLINES = {"regression": ["pearson_r", "rmse"], "ordinal": ["pearson_r", "rmse", "kappa_quadratic"],
              "classification": ["f1_macro", "accuracy"]}
 CODE_HEADLINES = ["f1_micro", "f1_macro", "subset_accuracy", "hamming_loss"]  # several codes per text
-PRESENT = "True"  # the label of a code's presence (data.codes)
 
 
 def number(value: float, metric: str) -> str:
