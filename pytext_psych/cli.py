@@ -97,6 +97,22 @@ def parity_table(description: Description) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _scoring_here(model) -> None:
+    """How this machine scores each precision (batching measured here, int8 class)."""
+    from .core.machine import cpu_flags
+    from .scoring.plan import INT8_NOTES, int8_class
+
+    print(f"\nScoring on this machine (precision auto: {model.resolve_precision('auto')}, the same on "
+          "every machine):")
+    for precision in model.description.onnx["files"]:
+        print(f"  {precision}: {model.plan(precision).describe()}")
+    verified = model.description.onnx.get("batch_invariant", [])
+    print("  batched outputs equal one-at-a-time outputs bit for bit (checked at export on the parity "
+          f"texts) for: {', '.join(verified) or 'none (a bundle from before this check: one text per call)'}")
+    here, there = int8_class(cpu_flags()), model.description.onnx.get("parity_int8_class", "not recorded")
+    print(f"  int8 kernels here: {here} ({INT8_NOTES[here]}); the int8 parity was measured with: {there}")
+
+
 def _info(args: argparse.Namespace) -> None:
     from .scoring.infer import load_model
 
@@ -120,6 +136,7 @@ def _info(args: argparse.Namespace) -> None:
     if fused is not None:  # bundles from before this record have none
         print("fused by onnxruntime's optimiser: " + (
             ", ".join(f"{op} x{n}" for op, n in fused.items()) or "nothing (slower scoring)"))
+    _scoring_here(model)
     print(f"\nTest metrics (scored with {d.metrics_precision}):")
     print(pd.DataFrame([dict(m) for m in d.metrics]).to_string(index=False))
     from .reporting.card import model_card

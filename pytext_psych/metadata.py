@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .core.description import Description, Outcome
+from .core.machine import cpu_model
 from .core.settings import TrainSettings
 from .data.design import Design
 from .data.reading import Prepared
@@ -40,13 +41,7 @@ def versions() -> dict[str, str]:
 def hardware() -> dict[str, Any]:
     """CPU model, cores, memory, GPU and platform: the machine part of the manifest (and of
     every benchmark report)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    info: dict[str, Any] = {"cpu": cpu, "cores": os.cpu_count(),
+    info: dict[str, Any] = {"cpu": cpu_model(), "cores": os.cpu_count(),
                             "cores_available": len(os.sched_getaffinity(0)), "system": platform.platform(),
                             "python": platform.python_version()}
     try:

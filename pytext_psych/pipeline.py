@@ -160,17 +160,22 @@ def _baseline(data: FitData, prep: Prepared, name: str, embedded: np.ndarray) ->
 def export_model(prep: Prepared, trained: Trained, folder: Path, contract: Description,
                  precisions: tuple[str, ...]):
     """Export ``trained`` in ``precisions`` with parity checked on its dev rows (else its
-    test rows; for a model trained on all rows, a sample of 256 of them)."""
-    from .training.export import export_checked
+    test rows; for a model trained on all rows, a sample of 256 of them) and int8's
+    activation scales calibrated on a sample of its training rows."""
+    from .training.export import ExportTexts, export_checked
+    from .training.quantize import CALIBRATION_TEXTS
 
-    run = trained.run
+    run, rng = trained.run, np.random.default_rng(trained.settings.seed)
     part = "dev" if len(run.rows("dev")) else "test"
     rows, split = run.rows(part), part
     if not len(rows):
-        rows = np.sort(np.random.default_rng(trained.settings.seed).permutation(len(prep.y))[:256])
+        rows = np.sort(rng.permutation(len(prep.y))[:256])
         split = "sample of training rows"
-    return export_checked(trained.tokenizer, trained.net, folder, _fitted(contract, trained), precisions,
-                          [prep.texts[i] for i in rows], targets(prep, trained.scale)[rows], split)
+    train = run.rows("train")
+    calibration = np.sort(rng.permutation(train)[:CALIBRATION_TEXTS])
+    texts = ExportTexts(check=[prep.texts[i] for i in rows], targets=targets(prep, trained.scale)[rows],
+                        split=split, calibration=[prep.texts[i] for i in calibration])
+    return export_checked(trained.tokenizer, trained.net, folder, _fitted(contract, trained), precisions, texts)
 
 
 def _fitted(contract: Description, trained: Trained) -> Description:

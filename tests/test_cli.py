@@ -10,7 +10,9 @@ import pytest
 
 from pytext_psych import load_model, predict_scores
 from pytext_psych.cli import main
+from pytext_psych.core.machine import cpu_flags
 from pytext_psych.scoring.bundle import bundle_digest
+from pytext_psych.scoring.plan import int8_class
 
 SCRIPT = Path(sys.executable).parent / "pytext-psych"  # the installed entry point
 
@@ -27,6 +29,10 @@ def test_info(topic_fit):
     assert "int8" in res.stdout and "recommended" in res.stdout
     fused = load_model(topic_fit.bundle_path).description.onnx["fused"]
     assert "fused by onnxruntime's optimiser: " + ", ".join(f"{op} x{n}" for op, n in fused.items()) in res.stdout
+    assert "Scoring on this machine (precision auto: " in res.stdout
+    assert "int8: batches of equal length, up to" in res.stdout and "int8 kernels here: " in res.stdout
+    assert "the int8 parity was measured with: " + int8_class(cpu_flags()) in res.stdout
+    assert "bit for bit (checked at export on the parity texts) for: fp32, int8" in res.stdout
     digest = bundle_digest(topic_fit.bundle_path)
     assert f"bundle digest: sha256:{digest}" in res.stdout
     checked = run("info", str(topic_fit.bundle_path), "--digest", f"sha256:{digest}")

@@ -97,10 +97,15 @@ def test_regression_frame_on_original_scale(stress_fit, examples):
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_same_text_same_score(topic_fit, examples, precision):
-    """500 texts forward, reversed, shuffled, one at a time, in chunks and on one thread:
-    bit-identical scores in every precision (int8's dynamic quantisation included)."""
+    """500 texts (short ones, repeated ones, long ones read in windows) forward, reversed,
+    shuffled, one at a time, on one thread, and in batches of equal length of every size
+    (one window per call up to all windows of a length at once): bit-identical scores in
+    every precision, int8 included (its activation scales are static)."""
     model = load_model(topic_fit.bundle_path)
-    texts = (examples.answer.tolist() * 2)[:500]
+    answers = examples.answer.tolist()
+    long_texts = [" ".join(answers[i : i + 6]) for i in range(0, 60, 6)]  # beyond max_length: windows
+    texts = (answers * 2)[:490] + long_texts
+    assert max(len(model.tokenizer.encode(t).ids) for t in long_texts) > model.description.max_length
     kw = dict(precision=precision)
     forward = predict_scores(model, texts, **kw)
     order = np.random.default_rng(0).permutation(500)
@@ -111,6 +116,9 @@ def test_same_text_same_score(topic_fit, examples, precision):
     one_thread = predict_scores(str(topic_fit.bundle_path), tuple(texts), threads=1, **kw)
     for other in (shuffled, reversed_, one_by_one, one_thread):
         pd.testing.assert_frame_equal(forward, other, check_exact=True)
+    alone = model.raw_outputs(texts, precision, batch_tokens=0)
+    for tokens in (model.description.max_length * 3, 1000, 10**9):
+        np.testing.assert_array_equal(model.raw_outputs(texts, precision, batch_tokens=tokens), alone)
 
 
 def test_predict_scores_reproduces_fit_predictions(topic_fit, stress_fit, examples):

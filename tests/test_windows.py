@@ -8,7 +8,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from pytext_psych import TextModel, TrainSettings, load_model
-from pytext_psych.core.windows import pooled, windows
+from pytext_psych.core.windows import length_batches, pooled, windows
 from pytext_psych.training.encoders import resolve_model
 from pytext_psych.training.nets import TokenCache
 from pytext_psych.training.train import _per_text
@@ -40,6 +40,18 @@ def test_pooled_is_each_texts_mean():
     want = pd.DataFrame(outputs.astype(np.float64)).groupby(owner).mean().to_numpy()
     np.testing.assert_allclose(pooled(outputs, owner), want, rtol=1e-6)
     assert np.array_equal(pooled(outputs[:1], owner[:1]), outputs[:1])  # one window: itself
+
+
+@pytest.mark.parametrize("budget", [0, 1, 40, 97, 10**6])
+def test_length_batches_hold_every_window_once_in_equal_lengths_within_the_budget(budget):
+    lengths = np.random.default_rng(3).integers(3, 30, size=300)
+    batches = length_batches(lengths, budget)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(300))
+    for batch in batches:
+        assert len(set(lengths[batch])) == 1
+        assert len(batch) == 1 or lengths[batch].sum() <= budget
+    if budget == 10**6:  # one batch per length
+        assert len(batches) == len(set(lengths.tolist()))
 
 
 def test_training_reads_texts_that_fit_as_before(tokenizer):

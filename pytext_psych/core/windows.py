@@ -53,3 +53,23 @@ def pooled(outputs: np.ndarray, owner: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     sums = np.add.reduceat(outputs.astype(np.float64), starts, axis=0)
     return (sums / np.diff(np.r_[starts, len(owner)])[:, None]).astype(outputs.dtype)
+
+
+def length_batches(lengths: Sequence[int], batch_tokens: int) -> list[np.ndarray]:
+    """Indices of windows (by their token ``lengths``) in batches of equal length, each of at
+    most ``batch_tokens`` tokens and at least one window, longest first. No padding: a
+    window's computation is then row for row the same whatever it is batched with.
+
+    >>> length_batches([3, 5, 3, 3, 5], 6)
+    [array([1]), array([4]), array([0, 2]), array([3])]
+    >>> length_batches([3, 5, 3], 0)
+    [array([1]), array([0]), array([2])]
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1) if len(order) else []
+    batches = []
+    for group in groups:
+        size = max(1, batch_tokens // int(lengths[group[0]]))
+        batches += [group[i : i + size] for i in range(0, len(group), size)]
+    return batches

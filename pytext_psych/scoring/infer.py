@@ -3,15 +3,19 @@
 No torch and no transformers here: a bundle scores with numpy, pandas, tokenizers and
 onnxruntime only (the light install, ``pip install pytext-psych``).
 
-Same text, same score: every text is scored on its own (see :meth:`TextModel.raw_outputs`),
-so a prediction never depends on its batch-mates, the input order or the chunking. A text
-longer than the bundle's ``max_length`` is read in sliding windows, each on its own, and
-its output is their mean (:mod:`pytext_psych.core.windows`).
-Throughput comes from: the Rust tokenizer called on whole windows of texts; no padding at
-all; the optimised (fused) ONNX graph, int8 where the parity report allows it; one
-onnxruntime session per bundle and precision, created once and reused, called from as
-many threads as cores this process may use. Files are streamed in chunks, so memory
-stays bounded however many rows they hold.
+Same text, same score: a text longer than the bundle's ``max_length`` is read in sliding
+windows (:mod:`pytext_psych.core.windows`), its output the mean of theirs, and windows are
+scored in batches of equal length with no padding, only for precisions whose export
+verified that a window's outputs are then the same bit for bit as scored alone
+(``onnx.batch_invariant``: int8 with static activation scales, fp32 with the mean pooling
+as a matrix product); other bundles are scored one window per call. So a prediction never
+depends on its batch-mates, the input order or the chunking.
+Throughput comes from: the Rust tokenizer called on whole chunks of texts; no padding at
+all; the optimised (fused) ONNX graph, int8 where the parity report allows it; batches of
+the size measured fastest on this machine (:mod:`.plan`); one onnxruntime session per
+bundle and precision, created once and reused, called from as many threads as cores this
+process may use. Files are streamed in chunks, so memory stays bounded however many rows
+they hold.
 """
 
 from __future__ import annotations
@@ -20,17 +24,22 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
 from ..core.description import Description
-from ..core.windows import windows
+from ..core.outputs import sha256_file
+from ..core.windows import length_batches, pooled, windows
 from ..stats import conformal_threshold
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
+from .plan import PROBE_TOKENS, BatchPlan, cached_plan, fastest_batch, keep_plan, measure, plan_key
 
 PRECISIONS = ("auto", "fp32", "int8")
 CHUNK = 4096  # texts tokenised together; bounds memory
+# onnxruntime would fuse the export's Add + LayerNormalization back into its
+# SkipLayerNormalization at load, a kernel 4.4x slower on CPUs (training/export.py)
+UNFUSED = ["SkipLayerNormFusion"]
 
 
 def _providers() -> list[str]:
@@ -51,6 +60,7 @@ class TextModel:
         self.path = Path(path)
         self.description = description
         self._sessions: dict[str, Any] = {}
+        self._plans: dict[str, BatchPlan] = {}
         self._tokenizer = None
 
     @property
@@ -107,49 +117,80 @@ class TextModel:
             import onnxruntime as ort
 
             options = ort.SessionOptions()
-            options.intra_op_num_threads = 1  # parallel across texts instead: see raw_outputs
+            options.intra_op_num_threads = 1  # parallel across batches instead: see raw_outputs
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self._sessions[precision] = ort.InferenceSession(
                 str(self.path / self.description.onnx["files"][precision]), options,
-                providers=_providers(),
+                providers=_providers(), disabled_optimizers=UNFUSED,
             )
         return self._sessions[precision]
 
-    def raw_outputs(self, texts: Sequence[str], precision: str = "auto",
-                    threads: int | None = None) -> np.ndarray:
+    def _call(self, precision: str) -> Callable[[np.ndarray], np.ndarray]:
+        """One onnxruntime call on a (windows, tokens) array of ids of equal length."""
+        session = self.session(precision)
+        names = {i.name for i in session.get_inputs()}
+
+        def run(ids: np.ndarray) -> np.ndarray:
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+            return session.run(None, {n: v for n, v in feed.items() if n in names})[0]
+        return run
+
+    def plan(self, precision: str = "auto") -> BatchPlan:
+        """How ``precision`` is batched on this machine (:mod:`pytext_psych.scoring.plan`):
+        measured once per machine and bundle, then read from the cache."""
+        precision = self.resolve_precision(precision)
+        if precision not in self._plans:
+            self._plans[precision] = self._new_plan(precision)
+        return self._plans[precision]
+
+    def _new_plan(self, precision: str) -> BatchPlan:
+        if precision not in self.description.onnx.get("batch_invariant", ()):
+            return BatchPlan(0, "not batch-invariant")
+        name = self.description.onnx["files"][precision]
+        key = plan_key(self.description.files.get(name) or sha256_file(self.path / name), precision)
+        plan = cached_plan(key)
+        if plan is None:
+            length = min(PROBE_TOKENS, self.description.max_length)
+            probe = self.tokenizer.encode(" ".join(["worry"] * length)).ids[:length]
+            speeds = measure(self._call(precision), probe)
+            plan = BatchPlan(fastest_batch(speeds) * length, "measured", speeds)
+            keep_plan(key, plan)
+        return plan
+
+    def raw_outputs(self, texts: Sequence[str], precision: str = "auto", threads: int | None = None,
+                    batch_tokens: int | None = None) -> np.ndarray:
         """Model outputs (logits, or standardised scores) for ``texts``, in input order.
 
-        Each text is scored on its own: one onnxruntime call, no padding, no batch-mates.
-        So a text's output never depends on the other texts, their order or the chunking
-        (int8's dynamic quantisation sets its activation scales per call, so texts sharing
-        a batch would share scales). Texts run in parallel on ``threads`` threads (default:
-        the cores this process may use), each call single-threaded; measured on 2 cores,
-        this scores short answers as fast as length-sorted batches of 32 and long ones
-        1.4x faster (benchmarks/results/scoring.md).
+        Texts are cut into windows (one for a text that fits), windows of equal length go
+        through onnxruntime together in batches of up to ``batch_tokens`` tokens (default:
+        :meth:`plan`; 0: one window per call), no padding, and each text's output is the
+        mean of its windows'. Batches run in parallel on ``threads`` threads (default: the
+        cores this process may use), each call single-threaded.
         """
-        session, d = self.session(precision), self.description
-        names = {i.name for i in session.get_inputs()}
-        workers = threads or len(os.sched_getaffinity(0))
-        if workers < 1:
-            raise ValueError(f"threads must be at least 1, not {threads}")
-
-        def run(window: list[int]) -> np.ndarray:
-            ids = np.asarray([window], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                    "token_type_ids": np.zeros_like(ids)}
-            return session.run(None, {n: v for n, v in feed.items() if n in names})[0][0]
-
-        def score(encoding) -> np.ndarray:  # the mean of its windows' outputs (one: itself)
-            each = [run(w) for w in windows(encoding.ids, d.max_length, d.stride)]
-            return np.mean(np.asarray(each, dtype=np.float64), axis=0).astype(np.float32)
-
-        outputs = np.empty((len(texts), self.description.num_outputs), dtype=np.float32)
-        with ThreadPoolExecutor(workers) as pool:
+        d, run = self.description, self._call(precision)
+        budget = self.plan(precision).batch_tokens if batch_tokens is None else batch_tokens
+        outputs = np.empty((len(texts), d.num_outputs), dtype=np.float32)
+        with ThreadPoolExecutor(_workers(threads)) as pool:
             for start in range(0, len(texts), CHUNK):
                 encodings = self.tokenizer.encode_batch(list(texts[start : start + CHUNK]))
-                outputs[start : start + len(encodings)] = list(pool.map(score, encodings))
+                cut = [windows(e.ids, d.max_length, d.stride) for e in encodings]
+                owner = np.repeat(np.arange(len(cut)), [len(c) for c in cut])
+                flat = [w for c in cut for w in c]
+                scored = np.empty((len(flat), d.num_outputs), dtype=np.float32)
+
+                def score(rows: np.ndarray) -> None:
+                    scored[rows] = run(np.asarray([flat[i] for i in rows], dtype=np.int64))
+                list(pool.map(score, length_batches([len(w) for w in flat], budget)))
+                outputs[start : start + len(cut)] = pooled(scored, owner)
         return outputs
+
+
+def _workers(threads: int | None) -> int:
+    workers = threads or len(os.sched_getaffinity(0))
+    if workers < 1:
+        raise ValueError(f"threads must be at least 1, not {threads}")
+    return workers
 
 
 def _what(d: Description) -> str:

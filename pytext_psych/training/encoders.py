@@ -209,8 +209,11 @@ def pool_mean(net) -> None:
         if mask is None:
             mean = hidden.mean(1, keepdim=True)
         else:
-            weight = mask[:, :, None].to(hidden.dtype)
-            mean = (hidden * weight).sum(1, keepdim=True) / weight.sum(1, keepdim=True).clamp(min=1)
+            # the masked sum as one matrix product per text, not a sum over the batch's
+            # tensor: onnxruntime's ReduceSum over axis 1 of (batch, tokens, width) adds in
+            # another order when the batch has more than one text (up to 2e-6 apart)
+            weight = mask[:, None, :].to(hidden.dtype)
+            mean = torch.matmul(weight, hidden) / weight.sum(2, keepdim=True).clamp(min=1)
         pooled = torch.cat([mean, hidden[:, 1:]], 1)
         return (pooled, *output[1:]) if isinstance(output, tuple) else pooled
 

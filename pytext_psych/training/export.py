@@ -17,9 +17,22 @@ Why it is done this way (measured on MiniLM-L6, see benchmarks/results/scoring.m
   correctly but slower.
 * The top encoder layer is computed for the first token only after self-attention (see
   :func:`_first_token_top_layer`): +15% int8 texts/s, outputs unchanged.
+* Residual additions and layer norms stay two standard operators (``Add``,
+  ``LayerNormalization``), not onnxruntime's fused ``SkipLayerNormalization``: in
+  onnxruntime 1.32 that fused CPU kernel took 64 us on 32 x 384 values against 15 us for
+  the two (4.4x; 230 against 41 us on 128 x 384), a third of an int8 call's time on short
+  answers. Scoring sessions keep onnxruntime from fusing them again at load
+  (:mod:`pytext_psych.scoring.infer`).
 * int8 is onnxruntime's dynamic quantisation of the optimised graph with *per-channel*
-  weight scales: per-tensor scales cost MiniLM a visible share of its accuracy (output
-  correlation with fp32 about .97 instead of .995 on RWWD texts).
+  weight scales (per-tensor scales cost MiniLM a visible share of its accuracy: output
+  correlation with fp32 about .97 instead of .995 on RWWD texts), with the activation scales
+  then made static, calibrated on training texts (:mod:`pytext_psych.training.quantize`),
+  so a text's int8 score does not depend on the texts it is batched with.
+* Every export checks what scoring relies on: each precision's outputs for the check texts
+  scored in batches of equal length equal, bit for bit, their outputs scored one at a time
+  (``onnx.batch_invariant`` lists the precisions that passed; scoring batches only those),
+  and ``onnx.parity_int8_class`` records the int8 kernels the parity was measured with
+  (:func:`pytext_psych.scoring.plan.int8_class`).
 """
 
 from __future__ import annotations
@@ -29,6 +42,7 @@ import logging
 import tempfile
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -36,11 +50,14 @@ import numpy as np
 import torch
 
 from ..core.description import Description
+from ..core.machine import cpu_flags
 from ..evaluation.evaluate import outcomes_parity
 from ..scoring.bundle import ONNX_FILES
 from ..scoring.infer import TextModel
+from ..scoring.plan import int8_class
 from .encoders import encoder_layers
 from .nets import predict_texts, save_pretrained
+from .quantize import CALIBRATION_TEXTS, PREFIX_TOKENS, PREFIXED, activation_ranges, static_activations
 
 OPSET = 17
 # onnxruntime's optimiser knows these encoder families under the "bert" fusion patterns
@@ -120,17 +137,57 @@ def _export_raw(net, tokenizer, path: Path) -> list[str]:
     return names
 
 
-def export_onnx(net, tokenizer, folder: Path,
-                precisions: Sequence[str] = ("fp32", "int8")) -> dict[str, dict[str, Any]]:
-    """Write the requested precisions of ``net`` into ``folder``.
-
-    Returns ``{"files": {precision: file}, "fused": {operator: count}}``, the second being
-    the fused operators onnxruntime's optimiser made (e.g. Attention, SkipLayerNormalization).
-    """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def _optimize(raw: Path, config):
+    """onnxruntime's transformer optimiser with its BERT fusions, but no SkipLayerNormalization."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    model_type = _FUSABLE.get(config.model_type, "bert")
+    options = FusionOptions(model_type)
+    options.enable_skip_layer_norm = False  # slower than Add + LayerNormalization (module docstring)
+    return optimize_model(str(raw), model_type=model_type, num_heads=getattr(config, "num_attention_heads", 0),
+                          hidden_size=getattr(config, "hidden_size", 0), optimization_options=options)
+
+
+def _calibration_feeds(tokenizer, texts: Sequence[str], names: Sequence[str], max_length: int) -> list[dict]:
+    """Each calibration text alone (its first window), and the first
+    :data:`~pytext_psych.training.quantize.PREFIXED` of them also cut to their first
+    :data:`~pytext_psych.training.quantize.PREFIX_TOKENS` tokens, as the graph's inputs."""
+    feeds = []
+    for i, text in enumerate(texts[:CALIBRATION_TEXTS]):
+        ids = tokenizer(text, truncation=True, max_length=max_length)["input_ids"]
+        cut = [ids[:k] + ids[-1:] for k in PREFIX_TOKENS if k + 1 < len(ids)] if i < PREFIXED else []
+        for window in [ids, *cut]:
+            feed = {"input_ids": np.asarray([window], dtype=np.int64)}
+            feed.update(attention_mask=np.ones_like(feed["input_ids"]), token_type_ids=np.zeros_like(feed["input_ids"]))
+            feeds.append({k: feed[k] for k in names})
+    return feeds
+
+
+def _int8(fp32: Path, target: Path, feeds: Sequence[dict]) -> None:
+    """Per-channel int8 weights (onnxruntime's dynamic quantiser), then static activation
+    scales calibrated on ``feeds`` (:mod:`pytext_psych.training.quantize`)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if not feeds:
+        raise ValueError("an int8 export needs calibration texts")
+    dynamic = fp32.with_name("dynamic_int8.onnx")
+    quantize_dynamic(str(fp32), str(dynamic), weight_type=QuantType.QInt8, per_channel=True,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    model = onnx.load(str(dynamic))
+    static_activations(model, activation_ranges(model, feeds))
+    onnx.save(model, str(target))
+
+
+def export_onnx(net, tokenizer, folder: Path, precisions: Sequence[str] = ("fp32", "int8"),
+                calibration: Sequence[str] = (), max_length: int = 512) -> dict[str, dict[str, Any]]:
+    """Write the requested precisions of ``net`` into ``folder``; int8's activation scales
+    are calibrated on the ``calibration`` texts (training texts, cut at ``max_length``).
+
+    Returns ``{"files": {precision: file}, "fused": {operator: count}}``, the second being
+    the fused operators onnxruntime's optimiser made (e.g. Attention, BiasGelu).
+    """
     unknown = set(precisions) - set(ONNX_FILES)
     if unknown or not precisions:
         raise ValueError(f"export precisions must be among {sorted(ONNX_FILES)}, not {list(precisions)}")
@@ -140,38 +197,58 @@ def export_onnx(net, tokenizer, folder: Path,
     # scratch inside the staged bundle: a killed export leaves nothing elsewhere
     with tempfile.TemporaryDirectory(dir=folder) as tmp, _quiet_onnxruntime():
         raw = Path(tmp) / "raw.onnx"
-        _export_raw(net, tokenizer, raw)
-        cfg = net.config
-        optimized = optimize_model(
-            str(raw), model_type=_FUSABLE.get(cfg.model_type, "bert"),
-            num_heads=getattr(cfg, "num_attention_heads", 0),
-            hidden_size=getattr(cfg, "hidden_size", 0),
-        )
+        names = _export_raw(net, tokenizer, raw)
+        optimized = _optimize(raw, net.config)
         fused = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
         fp32 = Path(tmp) / "fp32.onnx"
         optimized.save_model_to_file(str(fp32))
+        if "int8" in precisions:
+            _int8(fp32, folder / ONNX_FILES["int8"], _calibration_feeds(tokenizer, calibration, names, max_length))
+            written["int8"] = ONNX_FILES["int8"]
         if "fp32" in precisions:
             fp32.replace(folder / ONNX_FILES["fp32"])
-            fp32 = folder / ONNX_FILES["fp32"]
             written["fp32"] = ONNX_FILES["fp32"]
-        if "int8" in precisions:
-            quantize_dynamic(str(fp32), str(folder / ONNX_FILES["int8"]),
-                             weight_type=QuantType.QInt8, per_channel=True,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-            written["int8"] = ONNX_FILES["int8"]
-    return {"files": written, "fused": fused}
+    return {"files": dict(sorted(written.items())), "fused": fused}
+
+
+@dataclass(frozen=True)
+class ExportTexts:
+    """The texts an export is checked and calibrated on: ``check`` (with ``targets``, from
+    the ``split`` named) are scored by PyTorch and every ONNX precision for the parity
+    report; ``calibration`` (training texts) set int8's activation scales."""
+
+    check: Sequence[str]
+    targets: np.ndarray
+    split: str
+    calibration: Sequence[str]
+
+
+def batch_invariant(model: TextModel, texts: Sequence[str]) -> list[str]:
+    """The precisions whose outputs for ``texts`` are the same, bit for bit, scored in
+    batches of equal length (every text at once, and in batches of 3) as one at a time."""
+    passed = []
+    for precision in model.description.onnx["files"]:
+        alone = model.raw_outputs(texts, precision=precision, batch_tokens=0)
+        if all(np.array_equal(alone, model.raw_outputs(texts, precision=precision, batch_tokens=tokens))
+               for tokens in (3 * model.description.max_length, 10**9)):
+            passed.append(precision)
+    return passed
 
 
 def export_checked(tokenizer, net, folder: Path, contract: Description, precisions: Sequence[str],
-                   check_texts: Sequence[str], check_targets: np.ndarray, check_split: str) -> TextModel:
+                   texts: ExportTexts) -> TextModel:
     """Export ``net`` to ONNX into ``folder`` (weights and tokenizer too), check every
-    precision against PyTorch on ``check_texts``, and return the scorer: a
-    :class:`TextModel` whose description holds ``onnx`` and ``parity`` (so ``"auto"`` resolves)."""
+    precision against PyTorch on the check texts and for batch invariance, and return the
+    scorer: a :class:`TextModel` whose description holds ``onnx`` and ``parity`` (so
+    ``"auto"`` resolves and scoring knows which precisions it may batch)."""
     save_pretrained(tokenizer, net, folder)
-    exported = TextModel(folder, contract.but(onnx={"opset": OPSET, **export_onnx(net, tokenizer, folder,
-                                                                                   precisions)}))
-    reference = predict_texts(tokenizer, net, check_texts, contract.max_length, contract.stride)
-    candidates = {p: exported.raw_outputs(check_texts, precision=p) for p in exported.description.onnx["files"]}
-    parity = dict(split=check_split, **outcomes_parity(exported, reference, candidates, check_targets))
+    files = export_onnx(net, tokenizer, folder, precisions, texts.calibration, contract.max_length)
+    exported = TextModel(folder, contract.but(onnx={"opset": OPSET, **files}))
+    exported.description = exported.description.but(
+        onnx={**exported.description.onnx, "batch_invariant": batch_invariant(exported, texts.check),
+              "parity_int8_class": int8_class(cpu_flags())})
+    reference = predict_texts(tokenizer, net, texts.check, contract.max_length, contract.stride)
+    candidates = {p: exported.raw_outputs(texts.check, precision=p) for p in exported.description.onnx["files"]}
+    parity = dict(split=texts.split, **outcomes_parity(exported, reference, candidates, texts.targets))
     exported.description = exported.description.but(parity=parity)  # its sessions are kept
     return exported

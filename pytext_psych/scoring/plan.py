@@ -1,0 +1,146 @@
+"""How this machine scores a bundle fastest: the batch size, measured, and the CPU in words.
+
+A bundle whose export verified batch invariance (``onnx.batch_invariant``) is scored in
+batches of windows of equal length, no padding (:func:`pytext_psych.core.windows.length_batches`):
+a window's numbers are then the same whatever it is batched with, so the batch size
+changes the speed and never a score. Which size is fastest depends on the CPU: on a Xeon
+with AMX, batches of about 16 short answers ran 1.13x one at a time and 64 ran slower; on
+CPUs whose int8 kernels need taller matrices (AVX-512 VNNI without AMX, AVX2) batching pays
+more (``benchmarks/results/scoring.md``). So the size is measured, not assumed: the first
+time a bundle's precision is scored on a machine, a single-threaded session scores windows
+of 32 tokens in batches of 1, 4, 16 and 64 (well under a second for MiniLM-L6, a few seconds
+for a base-size encoder), and the fastest is kept, as a budget of tokens per call, in the
+package's cache folder, keyed by the ONNX file's digest, the CPU, its flags and the
+onnxruntime version.
+
+The precision is *not* chosen by machine: ``"auto"`` follows the bundle's parity report
+everywhere, so one bundle gives one precision's scores on every computer. The CPU's int8
+class is reported (``pytext-psych info``): on an AVX2 CPU without VNNI, onnxruntime's int8
+products can saturate (its quantisation guide says so), so the int8 parity measured at
+export on a CPU with VNNI or AMX may not carry over; the report says so for such machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..core.catalog import cache_folder
+from ..core.machine import cpu_flags, cpu_model
+
+BATCHES = (1, 4, 16, 64)  # texts per call tried when measuring
+PROBE_TOKENS = 32  # a short answer's length, where batching matters most
+_FASTER = 1.05  # a larger batch is kept only when at least 5% faster (measurement noise)
+
+# int8 matrix-product kernels onnxruntime (MLAS) picks, best first
+INT8_CLASSES = {"amx": ("amx_int8",), "avx512_vnni": ("avx512_vnni",), "avx_vnni": ("avx_vnni",),
+                "avx2": ("avx2",)}
+INT8_NOTES = {
+    "amx": "AMX int8 tiles: exact int32 sums",
+    "avx512_vnni": "AVX-512 VNNI: exact int32 sums",
+    "avx_vnni": "AVX-VNNI: exact int32 sums",
+    "avx2": "AVX2 without VNNI: onnxruntime's int8 products can saturate, so int8 scores may "
+            "differ more from fp32 here than the parity report (measured at export) says",
+    "other": "no AVX2: onnxruntime's int8 kernels are slow here; fp32 may be faster",
+}
+
+
+def int8_class(flags: frozenset[str] | set[str]) -> str:
+    """The int8 kernel class of a CPU with these flags: ``"amx"``, ``"avx512_vnni"``,
+    ``"avx_vnni"``, ``"avx2"`` or ``"other"``.
+
+    >>> int8_class({"avx2", "avx512f", "avx512_vnni"})
+    'avx512_vnni'
+    >>> int8_class({"sse4_2"})
+    'other'
+    """
+    return next((name for name, needs in INT8_CLASSES.items() if set(needs) <= set(flags)), "other")
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Tokens per onnxruntime call for one bundle precision on this machine, and why.
+
+    ``batch_tokens`` 0 means one window per call (a bundle not verified batch-invariant).
+    ``texts_per_s``: what each batch size scored when measured (windows of ``PROBE_TOKENS``
+    tokens, one thread).
+    """
+
+    batch_tokens: int
+    source: str  # "measured", "cached", "not batch-invariant", or "given"
+    texts_per_s: Mapping[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line for ``pytext-psych info``."""
+        if not self.batch_tokens:
+            return f"one text per call ({self.source})"
+        measured = (f"; texts/s at {', '.join(self.texts_per_s)} texts a call: "
+                    f"{', '.join(f'{v:.0f}' for v in self.texts_per_s.values())}" if self.texts_per_s else "")
+        return f"batches of equal length, up to {self.batch_tokens} tokens a call ({self.source}{measured})"
+
+
+def fastest_batch(speeds: Mapping[str, float]) -> int:
+    """The batch size to use from measured texts/s: the fastest, unless a smaller one is
+    within 5% of it (the smaller batch then wins: less memory, same speed).
+
+    >>> fastest_batch({"1": 100.0, "4": 130.0, "16": 134.0, "64": 120.0})
+    4
+    """
+    best = max(speeds.values())
+    return min(int(b) for b, v in speeds.items() if v * _FASTER >= best)
+
+
+def measure(run: Callable[[np.ndarray], Any], token_ids: list[int]) -> dict[str, float]:
+    """Texts/s of ``run`` (one onnxruntime call on a (batch, tokens) array of ids) for each
+    batch size of :data:`BATCHES`, on copies of ``token_ids``."""
+    speeds = {}
+    for size in BATCHES:
+        ids = np.tile(np.asarray(token_ids, dtype=np.int64), (size, 1))
+        run(ids)  # warm-up: allocations, prepacked weights
+        calls, started = 0, time.perf_counter()
+        while calls < 3 or time.perf_counter() - started < 0.05:
+            run(ids)
+            calls += 1
+        speeds[str(size)] = size * calls / (time.perf_counter() - started)
+    return speeds
+
+
+def plan_key(onnx_digest: str, precision: str) -> str:
+    """The cache key of a plan: the ONNX file, the CPU, its flags and onnxruntime."""
+    import onnxruntime as ort
+
+    parts = [onnx_digest, precision, cpu_model(), " ".join(sorted(cpu_flags())), ort.__version__]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def _plan_file(key: str) -> Path:
+    return cache_folder() / "scoring-plans" / f"{key}.json"
+
+
+def cached_plan(key: str) -> BatchPlan | None:
+    """The plan measured before on this machine, if the cache holds a readable one."""
+    try:
+        stored = json.loads(_plan_file(key).read_text())
+        return BatchPlan(**{**stored, "source": "cached"})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def keep_plan(key: str, plan: BatchPlan) -> None:
+    """Store ``plan`` in the cache (atomically); a cache that cannot be written is skipped:
+    the plan is then measured again next time."""
+    path = _plan_file(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(asdict(plan)))
+        os.replace(partial, path)
+    except OSError:
+        pass

@@ -1,0 +1,70 @@
+"""The batch plan: the CPU-flag classes on recorded flag sets, the choice among measured
+speeds, and a real bundle's plan measured once, cached, and never changing a score."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytext_psych import load_model
+from pytext_psych.core.catalog import CACHE_ENV
+from pytext_psych.core.machine import cpu_flags
+from pytext_psych.scoring.infer import TextModel
+from pytext_psych.scoring.plan import BATCHES, PROBE_TOKENS, fastest_batch, int8_class
+
+CPUINFO = Path(__file__).parent / "data" / "cpuinfo"
+
+
+@pytest.mark.parametrize("recorded, expected", [
+    ("xeon_amx.txt", "amx"), ("epyc_avx512_vnni.txt", "avx512_vnni"),
+    ("haswell_avx2.txt", "avx2"), ("arm_neoverse.txt", "other"),
+])
+def test_int8_class_of_recorded_cpus(recorded, expected):
+    assert int8_class(cpu_flags(str(CPUINFO / recorded))) == expected
+
+
+def test_fastest_batch_prefers_the_smaller_of_near_ties():
+    assert fastest_batch({"1": 100.0, "4": 130.0, "16": 134.0, "64": 120.0}) == 4
+    assert fastest_batch({"1": 100.0, "4": 110.0, "16": 150.0, "64": 120.0}) == 16
+    assert fastest_batch({"1": 300.0, "4": 200.0}) == 1
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_plan_is_measured_once_then_cached(topic_fit, own_cache):
+    model = load_model(topic_fit.bundle_path)
+    plan = model.plan("int8")
+    assert plan.source == "measured" and list(plan.texts_per_s) == [str(b) for b in BATCHES]
+    length = min(PROBE_TOKENS, model.description.max_length)
+    assert plan.batch_tokens == fastest_batch(plan.texts_per_s) * length
+    assert len(list((own_cache / "scoring-plans").glob("*.json"))) == 1
+    again = load_model(topic_fit.bundle_path).plan("int8")  # a new process would read the same
+    assert again.source == "cached" and again.batch_tokens == plan.batch_tokens
+    assert "batches of equal length" in again.describe()
+
+
+def test_unwritable_cache_is_skipped(topic_fit, tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "a_file"))
+    assert load_model(topic_fit.bundle_path).plan("fp32").source == "measured"
+    assert load_model(topic_fit.bundle_path).plan("fp32").source == "measured"
+
+
+def test_bundle_without_verified_invariance_scores_one_text_per_call(topic_fit, examples, own_cache):
+    """A bundle written before batching (no ``onnx.batch_invariant``) is never batched, and
+    its scores are those of the batched path of the same files where both are invariant."""
+    model = load_model(topic_fit.bundle_path)
+    d = model.description
+    assert set(d.onnx["batch_invariant"]) == set(d.onnx["files"])  # verified at export
+    older = TextModel(model.path, d.but(onnx={k: v for k, v in d.onnx.items() if k != "batch_invariant"}))
+    plan = older.plan("int8")
+    assert plan.batch_tokens == 0 and plan.source == "not batch-invariant"
+    assert "one text per call" in plan.describe()
+    texts = examples.answer.tolist()[:40]
+    one_at_a_time = older.raw_outputs(texts, "int8")
+    assert not (own_cache / "scoring-plans").exists()  # nothing measured
+    np.testing.assert_array_equal(one_at_a_time, model.raw_outputs(texts, "int8"))
