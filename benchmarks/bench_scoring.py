@@ -33,7 +33,9 @@ import pandas as pd
 # where bench_shift.py's section of scoring.md starts: kept when this script rewrites the file
 from bench_shift import BEGIN as SHIFT
 
+from pytext_psych.core.machine import cpu_flags
 from pytext_psych.metadata import hardware
+from pytext_psych.scoring.plan import int8_class
 
 ROOT = Path(__file__).resolve().parents[1]
 RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
@@ -42,7 +44,7 @@ BUNDLE = ROOT / "benchmarks" / "models" / "anxiety_subset1000"
 WORKER = r'''
 import json, sys, time
 import numpy as np
-engine, bundle, texts_file, out_file = sys.argv[1:5]
+engine, bundle, texts_file, out_file, dynamic_int8 = sys.argv[1:6]
 texts = json.load(open(texts_file))
 if engine == "pytorch":
     import torch
@@ -57,30 +59,53 @@ if engine == "pytorch":
                           max_length=max_length, return_tensors="pt")
                 out.append(net(**enc).logits.numpy())
         return np.concatenate(out)
-elif engine == "int8_batched":  # the previous release: padded batches share int8 scales
+elif engine == "int8_batched":  # two releases ago: padded batches share dynamic int8 scales
     import os
     import onnxruntime as ort
     from pytext_psych import load_model
     model = load_model(bundle)
     options = ort.SessionOptions()
     options.intra_op_num_threads = len(os.sched_getaffinity(0))
-    session = ort.InferenceSession(str(model.path / model.description.onnx["files"]["int8"]), options,
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(dynamic_int8, options, providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     def run(batch):
         enc = model.tokenizer.encode_batch(batch)
-        lengths = np.array([len(e.ids) for e in enc])
+        lengths = np.array([min(len(e.ids), model.description.max_length) for e in enc])
         order = np.argsort(-lengths, kind="stable")
         out = np.empty((len(batch), model.description.num_outputs), np.float32)
         for b in range(0, len(order), 32):
             rows = order[b:b + 32]
             ids = np.zeros((len(rows), lengths[rows].max()), np.int64)
             for r, row in enumerate(rows):
-                ids[r, :lengths[row]] = enc[row].ids
+                ids[r, :lengths[row]] = enc[row].ids[:lengths[row]]
             mask = (np.arange(ids.shape[1])[None] < lengths[rows][:, None]).astype(np.int64)
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             out[rows] = session.run(None, {n: feed[n] for n in names})[0]
         return out
+elif engine.startswith("per_text"):  # the previous release: one text per call, dynamic int8
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+    import onnxruntime as ort
+    from pytext_psych import load_model
+    from pytext_psych.core.windows import windows
+    model = load_model(bundle)
+    d = model.description
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    file = dynamic_int8 if engine == "per_text_int8" else str(model.path / d.onnx["files"]["fp32"])
+    # as that release loaded it: onnxruntime fuses SkipLayerNormalization back in
+    session = ort.InferenceSession(file, options, providers=["CPUExecutionProvider"])
+    names = {i.name for i in session.get_inputs()}
+    def one(window):
+        ids = np.asarray([window], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        return session.run(None, {n: v for n, v in feed.items() if n in names})[0][0]
+    def score(encoding):
+        each = [one(w) for w in windows(encoding.ids, d.max_length, d.stride)]
+        return np.mean(np.asarray(each, dtype=np.float64), axis=0).astype(np.float32)
+    def run(batch):
+        with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
+            return np.asarray(list(pool.map(score, model.tokenizer.encode_batch(batch))))
 else:
     from pytext_psych import load_model
     model = load_model(bundle)
@@ -100,6 +125,7 @@ PROFILE = r'''
 import collections, json, os, sys
 import onnxruntime as ort
 from pytext_psych import load_model
+from pytext_psych.scoring.infer import UNFUSED
 bundle, texts_file = sys.argv[1:3]
 model = load_model(bundle)
 session = model.session("int8")
@@ -108,7 +134,7 @@ options.enable_profiling = True
 options.profile_file_prefix = os.path.join(os.path.dirname(texts_file), "ort_profile")
 model._sessions["int8"] = ort.InferenceSession(
     str(model.path / model.description.onnx["files"]["int8"]), options,
-    providers=session.get_providers())
+    providers=session.get_providers(), disabled_optimizers=UNFUSED)
 model.raw_outputs(json.load(open(texts_file)), precision="int8")
 times = collections.Counter()
 for event in json.load(open(model._sessions["int8"].end_profiling())):
@@ -137,10 +163,20 @@ def peak_rss_mb():
 # the export computes the top layer for the first token only where the head reads it
 TOP_LAYER = {"cls": "top layer computed for the first token only (the head reads it: pooling 'cls')",
              "mean": "top layer computed for every token (the head reads their mean: pooling 'mean')"}
-ENGINES = (("pytorch", "PyTorch eager fp32"), ("fp32", "ONNX fp32 (ours)"), ("int8", "ONNX int8 (ours)"),
-           ("int8_batched", "ONNX int8, padded batches of 32 (previous release)"))
+ENGINES = (("pytorch", "PyTorch eager fp32"),
+           ("fp32", "ONNX fp32, batches of equal length (ours)"),
+           ("int8", "ONNX int8 static, batches of equal length (ours)"),
+           ("per_text_fp32", "ONNX fp32, one text per call (previous release)"),
+           ("per_text_int8", "ONNX int8 dynamic, one text per call (previous release)"),
+           ("int8_batched", "ONNX int8 dynamic, padded batches of 32 (two releases ago)"))
 # what onnxruntime's fused operators do, for the profile table
 OPS = {"DynamicQuantizeMatMul": "int8 matrix products (attention output, feed-forward)",
+       "MatMulInteger": "int8 matrix products (attention output, feed-forward)",
+       "QuantizeLinear": "activations to uint8 with the static scales",
+       "Cast": "int32 products to float",
+       "Mul": "products times their scales",
+       "Add": "bias and residual additions",
+       "LayerNormalization": "layer norm",
        "QAttention": "int8 Q/K/V projections + attention (fused)",
        "SkipLayerNormalization": "residual add + layer norm (fused)",
        "BiasGelu": "bias + GELU (fused)",
@@ -152,20 +188,23 @@ OPS = {"DynamicQuantizeMatMul": "int8 matrix products (attention output, feed-fo
 
 
 def machine() -> str:
-    h = hardware()
-    flags = set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = set(next(line for line in f if line.startswith("flags")).split())
-    except (OSError, StopIteration):
-        pass
+    h, flags = hardware(), cpu_flags()
     simd = ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
                      if f in flags) or "unknown"
-    if flags and not flags & {"avx512_vnni", "avx_vnni"}:
-        simd += "; no VNNI int8 dot-product instructions"
-    return (f"{h['cpu']} ({simd}); {h['cores_available']} cores available; "
+    return (f"{h['cpu']} ({simd}; int8 class {int8_class(flags)}); {h['cores_available']} cores available; "
             f"{h.get('memory_gib', '?')} GiB RAM; GPU: {h['gpu'] or 'none'}; {h['system']}; "
             f"Python {h['python']}")
+
+
+def previous_int8(bundle: Path, tmp: Path) -> Path:
+    """The previous release's int8 of this bundle's fp32 graph: dynamic activation scales."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = tmp / "dynamic_int8.onnx"
+    quantize_dynamic(str(bundle / "model.onnx"), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    return target
 
 
 def run_worker(script: str, *args: str) -> dict:
@@ -204,6 +243,7 @@ def main() -> None:
     parser.add_argument("--stream-rows", type=int, default=100_000, help="0: no streaming part")
     parser.add_argument("--no-install-sizes", action="store_true", help="no pip installs")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the engines")
+    parser.add_argument("--n-texts", type=int, default=0, help="score the first n answers only (0: all)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scoring.md"))
     args = parser.parse_args()
     from pytext_psych import load_model
@@ -220,18 +260,24 @@ def main() -> None:
     test = split_rows(prep.y, prep.task, meta["training"]["split"], meta["training"]["seed"]) == "test"
     y = prep.y if prep.task == "classification" else (prep.y - meta["target_mean"]) / meta["target_sd"]
     metric = "macro F1" if prep.task == "classification" else "Pearson r"
-    text_sets = {meta["text"]: prep.texts, "text_short": df.loc[prep.index, "text_short"].astype(str).tolist()}
+    keep = slice(None, args.n_texts or None)  # the first n answers (a base-size encoder's eager run is slow)
+    test, y = test[keep], y[keep]
+    text_sets = {meta["text"]: prep.texts[keep],
+                 "text_short": df.loc[prep.index, "text_short"].astype(str).tolist()[keep]}
 
     tables, profile = [], None
+    model = load_model(bundle)
+    plans = {p: model.plan(p).describe() for p in ("fp32", "int8")}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        dynamic = previous_int8(bundle, tmp)
         for column, texts in text_sets.items():
             (tmp / "texts.json").write_text(json.dumps(texts))
             speed, rss, outputs, alone = ({e: [] for e, _ in ENGINES} for _ in range(4))
             for _ in range(args.repeats):  # rounds, so drift hits every engine alike
                 for engine, _ in ENGINES:
                     res = run_worker(WORKER, engine, str(bundle), str(tmp / "texts.json"),
-                                     str(tmp / f"{engine}.npy"))
+                                     str(tmp / f"{engine}.npy"), str(dynamic))
                     speed[engine].append(len(texts) / res["seconds"])
                     rss[engine].append(res["rss_mb"])
                     alone[engine].append(res["alone_max_diff"])
@@ -296,20 +342,25 @@ def main() -> None:
         f"Bundle: `{bundle.name}` ({meta['base_model']}; {meta['task']} of `{meta['outcome']}`; "
         f"max_length {meta['max_length']}; fused by onnxruntime: "
         f"{', '.join(f'{op} x{n}' for op, n in meta['onnx'].get('fused', {}).items()) or 'nothing'}"
-        "), fitted on 1,000 random RWWD rows, so the test-split "
+        f"), fitted on {sum(meta['n'].values()):,} random RWWD rows, so the test-split "
         "rows below overlap its training data: read the metric columns for the *change* between "
         "engines only. Each engine scores the same texts in its own process after a 64-text "
         f"warm-up, in {args.repeats} round(s) of the engines: texts/s is the median "
         "over rounds, the ratio the median of each round's ratio [min, max]. PyTorch eager: "
         "batches of 32 in input order, padded per batch, `torch.inference_mode()`, as a "
         "Hugging Face user runs it. Ours: `predict_scores`' "
-        "path (Rust tokenizer on whole windows; every text scored on its own, unpadded, one "
-        "single-threaded onnxruntime call per text with one thread per core; fused graph, "
-        f"{TOP_LAYER[pooling]}, one cached session). The previous release "
-        "scored int8 in length-sorted padded batches of 32 with all cores per call, where "
-        "dynamic quantisation shares activation scales across a batch. Last column: the "
-        "largest change in a raw output when each of the first 200 texts is scored alone "
-        "instead of in the run (0: a text's score does not depend on its batch-mates).",
+        "path (Rust tokenizer on whole chunks; windows of equal length scored together, no "
+        "padding, in batches of the size measured fastest on this machine, single-threaded "
+        "onnxruntime calls on one thread per core; int8 with static activation scales; Add + "
+        f"LayerNormalization kept unfused; {TOP_LAYER[pooling]}; one cached session). Plans "
+        f"measured here: fp32 {plans['fp32']}; int8 {plans['int8']}. The previous release "
+        "scored one text per call with the graph onnxruntime fuses (SkipLayerNormalization) "
+        "and dynamic int8 (rebuilt here from the same fp32 graph with onnxruntime's "
+        "`quantize_dynamic`); the release before it scored dynamic int8 in length-sorted "
+        "padded batches of 32 with all cores per call, where texts share activation scales. "
+        "Last column: the largest change in a raw output when each of the first 200 texts is "
+        "scored alone instead of in the run (0: a text's score does not depend on its "
+        "batch-mates).",
         "",
         *[t + "\n" for t in tables],
         f"### Where int8 time goes (`{meta['text']}`, onnxruntime profile)",
