@@ -10,7 +10,7 @@ from pytext_psych import load_model
 from pytext_psych.core.catalog import CACHE_ENV
 from pytext_psych.core.machine import cpu_flags
 from pytext_psych.scoring.infer import TextModel
-from pytext_psych.scoring.plan import BATCHES, PROBE_TOKENS, fastest_batch, int8_class
+from pytext_psych.scoring.plan import BATCHES, PROBE_TOKENS, batching_exact, fastest_batch, int8_class, probe_batch
 
 CPUINFO = Path(__file__).parent / "data" / "cpuinfo"
 
@@ -68,3 +68,26 @@ def test_bundle_without_verified_invariance_scores_one_text_per_call(topic_fit, 
     one_at_a_time = older.raw_outputs(texts, "int8")
     assert not (own_cache / "scoring-plans").exists()  # nothing measured
     np.testing.assert_array_equal(one_at_a_time, model.raw_outputs(texts, "int8"))
+
+
+def test_batching_exact_catches_outputs_that_depend_on_batch_mates():
+    ids = probe_batch([101, 5, 5, 5, 102], vocab_size=30522, rows=4)
+    assert ids.shape == (4, 5) and (ids[:, 0] == 101).all() and (ids[:, -1] == 102).all()
+    assert len({tuple(r) for r in ids}) == 4  # distinct texts
+    rowwise = lambda x: np.sin(x.astype(np.float32)).sum(1, keepdims=True)  # noqa: E731
+    centred = lambda x: rowwise(x) - rowwise(x).mean()  # noqa: E731 (a batch statistic leaks in)
+    assert batching_exact(rowwise, [ids])
+    assert not batching_exact(centred, [ids])
+
+
+def test_plan_falls_back_to_one_text_per_call_where_batching_is_not_exact(topic_fit, examples, own_cache,
+                                                                          monkeypatch):
+    """Kernels that are not batch-invariant cannot be made real on this CPU: the check's
+    verdict is replaced, the rest (plan, cache, scores) is real."""
+    monkeypatch.setattr("pytext_psych.scoring.infer.batching_exact", lambda run, batches: False)
+    model = load_model(topic_fit.bundle_path)
+    plan = model.plan("int8")
+    assert plan.batch_tokens == 0 and plan.source == "batching not exact here"
+    assert load_model(topic_fit.bundle_path).plan("int8").batch_tokens == 0  # kept for this machine
+    texts = examples.answer.tolist()[:20]
+    np.testing.assert_array_equal(model.raw_outputs(texts, "int8"), model.raw_outputs(texts, "int8", batch_tokens=0))

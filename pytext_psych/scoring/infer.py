@@ -33,7 +33,8 @@ from ..core.outputs import sha256_file
 from ..core.windows import length_batches, pooled, windows
 from ..stats import conformal_threshold
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
-from .plan import PROBE_TOKENS, BatchPlan, cached_plan, fastest_batch, keep_plan, measure, plan_key
+from .plan import (PROBE_TOKENS, BatchPlan, batching_exact, cached_plan, fastest_batch, keep_plan, measure, plan_key,
+                   probe_batch)
 
 PRECISIONS = ("auto", "fp32", "int8")
 CHUNK = 4096  # texts tokenised together; bounds memory
@@ -151,12 +152,22 @@ class TextModel:
         key = plan_key(self.description.files.get(name) or sha256_file(self.path / name), precision)
         plan = cached_plan(key)
         if plan is None:
-            length = min(PROBE_TOKENS, self.description.max_length)
-            probe = self.tokenizer.encode(" ".join(["worry"] * length)).ids[:length]
-            speeds = measure(self._call(precision), probe)
-            plan = BatchPlan(fastest_batch(speeds) * length, "measured", speeds)
+            plan = self._measured_plan(precision)
             keep_plan(key, plan)
         return plan
+
+    def _measured_plan(self, precision: str) -> BatchPlan:
+        """Batching checked exact on this machine (short and full-length windows), then the
+        fastest batch size measured on short ones (:mod:`.plan`)."""
+        run, longest = self._call(precision), self.description.max_length
+        vocab = self.tokenizer.get_vocab_size(with_added_tokens=False)
+        length = min(PROBE_TOKENS, longest)
+        probe = self.tokenizer.encode(" ".join(["worry"] * length)).ids[:length]
+        full = self.tokenizer.encode(" ".join(["worry"] * longest)).ids[:longest]
+        if not batching_exact(run, [probe_batch(probe, vocab, 16), probe_batch(full, vocab, 3, seed=1)]):
+            return BatchPlan(0, "batching not exact here")
+        speeds = measure(run, probe)
+        return BatchPlan(fastest_batch(speeds) * length, "measured", speeds)
 
     def raw_outputs(self, texts: Sequence[str], precision: str = "auto", threads: int | None = None,
                     batch_tokens: int | None = None) -> np.ndarray:

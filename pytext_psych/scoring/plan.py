@@ -13,6 +13,12 @@ for a base-size encoder), and the fastest is kept, as a budget of tokens per cal
 package's cache folder, keyed by the ONNX file's digest, the CPU, its flags and the
 onnxruntime version.
 
+Batch invariance is checked on each machine too, before a plan is kept: the export verified
+it on the exporting computer's kernels, but onnxruntime may pick other kernels for one row
+and for many on another CPU (or on a GPU). So windows of random tokens are scored batched
+and one at a time here (:func:`batching_exact`); unless every output is the same bit for bit,
+the plan is one window per call on this machine, whatever the export found.
+
 The precision is *not* chosen by machine: ``"auto"`` follows the bundle's parity report
 everywhere, so one bundle gives one precision's scores on every computer. The CPU's int8
 class is reported (``pytext-psych info``): on an AVX2 CPU without VNNI, onnxruntime's int8
@@ -74,7 +80,7 @@ class BatchPlan:
     """
 
     batch_tokens: int
-    source: str  # "measured", "cached", "not batch-invariant", or "given"
+    source: str  # "measured", "cached", "not batch-invariant", "batching not exact here"
     texts_per_s: Mapping[str, float] = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -110,6 +116,25 @@ def measure(run: Callable[[np.ndarray], Any], token_ids: list[int]) -> dict[str,
             calls += 1
         speeds[str(size)] = size * calls / (time.perf_counter() - started)
     return speeds
+
+
+def probe_batch(token_ids: list[int], vocab_size: int, rows: int, seed: int = 0) -> np.ndarray:
+    """``rows`` windows as long as ``token_ids``, with its first and last ids (the special
+    tokens) and random ids in between: distinct texts for :func:`batching_exact`.
+
+    >>> probe_batch([101, 7, 7, 102], vocab_size=1000, rows=2).shape
+    (2, 4)
+    """
+    ids = np.random.default_rng(seed).integers(1000 if vocab_size > 2000 else 0, vocab_size,
+                                               size=(rows, len(token_ids)))
+    ids[:, 0], ids[:, -1] = token_ids[0], token_ids[-1]
+    return ids.astype(np.int64)
+
+
+def batching_exact(run: Callable[[np.ndarray], np.ndarray], batches: list[np.ndarray]) -> bool:
+    """Whether ``run`` gives every row of each batch the same outputs, bit for bit, as that
+    row scored alone (ties every batch size the plan may use to one-at-a-time scoring)."""
+    return all(np.array_equal(run(ids)[i], run(ids[i : i + 1])[0]) for ids in batches for i in range(len(ids)))
 
 
 def plan_key(onnx_digest: str, precision: str) -> str:
