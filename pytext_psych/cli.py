@@ -109,6 +109,11 @@ def _scoring_here(model) -> None:
     verified = model.description.onnx.get("batch_invariant", [])
     print("  batched outputs equal one-at-a-time outputs bit for bit (checked at export on the parity "
           f"texts) for: {', '.join(verified) or 'none (a bundle from before this check: one text per call)'}")
+    int8 = model.description.onnx.get("int8")
+    if int8:  # bundles from before this record have none
+        print(f"  int8 against fp32 on the calibration texts: r = {int8['calibration_r']:.4f}"
+              + (f"; {int8['fp32_products']} feed-forward products kept in fp32 (full int8 strayed)"
+                 if int8["fp32_products"] else "; every matrix product in int8"))
     here, there = int8_class(cpu_flags()), model.description.onnx.get("parity_int8_class", "not recorded")
     print(f"  int8 kernels here: {here} ({INT8_NOTES[here]}); the int8 parity was measured with: {there}")
 

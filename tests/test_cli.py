@@ -31,6 +31,7 @@ def test_info(topic_fit):
     assert "fused by onnxruntime's optimiser: " + ", ".join(f"{op} x{n}" for op, n in fused.items()) in res.stdout
     assert "Scoring on this machine (precision auto: " in res.stdout
     assert "int8: batches of equal length, up to" in res.stdout and "int8 kernels here: " in res.stdout
+    assert "int8 against fp32 on the calibration texts: r = " in res.stdout
     assert "the int8 parity was measured with: " + int8_class(cpu_flags()) in res.stdout
     assert "bit for bit (checked at export on the parity texts) for: fp32, int8" in res.stdout
     digest = bundle_digest(topic_fit.bundle_path)
