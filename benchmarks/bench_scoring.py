@@ -2,7 +2,10 @@
 
 The same texts go through each engine, each in a fresh subprocess (so peak RSS is its
 own): PyTorch eager as a Hugging Face user runs it (batches of 32 in input order, padded
-per batch, ``torch.inference_mode``), then ``predict_scores`` with ``precision="fp32"`` and
+per batch, ``torch.inference_mode``) on the windows the bundle reads (a text longer than its
+``max_length`` in overlapping windows, their outputs averaged, as ``predict_scores`` does;
+until the eighth session eager cut such texts at ``max_length`` instead, which did half the
+work on long answers of a bundle with ``max_length`` 128), then ``predict_scores`` with ``precision="fp32"`` and
 ``"int8"``. Two text sets: the 2,491 RWWD long answers (the bundle's own column) and the
 2,491 short ones. Reports texts/s, the ratio to eager, peak RSS, and parity with eager
 (max abs output difference, score correlation, the change in Pearson r on the bundle's
@@ -48,17 +51,20 @@ engine, bundle, texts_file, out_file, dynamic_int8 = sys.argv[1:6]
 texts = json.load(open(texts_file))
 if engine == "pytorch":
     import torch
+    from transformers import DataCollatorWithPadding
     from pytext_psych import load_model, load_torch_model
-    max_length = load_model(bundle).description.max_length
+    from pytext_psych.core.windows import pooled
+    from pytext_psych.training.nets import TokenCache
+    d = load_model(bundle).description
     tok, net = load_torch_model(bundle)  # with the pooling it was trained with (mean by default)
-    def run(batch):
+    collate = DataCollatorWithPadding(tok, return_tensors="pt")
+    def run(batch):  # the bundle's windows (a truncating bundle: the first max_length tokens)
+        items, owner = TokenCache().windows(tok, batch, d.max_length, d.stride)
         out = []
         with torch.inference_mode():
-            for i in range(0, len(batch), 32):
-                enc = tok(batch[i:i + 32], padding=True, truncation=True,
-                          max_length=max_length, return_tensors="pt")
-                out.append(net(**enc).logits.numpy())
-        return np.concatenate(out)
+            for i in range(0, len(items), 32):
+                out.append(net(**collate(items[i:i + 32])).logits.numpy())
+        return pooled(np.concatenate(out), owner)
 elif engine == "int8_batched":  # two releases ago: padded batches share dynamic int8 scales
     import os
     import onnxruntime as ort
@@ -347,8 +353,9 @@ def main() -> None:
         "engines only. Each engine scores the same texts in its own process after a 64-text "
         f"warm-up, in {args.repeats} round(s) of the engines: texts/s is the median "
         "over rounds, the ratio the median of each round's ratio [min, max]. PyTorch eager: "
-        "batches of 32 in input order, padded per batch, `torch.inference_mode()`, as a "
-        "Hugging Face user runs it. Ours: `predict_scores`' "
+        "batches of 32 windows in input order, padded per batch, `torch.inference_mode()`, as a "
+        "Hugging Face user runs it, on the bundle's windows (their outputs averaged per text, as "
+        "ours). Ours: `predict_scores`' "
         "path (Rust tokenizer on whole chunks; windows of equal length scored together, no "
         "padding, in batches of the size measured fastest on this machine, single-threaded "
         "onnxruntime calls on one thread per core; int8 with static activation scales; Add + "
