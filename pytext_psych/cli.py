@@ -97,6 +97,16 @@ def parity_table(description: Description) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _int8_recipe(int8: dict) -> str:
+    """How the bundle's int8 graph was made (``onnx.int8``; older bundles lack the smoothing)."""
+    if int8["fp32_products"]:
+        return f"{int8['fp32_products']} feed-forward products kept in fp32 (full and smoothed int8 strayed)"
+    if int8.get("smoothed_products"):
+        return (f"every matrix product in int8, the inputs of {int8['smoothed_products']} feed-forward products "
+                "smoothed into their weights (full int8 strayed)")
+    return "every matrix product in int8"
+
+
 def _scoring_here(model) -> None:
     """How this machine scores each precision (batching measured here, int8 class)."""
     from .core.machine import cpu_flags
@@ -111,9 +121,7 @@ def _scoring_here(model) -> None:
           f"texts) for: {', '.join(verified) or 'none (a bundle from before this check: one text per call)'}")
     int8 = model.description.onnx.get("int8")
     if int8:  # bundles from before this record have none
-        print(f"  int8 against fp32 on the calibration texts: r = {int8['calibration_r']:.4f}"
-              + (f"; {int8['fp32_products']} feed-forward products kept in fp32 (full int8 strayed)"
-                 if int8["fp32_products"] else "; every matrix product in int8"))
+        print(f"  int8 against fp32 on the calibration texts: r = {int8['calibration_r']:.4f}; {_int8_recipe(int8)}")
     here, there = int8_class(cpu_flags()), model.description.onnx.get("parity_int8_class", "not recorded")
     print(f"  int8 kernels here: {here} ({INT8_NOTES[here]}); the int8 parity was measured with: {there}")
 

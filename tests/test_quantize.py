@@ -1,7 +1,7 @@
 """Static int8 activation scales on a real fine-tuned bundle: the scales agree with the
 ranges onnxruntime's own dynamic quantiser finds text by text, and the static model is
 batch-invariant bit for bit where the dynamic one is not, while tracking fp32; where full
-int8 strays, the feed-forward's down projections stay fp32."""
+int8 strays, the feed-forward's down projections are smoothed or stay fp32."""
 
 import numpy as np
 import onnx
@@ -12,7 +12,8 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 from scipy.stats import pearsonr
 from tokenizers import Tokenizer
 
-from pytext_psych.training.quantize import AGREEMENT, activation_ranges, agreement, gelu_products, static_activations
+from pytext_psych.training.quantize import (AGREEMENT, SMOOTHING, activation_ranges, agreement, channel_peaks,
+                                           gelu_products, smooth_products, static_activations)
 
 
 @pytest.fixture(scope="module")
@@ -114,27 +115,79 @@ def test_agreement_is_the_worst_columns_pearson_r():
     assert agreement(reference, candidate) == pytest.approx(expected, abs=1e-12)
 
 
-def test_int8_keeps_the_down_projections_in_fp32_where_full_int8_strays(topic_fit, examples, tmp_path,
-                                                                         monkeypatch):
-    """MiniLM meets the bar in full int8; a bar no int8 meets (1.0) makes the export try the
-    partial graph and keep the better of the two, still batch-invariant."""
+@pytest.fixture(scope="module")
+def calibration(topic_fit, examples, tmp_path_factory):
+    """The bundle's fp32 graph in a scratch folder, and the export's calibration feeds of 80 answers."""
     from transformers import AutoTokenizer
 
     from pytext_psych.training import export
 
-    folder = topic_fit.bundle_path
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    folder, tmp = topic_fit.bundle_path, tmp_path_factory.mktemp("recipes")
     names = [i.name for i in _session(str(folder / "model.onnx")).get_inputs()]
-    feeds = export._calibration_feeds(tokenizer, examples.answer.tolist()[:80], names, 32)
-    fp32 = tmp_path / "fp32.onnx"
+    feeds = export._calibration_feeds(AutoTokenizer.from_pretrained(folder), examples.answer.tolist()[:80], names, 32)
+    fp32 = tmp / "fp32.onnx"
     fp32.write_bytes((folder / "model.onnx").read_bytes())
+    return fp32, feeds
+
+
+def _same_length(feeds):
+    return [f for f in feeds if f["input_ids"].shape[1] == feeds[0]["input_ids"].shape[1]][:8]
+
+
+def test_smoothing_moves_the_channel_peaks_into_the_weights_and_keeps_the_outputs(calibration):
+    """Reference: the unsmoothed graph's outputs, and its channel peaks divided by the scale
+    computed here from the weights (SmoothQuant's formula)."""
+    fp32, feeds = calibration
+    model = onnx.load(str(fp32))
+    products = gelu_products(model)
+    nodes = {n.name: n for n in model.graph.node}
+    inputs = [nodes[p].input[0] for p in products]
+    before = channel_peaks(model, inputs, feeds)
+    weights = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    smooth_products(model, products, feeds)
+    after = channel_peaks(model, [f"{p}_smoothed" for p in products], feeds)
+    for product, source in zip(products, inputs):
+        w = np.abs(weights[nodes[product].input[1]]).max(axis=1)
+        scale = np.maximum(before[source], 1e-5) ** SMOOTHING / np.maximum(w, 1e-5) ** (1 - SMOOTHING)
+        np.testing.assert_allclose(after[f"{product}_smoothed"], before[source] / scale, rtol=1e-4, atol=1e-6)
+        spread = lambda peaks: peaks.max() / np.median(peaks)  # noqa: E731
+        assert spread(after[f"{product}_smoothed"]) < spread(before[source])
+    reference, smoothed = _session(str(fp32)), _session(model)
+    for feed in feeds[:20]:
+        np.testing.assert_allclose(_run(smoothed, [feed]), _run(reference, [feed]), rtol=1e-4, atol=1e-5)
+
+
+def test_smoothed_int8_is_int8_throughout_and_batch_invariant(calibration):
+    from pytext_psych.training import export
+
+    fp32, feeds = calibration
+    model, smoothed = export._static_int8(fp32, feeds, "smoothed")
+    assert smoothed == 6 and "DynamicQuantizeLinear" not in [n.op_type for n in model.graph.node]
+    readers = {n.op_type for n in model.graph.node if any(i.endswith("_smoothed") for i in n.input)}
+    assert readers == {"QuantizeLinear"}  # the smoothed inputs feed int8 products, no fp32 MatMul
+    session = _session(model)
+    same = _same_length(feeds)
+    np.testing.assert_array_equal(_run(session, same), np.concatenate([_run(session, [f]) for f in same]))
+
+
+def test_int8_takes_the_first_recipe_that_meets_the_bar_else_the_best(calibration, tmp_path, monkeypatch):
+    """MiniLM meets the bar in full int8; a bar no int8 meets (1.0) makes the export try every
+    recipe and keep the one agreeing best with fp32 (each recipe's agreement computed here)."""
+    from pytext_psych.training import export
+
+    fp32, feeds = calibration
     full = export._int8(fp32, tmp_path / "full.onnx", feeds)
-    assert full["fp32_products"] == 0 and full["calibration_r"] >= AGREEMENT
+    assert full["recipe"] == "full" and full["calibration_r"] >= AGREEMENT
+    assert full["fp32_products"] == full["smoothed_products"] == 0
+    reference = export._outputs(fp32, feeds)
+    each = {r: agreement(reference, export._outputs(export._static_int8(fp32, feeds, r)[0], feeds))
+            for r in export.INT8_RECIPES}
     monkeypatch.setattr(export, "AGREEMENT", 1.0)
-    partial = export._int8(fp32, tmp_path / "partial.onnx", feeds)
-    assert partial["fp32_products"] == 6 and partial["calibration_r"] > full["calibration_r"]
-    ops = [n.op_type for n in onnx.load(str(tmp_path / "partial.onnx")).graph.node]
-    assert "DynamicQuantizeLinear" not in ops and ops.count("MatMul") >= 6
-    same = [f for f in feeds if f["input_ids"].shape[1] == feeds[0]["input_ids"].shape[1]][:8]
-    session = _session(str(tmp_path / "partial.onnx"))
+    best = export._int8(fp32, tmp_path / "best.onnx", feeds)
+    assert best["recipe"] == max(each, key=each.get)
+    assert best["calibration_r"] == pytest.approx(max(each.values()), abs=1e-6)
+    assert (best["fp32_products"], best["smoothed_products"]) == {
+        "full": (0, 0), "smoothed": (0, 6), "down projections in fp32": (6, 0)}[best["recipe"]]
+    session = _session(str(tmp_path / "best.onnx"))
+    same = _same_length(feeds)
     np.testing.assert_array_equal(_run(session, same), np.concatenate([_run(session, [f]) for f in same]))
