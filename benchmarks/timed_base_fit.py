@@ -1,0 +1,87 @@
+"""A base-size fit as a user runs it, timed end to end: all-mpnet-base-v2 (``model="mpnet-base"``)
+fine-tuned on all 2,491 long answers of the Real World Worry Dataset (Kleinberg et al., 2020;
+``../shared/data/rwwd``, ``text_long`` -> anxiety), the package's defaults otherwise (split,
+epochs, windows, baselines, export, parity), with the progress bar on. Records the estimate
+the fit announces after its first steps, the training loop's own seconds, the whole call's
+wall time and the test metrics, and writes ``benchmarks/results/timed_base_fit.md``.
+
+Issue 32's goal: a base-size fit of 2,500 short-to-medium texts under 60 minutes on a 2-core
+machine, its expected time announced before it runs.
+
+Run: ``python benchmarks/timed_base_fit.py [--mixed-precision bf16] [--n 0]`` on a quiet
+machine (anything beside it inflates every number).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from contextlib import redirect_stderr
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from pytext_psych import fit_text_model
+from pytext_psych.core.machine import cpu_flags
+from pytext_psych.metadata import hardware
+
+ROOT = Path(__file__).resolve().parents[1]
+RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
+FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")  # what bf16 and int8 run on
+
+
+class Tee(io.TextIOBase):
+    """Writes to the terminal and keeps a copy (the announcement is written above the bar)."""
+
+    def __init__(self, terminal) -> None:
+        self.terminal, self.kept = terminal, io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.kept.write(text)
+        return self.terminal.write(text)
+
+    def flush(self) -> None:
+        self.terminal.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mixed-precision", default="bf16", choices=["auto", "bf16", "off"])
+    parser.add_argument("--n", type=int, default=0, help="a seeded subsample of n answers (0: all)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "timed_base_fit.md"))
+    parser.add_argument("--bundle", default=str(ROOT / "benchmarks" / "models" / "timed_mpnet_rwwd"))
+    args = parser.parse_args()
+    data = pd.read_csv(RWWD)
+    data = data.sample(args.n, random_state=42) if args.n else data
+    tee = Tee(sys.stderr)
+    started = time.perf_counter()
+    with redirect_stderr(tee):
+        fit = fit_text_model(data, text="text_long", outcome="anxiety", model="mpnet-base",
+                             mixed_precision=args.mixed_precision, output_dir=args.bundle, overwrite=True, seed=42)
+    wall = time.perf_counter() - started
+    announced = [line.strip() for line in tee.kept.getvalue().replace("\r", "\n").splitlines()
+                 if "a step on this machine" in line]
+    loop = float(fit.history["seconds"].sum())
+    machine, flags = hardware(), [f for f in FLAGS if f in cpu_flags()]
+    lines = ["# A base-size fit timed end to end (issue 32)", "", __doc__.split("\n\n")[0].replace("\n", " "), "",
+             f"Machine: {machine['cpu']} ({', '.join(flags)}), {machine['cores_available']} cores, "
+             f"{machine.get('memory_gib')} GiB, GPU: {machine['gpu'] or 'none'}; {machine['system']}; "
+             f"Python {machine['python']}; torch {torch.__version__}.", "",
+             f"Command: `python benchmarks/timed_base_fit.py --mixed-precision {args.mixed_precision} --n {args.n}`"
+             f" ({len(data)} answers; {time.strftime('%Y-%m-%d')}).", "",
+             "| what | value |", "|---|---|",
+             f"| announced after the first steps | {'; '.join(announced) or 'nothing'} |",
+             f"| training loop (epochs, with dev ratings) | {loop / 60:.1f} min |",
+             f"| whole call (split, baselines, training, export, parity, test metrics) | {wall / 60:.1f} min |",
+             f"| epochs run (best) | {len(fit.history)} ({fit.best_epoch}) |", "",
+             "Test metrics:", "", fit.metrics.to_markdown(index=False), "",
+             "Baselines:", "", fit.baseline_metrics.to_markdown(index=False), ""]
+    Path(args.out).write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
