@@ -27,10 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 CACHE_ENV = "PYTEXT_PSYCH_CACHE"  # where assembled encoders go (default: the user's cache folder)
-# "default" stays MiniLM-L6, by measurement: all-mpnet-base-v2 was behind on Empathic
-# Reactions (r .311 against .376) and level on all of RWWD (.616 against .583, CI including
-# zero), at two to three times the CPU time and a seventh of the scoring speed;
-# docs/decisions.md, "The encoder".
+# "default" stays MiniLM-L6, by measurement (benchmarks/results/accuracy.md, section 8): all-
+# mpnet-base-v2 was behind on Empathic Reactions (r .320 against .378, paired -.058, CI including
+# zero), level on GoEmotions (macro F1 .667 against .655, +.012 [-.033, +.051]) and ahead on all of
+# RWWD by CIs including zero (3 epochs: .616 against .583; with every default, .650, not paired),
+# at two to three times the CPU time and a sixth of int8's scoring speed; docs/decisions.md,
+# "The encoder".
 ALIASES = {"default": "minilm-l6"}
 
 
