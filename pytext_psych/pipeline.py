@@ -136,7 +136,8 @@ def baseline_predictions(data: FitData, evaluation: EvalSettings,
 
     encoder = evaluation.baseline_model or settings.model
     with using_all_cores():  # the cores the fine-tune used
-        embedded = text_embeddings(encoder, data.prep.texts, settings.max_length, settings.window_stride)
+        embedded = text_embeddings(encoder, data.prep.texts, settings.max_length, settings.window_stride,
+                                   settings.mixed_precision)
     made = [{name: _baseline(data, part, name, embedded) for name in BASELINES} for _, part in data.prep.outcomes]
     described = {name: d + (f"; encoder {encoder}" if name == "embeddings" else "")
                  for name, (_, d) in made[0].items()}

@@ -41,6 +41,17 @@ def test_a_long_texts_embedding_is_the_mean_of_its_windows_embeddings():
     np.testing.assert_allclose(got[0], np.mean(each, axis=0), atol=1e-5)
 
 
+def test_embeddings_follow_the_fits_arithmetic():
+    """mixed_precision="bf16": the encoder's products run in bf16 (the embeddings move, by
+    about bf16's rounding) and come back as fp32."""
+    texts = ["I worry about my job", "fine", "the rent is due and I have no money left at all"]
+    fp32 = text_embeddings("default", texts, max_length=16, stride=None)
+    bf16 = text_embeddings("default", texts, max_length=16, stride=None, mixed_precision="bf16")
+    assert bf16.dtype == np.float32 and not np.array_equal(fp32, bf16)
+    cosine = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
+    assert cosine.min() > 0.99
+
+
 def test_embedding_baseline_uses_the_features_and_tfidf_the_texts():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 5))
@@ -61,7 +72,8 @@ def test_baseline_model_makes_the_embeddings_from_another_encoder(tmp_path):
     fit = fit_text_model(df, "answer", "stress", baseline_model="mpnet-base", max_length=32, epochs=1,
                          strategy="full", n_resamples=100, progress=False, output_dir=tmp_path / "b")
     p = fit.predictions
-    embedded = text_embeddings("mpnet-base", df["answer"].tolist(), max_length=32, stride=15)  # the fit's windows
+    embedded = text_embeddings("mpnet-base", df["answer"].tolist(), max_length=32, stride=15,
+                               mixed_precision="auto")  # the fit's windows and arithmetic
     base = fit_named("embeddings", df["answer"].tolist(), embedded, p["observed"].to_numpy(),
                      p["split"].to_numpy(), "regression", None, dev_scorer("regression"))
     np.testing.assert_allclose(p["baseline_embeddings"], base.predicted, rtol=1e-5, atol=1e-6)

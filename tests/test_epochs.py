@@ -37,3 +37,16 @@ def test_a_resumed_loop_or_a_silent_bar_says_nothing():
 
 def test_durations_read_as_people_say_them():
     assert [duration(s) for s in (10, 95, 3599, 5400)] == ["1 min", "2 min", "1 h 0 min", "1 h 30 min"]
+
+
+def test_the_estimate_adds_a_dev_rating_for_each_epoch_left():
+    out = io.StringIO()
+    with tqdm(total=60 * 10 + 1, desc="fine-tuning", file=out) as bar:
+        timer = StepTimer(bar, steps_per_epoch=60, rating_time=lambda: 30.0)
+        for pause in (0.3, 0.1, 0.1, 0.1, 0.5):
+            time.sleep(pause)
+            bar.update(1)
+            timer.step()
+    said = [line for line in out.getvalue().replace("\r", "\n").splitlines() if "this machine" in line][0]
+    pace = float(said.split(": ")[1].split(" s a step")[0])
+    assert f"about {duration(597 * pace + 10 * 30.0)} more for all 601 steps and 10 dev ratings (30 s each)" in said

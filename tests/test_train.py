@@ -304,11 +304,11 @@ def test_mixed_precision_training_on_gpu(topics):
 
 def test_bf16_on_a_cpu_trains_under_autocast(topics):
     """mixed_precision="bf16": the steps' matrix products run in bf16 on a CPU too, and the
-    model still learns ("auto" keeps fp32 there)."""
+    model still learns ("off" keeps fp32; "auto": tests/test_precision.py)."""
     from pytext_psych.training.epochs import Optimiser
 
     _, net = load_base("default", "classification", ["a", "b"])
-    for setting, dtype in (("bf16", torch.bfloat16), ("auto", torch.float32)):
+    for setting, dtype in (("bf16", torch.bfloat16), ("off", torch.float32)):
         optimiser = Optimiser(net, _config(mixed_precision=setting), 4, 1, torch.device("cpu"))
         with optimiser.autocast():
             assert net.classifier(torch.ones(1, net.config.hidden_size)).dtype == dtype
@@ -328,3 +328,16 @@ def test_pretrain_domain_reads_long_texts_whole(tmp_path):
     body = len(tokenizer(long_text)["input_ids"]) - 2  # the text's tokens, without [CLS] and [SEP]
     assert body > 100
     assert record["n_windows"] == -(-(body - 22) // 22) + 1 + 1  # the long text's windows cover it; the short: 1
+
+
+def test_the_time_said_before_training_includes_the_dev_ratings_and_changes_nothing(topics, capsys):
+    """With the progress bar on, the fit says its steps' and dev ratings' time after timing a
+    few steps and a sample of dev texts; the fit is the same as one that says nothing."""
+    prep, split = topics
+    fits = [fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, _config(epochs=2), SCORE,
+                      progress=progress) for progress in (True, False)]
+    said = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if "this machine" in line]
+    assert len(said) == 1 and re.search(r"for all \d+ steps and 2 dev ratings \([\d.]+ s each\)", said[0])
+    (_, shown, told), (_, silent, quiet) = fits
+    assert [h["dev_metric"] for h in told.history] == [h["dev_metric"] for h in quiet.history]
+    assert all(torch.equal(a, b) for a, b in zip(shown.state_dict().values(), silent.state_dict().values()))

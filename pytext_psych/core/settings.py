@@ -162,12 +162,12 @@ class TrainSettings(_Validated):
                                 "CORN (K - 1 conditional logits)", tunable=True)
     grad_accumulation: int = setting(1, lambda v: is_int(v, 1), WHOLE,
                                      "batches whose gradients are added per optimiser step", tunable=True)
-    # "auto" keeps fp32 on a CPU: bf16 trained all-mpnet-base-v2 1.7x as fast on a CPU with
-    # AVX512-BF16 (docs/decisions.md), but its effect on accuracy is measured on one data set
-    # only, so on a CPU it is asked for, not assumed
+    # "auto" is bf16 on a CPU with AMX only: there a step is 3-7x as fast and paired fits lost
+    # nothing; without AMX 1.7x and one pair went the other way (training/precision.py)
     mixed_precision: str = setting("auto", lambda v: v in MIXED_PRECISIONS, f"one of {', '.join(MIXED_PRECISIONS)}",
-                                   "training arithmetic: 'auto' (bf16 on a GPU that has it, else fp16; "
-                                   "fp32 on a CPU), 'bf16' (also on a CPU) or 'off' (fp32)")
+                                   "arithmetic of training, dev ratings and baseline embeddings: 'auto' (bf16 "
+                                   "on a GPU that has it, else fp16; on a CPU bf16 where it has AMX, else fp32), "
+                                   "'bf16' (also on other CPUs) or 'off' (fp32)")
     seed: int = setting(42, lambda v: is_int(v, 0, 2**32 - 1), "a whole number from 0 to 2**32 - 1",
                         "makes the split, the training and the bootstrap reproducible")
     warmup_ratio: float = setting(0.1, lambda v: is_real(v, 0, 0.999), "a fraction from 0 to below 1",

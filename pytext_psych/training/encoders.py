@@ -223,15 +223,19 @@ def pool_mean(net) -> None:
 
 
 def text_embeddings(model: str | Path, texts: Sequence[str], max_length: int, stride: int | None,
-                    batch_size: int = 32) -> np.ndarray:
+                    mixed_precision: str = "off", batch_size: int = 32) -> np.ndarray:
     """Frozen-encoder embeddings of ``texts`` as the R package ``text``'s ``textEmbed``
     makes them by default (``layers = -2``, ``aggregation_from_tokens_to_texts = "mean"``):
     each token's vector from the second-to-last layer, special tokens included, averaged
     over the text's tokens; a long text's windows (every ``stride`` tokens, see
     :mod:`pytext_psych.core.windows`) averaged. For the embedding baseline
-    (:mod:`pytext_psych.evaluation.baseline`). Windows are batched by length (less padding)."""
+    (:mod:`pytext_psych.evaluation.baseline`). Windows are batched by length (less padding),
+    under the autocast ``mixed_precision`` gives on a CPU (the fit's, see
+    :func:`~pytext_psych.training.precision.autocast_for`)."""
     import torch
     from transformers import AutoModel
+
+    from .precision import autocast
 
     name = resolve_model(model)
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
@@ -241,7 +245,7 @@ def text_embeddings(model: str | Path, texts: Sequence[str], max_length: int, st
     flat, owner = [w for p in parts for w in p], np.repeat(np.arange(len(parts)), [len(p) for p in parts])
     out = np.empty((len(flat), net.config.hidden_size), dtype=np.float32)
     order = np.argsort([len(w) for w in flat], kind="stable")
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast("cpu", mixed_precision):
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             batch = tokenizer.pad({"input_ids": [flat[i] for i in rows]}, return_tensors="pt")

@@ -18,6 +18,7 @@ from transformers import get_linear_schedule_with_warmup
 from ..core.settings import TrainSettings
 from .checkpoints import Checkpoint, StopRequest, interrupted, random_state, restore_random_state, said_resuming
 from .encoders import layer_depths
+from .precision import autocast_for
 
 
 def length_grouped(rows: np.ndarray, lengths: np.ndarray, batch_size: int,
@@ -57,30 +58,13 @@ def rate_scales(net, layer_decay: float) -> dict[str, float]:
     return {name: layer_decay ** (top - depth) for name, depth in layer_depths(net).items()}
 
 
-def autocast_for(device, mixed_precision: str) -> tuple[bool, torch.dtype]:
-    """Whether training steps run under autocast, and in which type: ``"auto"`` on a GPU
-    bf16 where it has it, else fp16 (with loss scaling), and fp32 on a CPU; ``"bf16"``
-    everywhere; ``"off"`` nowhere.
-
-    >>> autocast_for(torch.device("cpu"), "auto"), autocast_for(torch.device("cpu"), "bf16")
-    ((False, torch.float32), (True, torch.bfloat16))
-    """
-    gpu = device.type == "cuda"
-    if mixed_precision == "off" or (mixed_precision == "auto" and not gpu):
-        return False, torch.float32
-    if mixed_precision == "bf16" or torch.cuda.is_bf16_supported():
-        return True, torch.bfloat16
-    return True, torch.float16
-
-
 class Optimiser:
     """AdamW (fused) with linear warmup and decay, gradient clipping at 1, gradient accumulation,
-    and mixed precision on a GPU (bf16 where supported, else fp16 with loss scaling).
+    and mixed precision as :func:`~pytext_psych.training.precision.autocast_for` chooses.
     With ``layer_decay`` below 1, each layer trains at that times the rate of the one above
     it (the head at the full rate, the embeddings lowest).
 
-    One code path for CPU and GPU: autocast as :func:`autocast_for` chooses, the loss scaler
-    only for fp16.
+    One code path for CPU and GPU: the same autocast, the loss scaler only for fp16.
     Parameters without gradients (frozen) are skipped by AdamW, weight decay included.
     """
 
@@ -116,12 +100,14 @@ class Optimiser:
         if state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
 
-    def epoch(self, batches: list, loss_of, bar, done: "Progress", stop: StopRequest) -> float:
+    def epoch(self, batches: list, loss_of, bar, done: "Progress", stop: StopRequest,
+              rating_time: Callable[[], float | None] = lambda: None) -> float:
         """The optimiser steps of one pass over ``batches`` after the ``done.step`` already
-        taken (their losses in ``done.losses``); ``loss_of(batch)`` is a batch's mean loss.
+        taken (their losses in ``done.losses``); ``loss_of(batch)`` is a batch's mean loss;
+        ``rating_time()`` the seconds a dev rating will take (for :class:`StepTimer`).
         Returns the mean training loss; raises :class:`_Stop` after a step once Ctrl-C was
         pressed."""
-        timer = StepTimer(bar)
+        timer = StepTimer(bar, self.updates_per_epoch, rating_time)
         for start in range(done.step * self.accumulate, len(batches), self.accumulate):
             group = batches[start : start + self.accumulate]
             for batch in group:
@@ -153,12 +139,14 @@ def duration(seconds: float) -> str:
 class StepTimer:
     """Says, once, how long the training loop will take on this machine: the pace of the
     optimiser steps after the first (which pays one-off set-up costs) times the steps left,
+    and the dev rating after each epoch (``rating_time()``: its seconds, None without one),
     written above the progress bar (whose own estimate then follows the pace as it goes)."""
 
     FIRST, TIMED = 1, 3  # the steps skipped, then the steps timed
 
-    def __init__(self, bar) -> None:
+    def __init__(self, bar, steps_per_epoch: int = 1, rating_time: Callable[[], float | None] = lambda: None) -> None:
         self.bar, self.seen, self.started = bar, 0, 0.0
+        self.steps_per_epoch, self.rating_time = steps_per_epoch, rating_time
         self.fresh = bar.n == 0  # not resumed: the estimate is said at the start only
 
     def step(self) -> None:
@@ -169,10 +157,19 @@ class StepTimer:
             self.started = time.perf_counter()
         elif self.seen == self.FIRST + self.TIMED:
             pace = (time.perf_counter() - self.started) / self.TIMED
-            left = (self.bar.total - self.bar.n) * pace
-            self.bar.write(f"{self.bar.desc}: {pace:.2g} s a step on this machine, about {duration(left)} "
-                           f"more for all {self.bar.total} steps (early stopping may end it sooner)",
-                           file=getattr(self.bar, "fp", None))
+            self.bar.write(self._said(pace), file=getattr(self.bar, "fp", None))
+
+    def _said(self, pace: float) -> str:
+        steps = self.bar.total - self.bar.n
+        left, what = steps * pace, f"all {self.bar.total} steps"
+        rating = self.rating_time()
+        if rating is not None:
+            ratings = -(-steps // self.steps_per_epoch)
+            left += ratings * rating
+            what += f" and {ratings} dev ratings ({rating:.2g} s each)" if rating < 10 else \
+                f" and {ratings} dev ratings ({rating:.0f} s each)"
+        return (f"{self.bar.desc}: {pace:.2g} s a step on this machine, about {duration(left)} more for "
+                f"{what} (early stopping may end it sooner)")
 
 
 @dataclass
@@ -196,7 +193,8 @@ class Epochs:
     """A resumable training loop: ``draw()`` gives a new epoch's batches, ``loss_of``
     a batch's loss, ``on_epoch(epoch)`` prepares an epoch (gradual unfreezing), and
     ``end_epoch(progress, record)`` completes the epoch's record (dev metric) and returns
-    its score (higher is better; None: no selection, keep the last epoch)."""
+    its score (higher is better; None: no selection, keep the last epoch); ``rating_time()``
+    estimates the seconds that takes (None: no rating)."""
 
     net: Any
     optimiser: Optimiser
@@ -206,6 +204,7 @@ class Epochs:
     loss_of: Callable
     on_epoch: Callable[[int], None] = lambda epoch: None
     end_epoch: Callable[[dict], float | None] = lambda record: None
+    rating_time: Callable[[], float | None] = lambda: None
 
     def run(self, checkpoint: Checkpoint | None, what: str, progress: bool) -> Progress:
         """Train, saving after every epoch (and on Ctrl-C); continue from ``checkpoint``
@@ -233,7 +232,7 @@ class Epochs:
             p.batches = [b.tolist() for b in self.draw()]
         self.net.train()
         try:
-            loss = self.optimiser.epoch(p.batches, self.loss_of, bar, p, stop)
+            loss = self.optimiser.epoch(p.batches, self.loss_of, bar, p, stop, self.rating_time)
         except _Stop:
             loss = None
         if loss is None:

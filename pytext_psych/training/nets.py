@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Sequence
 
@@ -19,12 +19,13 @@ from ..core.windows import pooled, windows
 from .encoders import quiet_transformers
 
 
-def predict_torch(net, encoded: list[dict], collate, batch_size: int = 64) -> np.ndarray:
-    """Raw outputs of a transformers model, in input order (length-sorted batches)."""
+def predict_torch(net, encoded: list[dict], collate, batch_size: int = 64, autocast=nullcontext) -> np.ndarray:
+    """Raw outputs of a transformers model, in input order (length-sorted batches); under
+    ``autocast()`` (the training's, for dev ratings; none, fp32, for the export's reference)."""
     net.eval()
     order = np.argsort([-len(e["input_ids"]) for e in encoded], kind="stable")
     out = np.empty((len(encoded), net.config.num_labels), dtype=np.float32)
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast():
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             batch = collate([encoded[i] for i in rows])

@@ -11,6 +11,7 @@ RNG is left as it was.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -280,9 +281,26 @@ class _Loop:
     def before_rating(self) -> None:
         """Complete the model after an epoch's training steps (nothing to do here)."""
 
-    def outputs(self, rows: np.ndarray) -> np.ndarray:
-        """The model's raw outputs for ``rows`` (the dev rows, after an epoch)."""
-        return predict_torch(self.net, [self.encoded[i] for i in rows], self.collate)
+    def outputs(self, rows: np.ndarray, autocast) -> np.ndarray:
+        """The model's raw outputs for ``rows`` (the dev rows, after an epoch) under the
+        training's ``autocast()``."""
+        return predict_torch(self.net, [self.encoded[i] for i in rows], self.collate, autocast=autocast)
+
+    def rating_time(self, rows: np.ndarray, autocast, probe: int = 32) -> float | None:
+        """The seconds rating ``rows`` will take (None without rows): ``probe`` of them, spread
+        over the lengths, rated in batches of 8 of like length and timed, scaled by tokens.
+        Leaves the model training (the estimate is made between two training steps)."""
+        if not len(rows):
+            return None
+        by_length = rows[np.argsort(self.lengths[rows], kind="stable")]
+        sample = by_length[np.linspace(0, len(rows) - 1, min(probe, len(rows))).astype(int)]
+        chunks = np.array_split(sample, -(-len(sample) // 8))
+        started = time.perf_counter()
+        for chunk in chunks:
+            self.outputs(chunk, autocast)
+        seconds = time.perf_counter() - started
+        self.net.train()
+        return seconds * self.lengths[rows].sum() / sum(len(c) * self.lengths[c].max() for c in chunks)
 
     def run(self, train_rows, dev_rows, settings: TrainSettings, on_epoch, rate, progress: bool,
             checkpoint: Checkpoint | None):
@@ -295,12 +313,13 @@ class _Loop:
             self.before_rating()
             if not len(dev_rows):
                 return None
-            outputs = self.outputs(self.processes.part(dev_rows))
+            outputs = self.outputs(self.processes.part(dev_rows), optimiser.autocast)
             record["dev_metric"] = rate(self.processes.gather(outputs))
             return record["dev_metric"]
 
         epochs = Epochs(self.net, optimiser, shuffler, settings,
-                        lambda: self.draw(train_rows, settings, shuffler), self.loss_of, on_epoch, end_epoch)
+                        lambda: self.draw(train_rows, settings, shuffler), self.loss_of, on_epoch, end_epoch,
+                        lambda: self.rating_time(self.processes.part(dev_rows), optimiser.autocast))
         done = epochs.run(checkpoint, "fine-tuning", progress)
         return done.history, done.best_epoch
 
@@ -319,9 +338,9 @@ class _TopLoop(_Loop):
             logits = self.processes.wrap(self.net)(**self.stored.batch(mine)).logits
         return self.loss_fn(logits, self.y[mine].to(self.device)) * weight
 
-    def outputs(self, rows: np.ndarray) -> np.ndarray:
+    def outputs(self, rows: np.ndarray, autocast) -> np.ndarray:
         self.net.eval()
-        with torch.inference_mode(), top_only(self.net, self.frozen):
+        with torch.inference_mode(), top_only(self.net, self.frozen), autocast():
             return np.concatenate([self.net(**self.stored.batch(rows[i : i + 64])).logits.float().cpu().numpy()
                                    for i in range(0, len(rows), 64)] or [np.empty((0, self.net.config.num_labels))])
 
