@@ -8,6 +8,7 @@ from the frozen-embedding model's accuracy, which matters most when labels are f
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Sequence
 
 import numpy as np
@@ -28,13 +29,14 @@ def final_linear(net) -> torch.nn.Linear:
     return found[-1]
 
 
-def head_inputs(net, encoded: list[dict], collate, batch_size: int = 64) -> np.ndarray:
-    """What the output layer reads for each text, from the network as it is (eval mode)."""
+def head_inputs(net, encoded: list[dict], collate, batch_size: int = 64, autocast=nullcontext) -> np.ndarray:
+    """What the output layer reads for each text, from the network as it is (eval mode),
+    under ``autocast()`` (the fit's)."""
     seen: list = []
     handle = final_linear(net).register_forward_pre_hook(lambda m, args: seen.append(args[0]))
     try:
         order = np.argsort([-len(e["input_ids"]) for e in encoded], kind="stable")
-        predict_torch(net, [encoded[i] for i in order], collate, batch_size)
+        predict_torch(net, [encoded[i] for i in order], collate, batch_size, autocast)
     finally:
         handle.remove()
     features = torch.cat(seen).float().cpu().numpy()
@@ -44,13 +46,14 @@ def head_inputs(net, encoded: list[dict], collate, batch_size: int = 64) -> np.n
 
 
 def warm_start(net, encoded: list[dict], collate, targets: np.ndarray, split: np.ndarray, task: str,
-               sizes: Sequence[int]) -> None:
+               sizes: Sequence[int], autocast=nullcontext) -> None:
     """Set the output layer to the penalised linear model (ridge for ratings, logistic
     regression for classes; penalty chosen on dev) fitted on the frozen features of the
-    train rows; ``sizes``: each outcome's block of outputs."""
+    train rows, computed under ``autocast()`` (the fit's); ``sizes``: each outcome's block
+    of outputs."""
     rows = np.flatnonzero(np.isin(split, ("train", "dev")))
     x = np.zeros((len(split), final_linear(net).in_features), dtype=np.float32)
-    x[rows] = head_inputs(net, [encoded[i] for i in rows], collate)
+    x[rows] = head_inputs(net, [encoded[i] for i in rows], collate, autocast=autocast)
     y = targets if targets.ndim == 2 else targets[:, None]
     weight, bias = [], []
     for j, k in enumerate(sizes):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -28,6 +29,7 @@ from .encoders import encoder_layers, load_base
 from .epochs import Epochs, Optimiser, length_grouped
 from .frozen import FrozenOutputs, can_cache, top_only
 from .nets import TokenCache, on_device, predict_torch, seeded, using_all_cores
+from . import precision
 from .parallel import Processes
 from .probe import final_linear, warm_start
 
@@ -221,7 +223,8 @@ def fine_tune(
         contrastive = settings.strategy == "contrastive"
         widths = sizes or [len(labels or [0])]  # each outcome's block of outputs
         if settings.linear_probe and task != "ordinal" and not contrastive:
-            warm_start(net, encoded, collate, targets, split, task, widths)
+            warm_start(net, encoded, collate, targets, split, task, widths,
+                       partial(precision.autocast, device, settings.mixed_precision))
         net, on_epoch = apply_strategy(net, settings)
         if cuts is not None:
             cuts.requires_grad_(True)  # LoRA freezes everything it does not adapt
@@ -278,8 +281,9 @@ class _Loop:
     def draw(self, train_rows: np.ndarray, settings: TrainSettings, shuffler) -> list[np.ndarray]:
         return length_grouped(train_rows, self.lengths, settings.batch_size, shuffler, settings.group_by_length)
 
-    def before_rating(self) -> None:
-        """Complete the model after an epoch's training steps (nothing to do here)."""
+    def before_rating(self, autocast) -> None:
+        """Complete the model after an epoch's training steps, under the training's
+        ``autocast()`` (nothing to do here)."""
 
     def outputs(self, rows: np.ndarray, autocast) -> np.ndarray:
         """The model's raw outputs for ``rows`` (the dev rows, after an epoch) under the
@@ -310,7 +314,7 @@ class _Loop:
 
         def end_epoch(record: dict) -> float | None:
             self.processes.check_in_step(self.net)
-            self.before_rating()
+            self.before_rating(optimiser.autocast)
             if not len(dev_rows):
                 return None
             outputs = self.outputs(self.processes.part(dev_rows), optimiser.autocast)
@@ -374,5 +378,5 @@ class _PairLoop(_Loop):
         alike = similarity(self.targets[mine[:, 0]], self.targets[mine[:, 1]], self.task, self.span)
         return pair_loss(seen[0], torch.as_tensor(alike, device=self.device)) * weight
 
-    def before_rating(self) -> None:
-        warm_start(self.net, self.encoded, self.collate, self.targets, self.split, self.task, self.sizes)
+    def before_rating(self, autocast) -> None:
+        warm_start(self.net, self.encoded, self.collate, self.targets, self.split, self.task, self.sizes, autocast)
