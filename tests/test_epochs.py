@@ -11,7 +11,7 @@ from pytext_psych.training.epochs import StepTimer, duration
 def test_the_estimate_is_the_pace_of_the_timed_steps_times_the_steps_left():
     out = io.StringIO()
     with tqdm(total=60 * 10 + 1, desc="fine-tuning", file=out) as bar:
-        timer = StepTimer(bar)
+        timer = StepTimer(bar, [1.0] * 601)  # one epoch of steps of equal work
         for pause in (0.3, 0.1, 0.1, 0.1, 0.5):  # the first step's set-up is not timed
             time.sleep(pause)
             bar.update(1)
@@ -28,7 +28,7 @@ def test_the_estimate_is_the_pace_of_the_timed_steps_times_the_steps_left():
 def test_a_resumed_loop_or_a_silent_bar_says_nothing():
     out = io.StringIO()
     with tqdm(total=100, initial=40, file=out) as bar:
-        timer = StepTimer(bar)
+        timer = StepTimer(bar, [1.0] * 100)
         for _ in range(5):
             bar.update(1)
             timer.step()
@@ -41,12 +41,29 @@ def test_durations_read_as_people_say_them():
 
 def test_the_estimate_adds_a_dev_rating_for_each_epoch_left():
     out = io.StringIO()
-    with tqdm(total=60 * 10 + 1, desc="fine-tuning", file=out) as bar:
-        timer = StepTimer(bar, steps_per_epoch=60, rating_time=lambda: 30.0)
+    with tqdm(total=60 * 10, desc="fine-tuning", file=out) as bar:
+        timer = StepTimer(bar, [1.0] * 60, rating_time=lambda: 30.0)
         for pause in (0.3, 0.1, 0.1, 0.1, 0.5):
             time.sleep(pause)
             bar.update(1)
             timer.step()
     said = [line for line in out.getvalue().replace("\r", "\n").splitlines() if "this machine" in line][0]
     pace = float(said.split(": ")[1].split(" s a step")[0])
-    assert f"about {duration(597 * pace + 10 * 30.0)} more for all 601 steps and 10 dev ratings (30 s each)" in said
+    assert f"about {duration(596 * pace + 10 * 30.0)} more for all 600 steps and 10 dev ratings of 30 s (" in said
+
+
+def test_the_estimate_weighs_the_steps_by_their_work():
+    """Steps timed on long batches (4 units of work each) do not make every step look long:
+    the pace is per unit of work, and the epoch's work is mostly short batches."""
+    out = io.StringIO()
+    costs = [1.0, 4.0, 4.0, 4.0] + [1.0] * 56
+    with tqdm(total=60 * 10, desc="fine-tuning", file=out) as bar:
+        timer = StepTimer(bar, costs)
+        for work in costs[:5]:
+            time.sleep(0.1 * work)
+            bar.update(1)
+            timer.step()
+    said = [line for line in out.getvalue().replace("\r", "\n").splitlines() if "this machine" in line][0]
+    pace = float(said.split(": ")[1].split(" s a step")[0])
+    assert 0.1 <= pace < 0.2  # 0.1 s a unit x 69 units / 60 steps; unweighted it would be 0.4
+    assert "about 1 min more for all 600 steps" in said  # 0.1 x (56 + 9 x 69) = 68 s; unweighted 238 s

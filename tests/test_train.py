@@ -337,7 +337,7 @@ def test_the_time_said_before_training_includes_the_dev_ratings_and_changes_noth
     fits = [fine_tune(prep.texts, prep.y, split, prep.task, prep.labels, _config(epochs=2), SCORE,
                       progress=progress) for progress in (True, False)]
     said = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if "this machine" in line]
-    assert len(said) == 1 and re.search(r"for all \d+ steps and 2 dev ratings \([\d.]+ s each\)", said[0])
+    assert len(said) == 1 and re.search(r"for all \d+ steps and 2 dev ratings of [\d.]+ s \(", said[0])
     (_, shown, told), (_, silent, quiet) = fits
     assert [h["dev_metric"] for h in told.history] == [h["dev_metric"] for h in quiet.history]
     assert all(torch.equal(a, b) for a, b in zip(shown.state_dict().values(), silent.state_dict().values()))

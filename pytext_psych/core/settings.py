@@ -165,7 +165,7 @@ class TrainSettings(_Validated):
     # "auto" is bf16 on a CPU with AMX only: there a step is 3-7x as fast and paired fits lost
     # nothing; without AMX 1.7x and one pair went the other way (training/precision.py)
     mixed_precision: str = setting("auto", lambda v: v in MIXED_PRECISIONS, f"one of {', '.join(MIXED_PRECISIONS)}",
-                                   "arithmetic of training, dev ratings and baseline embeddings: 'auto' (bf16 "
+                                   "arithmetic of a fit's torch passes (training, warm start, dev ratings, baseline): 'auto' (bf16 "
                                    "on a GPU that has it, else fp16; on a CPU bf16 where it has AMX, else fp32), "
                                    "'bf16' (also on other CPUs) or 'off' (fp32)")
     seed: int = setting(42, lambda v: is_int(v, 0, 2**32 - 1), "a whole number from 0 to 2**32 - 1",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -101,13 +101,16 @@ class Optimiser:
             self.scaler.load_state_dict(state["scaler"])
 
     def epoch(self, batches: list, loss_of, bar, done: "Progress", stop: StopRequest,
-              rating_time: Callable[[], float | None] = lambda: None) -> float:
+              rating_time: Callable[[], float | None] = lambda: None,
+              cost: Callable[[Any], float] = lambda batch: 1.0) -> float:
         """The optimiser steps of one pass over ``batches`` after the ``done.step`` already
         taken (their losses in ``done.losses``); ``loss_of(batch)`` is a batch's mean loss;
-        ``rating_time()`` the seconds a dev rating will take (for :class:`StepTimer`).
+        for :class:`StepTimer`, ``rating_time()`` the seconds a dev rating will take and
+        ``cost(batch)`` a batch's share of the work (its padded tokens).
         Returns the mean training loss; raises :class:`_Stop` after a step once Ctrl-C was
         pressed."""
-        timer = StepTimer(bar, self.updates_per_epoch, rating_time)
+        costs = [sum(map(cost, batches[s : s + self.accumulate])) for s in range(0, len(batches), self.accumulate)]
+        timer = StepTimer(bar, costs, rating_time)
         for start in range(done.step * self.accumulate, len(batches), self.accumulate):
             group = batches[start : start + self.accumulate]
             for batch in group:
@@ -137,16 +140,18 @@ def duration(seconds: float) -> str:
 
 
 class StepTimer:
-    """Says, once, how long the training loop will take on this machine: the pace of the
-    optimiser steps after the first (which pays one-off set-up costs) times the steps left,
-    and the dev rating after each epoch (``rating_time()``: its seconds, None without one),
-    written above the progress bar (whose own estimate then follows the pace as it goes)."""
+    """Says, once, how long the training loop will take on this machine, written above the
+    progress bar (whose own estimate then follows the pace as it goes): the seconds per unit
+    of work of the optimiser steps after the first (which pays one-off set-up costs) times
+    the work left (``costs``: each step's work in this epoch, e.g. its padded tokens; later
+    epochs hold the same texts, so the same work), and a dev rating after each epoch
+    (``rating_time()``: its seconds, None without one)."""
 
     FIRST, TIMED = 1, 3  # the steps skipped, then the steps timed
 
-    def __init__(self, bar, steps_per_epoch: int = 1, rating_time: Callable[[], float | None] = lambda: None) -> None:
+    def __init__(self, bar, costs: Sequence[float], rating_time: Callable[[], float | None] = lambda: None) -> None:
         self.bar, self.seen, self.started = bar, 0, 0.0
-        self.steps_per_epoch, self.rating_time = steps_per_epoch, rating_time
+        self.costs, self.rating_time = list(costs), rating_time
         self.fresh = bar.n == 0  # not resumed: the estimate is said at the start only
 
     def step(self) -> None:
@@ -156,18 +161,21 @@ class StepTimer:
         if self.seen == self.FIRST:
             self.started = time.perf_counter()
         elif self.seen == self.FIRST + self.TIMED:
-            pace = (time.perf_counter() - self.started) / self.TIMED
-            self.bar.write(self._said(pace), file=getattr(self.bar, "fp", None))
+            timed = self.costs[self.FIRST : self.seen]
+            per_work = (time.perf_counter() - self.started) / sum(timed)
+            self.bar.write(self._said(per_work), file=getattr(self.bar, "fp", None))
 
-    def _said(self, pace: float) -> str:
-        steps = self.bar.total - self.bar.n
-        left, what = steps * pace, f"all {self.bar.total} steps"
+    def _said(self, per_work: float) -> str:
+        epoch, this_epoch = sum(self.costs), self.costs[self.seen :]
+        later = (self.bar.total - self.bar.n - len(this_epoch)) // len(self.costs)  # whole epochs after this
+        pace = per_work * epoch / len(self.costs)  # a mean step
+        left, what = per_work * (sum(this_epoch) + later * epoch), f"all {self.bar.total} steps"
         rating = self.rating_time()
         if rating is not None:
-            ratings = -(-steps // self.steps_per_epoch)
+            ratings = later + 1
             left += ratings * rating
-            what += f" and {ratings} dev ratings ({rating:.2g} s each)" if rating < 10 else \
-                f" and {ratings} dev ratings ({rating:.0f} s each)"
+            what += f" and {ratings} dev ratings of {rating:.2g} s" if rating < 10 else \
+                f" and {ratings} dev ratings of {rating:.0f} s"
         return (f"{self.bar.desc}: {pace:.2g} s a step on this machine, about {duration(left)} more for "
                 f"{what} (early stopping may end it sooner)")
 
@@ -194,7 +202,8 @@ class Epochs:
     a batch's loss, ``on_epoch(epoch)`` prepares an epoch (gradual unfreezing), and
     ``end_epoch(progress, record)`` completes the epoch's record (dev metric) and returns
     its score (higher is better; None: no selection, keep the last epoch); ``rating_time()``
-    estimates the seconds that takes (None: no rating)."""
+    estimates the seconds that takes (None: no rating), ``cost(batch)`` a batch's share of
+    the work (for the time said before training, :class:`StepTimer`)."""
 
     net: Any
     optimiser: Optimiser
@@ -205,6 +214,7 @@ class Epochs:
     on_epoch: Callable[[int], None] = lambda epoch: None
     end_epoch: Callable[[dict], float | None] = lambda record: None
     rating_time: Callable[[], float | None] = lambda: None
+    cost: Callable[[Any], float] = lambda batch: 1.0
 
     def run(self, checkpoint: Checkpoint | None, what: str, progress: bool) -> Progress:
         """Train, saving after every epoch (and on Ctrl-C); continue from ``checkpoint``
@@ -232,7 +242,7 @@ class Epochs:
             p.batches = [b.tolist() for b in self.draw()]
         self.net.train()
         try:
-            loss = self.optimiser.epoch(p.batches, self.loss_of, bar, p, stop, self.rating_time)
+            loss = self.optimiser.epoch(p.batches, self.loss_of, bar, p, stop, self.rating_time, self.cost)
         except _Stop:
             loss = None
         if loss is None:

@@ -1,5 +1,6 @@
-"""The arithmetic of the torch passes of a fit: training steps, dev ratings and the frozen
-embeddings of the embedding baseline all run under the autocast chosen here."""
+"""The arithmetic of the torch passes of a fit: the linear-probe warm start, the training
+steps, the dev ratings after each epoch and the frozen embeddings of the embedding baseline
+all run under the autocast chosen here. The export's PyTorch reference stays fp32."""
 
 from __future__ import annotations
 

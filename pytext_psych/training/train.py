@@ -323,7 +323,8 @@ class _Loop:
 
         epochs = Epochs(self.net, optimiser, shuffler, settings,
                         lambda: self.draw(train_rows, settings, shuffler), self.loss_of, on_epoch, end_epoch,
-                        lambda: self.rating_time(self.processes.part(dev_rows), optimiser.autocast))
+                        lambda: self.rating_time(self.processes.part(dev_rows), optimiser.autocast),
+                        lambda batch: np.size(batch) * self.lengths[np.asarray(batch)].max())  # padded tokens
         done = epochs.run(checkpoint, "fine-tuning", progress)
         return done.history, done.best_epoch
 

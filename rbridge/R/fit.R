@@ -64,7 +64,8 @@
 #'   score and ordered cut points, as ordinal logistic regression) or \code{"corn"}
 #'   (conditional logits).
 #' @param grad_accumulation Batches whose gradients add up to one optimiser step.
-#' @param mixed_precision Arithmetic of training, dev ratings and baseline embeddings:
+#' @param mixed_precision Arithmetic of a fit's torch passes (training, warm start, dev
+#'   ratings, baseline embeddings):
 #'   \code{"auto"} (bf16 on a GPU that has it, else fp16; on a CPU bf16 where it has AMX,
 #'   3 to 7 times as fast a step with no accuracy lost in paired fits, else fp32),
 #'   \code{"bf16"} (also on other CPUs: 1.7 times as fast for all-mpnet-base-v2 on a CPU
