@@ -261,8 +261,11 @@ def describe(job: Job, trained: list[Trained], scorer, scored: Scored, results: 
     """bundle.json: the scoring contract, training record, evaluation and provenance."""
     data = job.data
     history = [h for t in trained for h in t.history]
+    from .training.precision import arithmetic
+
     training = dict(job.settings.to_dict(), **job.evaluation.to_dict(), strategy=trained[-1].settings.strategy,
-                    strategy_requested=job.settings.strategy, best_epoch=trained[-1].best_epoch,
+                    strategy_requested=job.settings.strategy, arithmetic=arithmetic(job.settings.mixed_precision),
+                    best_epoch=trained[-1].best_epoch,
                     domain_pretraining=domain, covariates=list(data.covariates), history=history)
     training["split"] = list(job.evaluation.split)
     evaluation = {k: metadata.records(getattr(results, k))

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from pytext_psych import TextModelFit, compare_models, fit_text_model, load_model, predict_scores, tune_text_model
 from pytext_psych.core.settings import AUTO_RULE
@@ -30,6 +31,19 @@ def test_fit_result(topic_fit, examples):
     assert "classification of 'topic' (5 classes) from 'answer'" in text
     assert "f1_macro" in text and "n train/dev/test = 250/50/100" in text
     assert "model                tfidf           embeddings" in text
+
+
+def test_the_bundle_says_which_arithmetic_auto_became(topic_fit):
+    """On a CPU, mixed_precision="auto" is bf16 where /proc/cpuinfo lists AMX's amx_bf16 (read
+    here without the package), else fp32; the record and the card say which."""
+    if torch.cuda.is_available():
+        expected = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    else:
+        with open("/proc/cpuinfo") as f:
+            expected = "bf16" if any(line.startswith("flags") and "amx_bf16" in line.split() for line in f) else "fp32"
+    assert topic_fit.settings["mixed_precision"] == "auto" and topic_fit.settings["arithmetic"] == expected
+    card = (topic_fit.bundle_path / "model_card.md").read_text()
+    assert f", {expected} arithmetic (mixed_precision 'auto')" in card
 
 
 def test_auto_strategy_trains_on_pairs_for_few_texts_and_says_so(examples, tmp_path):

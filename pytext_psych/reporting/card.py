@@ -73,7 +73,7 @@ def render(d: Description) -> str:
              *_encoder_lines(d.encoder),
              f"- Fine-tuning: strategy {t['strategy']}{_auto(t)}, learning rate {t['learning_rate']:g}, up to "
              f"{t['epochs']} epochs (best: {t['best_epoch']}), batch {t['batch_size']}, "
-             f"{d.max_length} tokens, seed {t['seed']}", "",
+             f"{d.max_length} tokens, seed {t['seed']}{_arithmetic(t)}", "",
              "## Training data", "", *_data_lines(d), "", "## Evaluation", "", *_evaluation_lines(d.evaluation),
              "", "## Scoring", "", *_parity_lines(d.parity), "",
              "## Intended use", "", card.get("intended_use") or TO_FILL.format(field="intended_use"), "",
@@ -101,6 +101,13 @@ def _encoder_lines(encoder: Mapping[str, Any]) -> list[str]:
         return []
     revision = f"revision {encoder['revision']}, " if encoder.get("revision") else ""
     return [f"- Encoder weights: {revision}sha256 {encoder['weights_sha256']}"]
+
+
+def _arithmetic(training: Mapping[str, Any]) -> str:
+    """The arithmetic ``mixed_precision`` became, for bundles that record it."""
+    if "arithmetic" not in training:
+        return ""
+    return f", {training['arithmetic']} arithmetic (mixed_precision '{training['mixed_precision']}')"
 
 
 def _auto(training: Mapping[str, Any]) -> str:

@@ -41,6 +41,17 @@ def autocast_for(device, mixed_precision: str, flags: frozenset[str] | None = No
     return True, torch.float16
 
 
+def arithmetic(mixed_precision: str) -> str:
+    """What ``mixed_precision`` becomes for a fit on this machine (its GPU if it has one):
+    ``"bf16"``, ``"fp16"`` or ``"fp32"``; recorded in the bundle beside the setting.
+
+    >>> arithmetic("off")
+    'fp32'
+    """
+    on, dtype = autocast_for(torch.device("cuda" if torch.cuda.is_available() else "cpu"), mixed_precision)
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype] if on else "fp32"
+
+
 def autocast(device, mixed_precision: str):
     """The autocast context :func:`autocast_for` chooses (disabled: plain fp32)."""
     device = torch.device(device)
