@@ -18,7 +18,10 @@ caps on epochs and length:
   usually tuned at (5e-5, the package's full-strategy rate, was chosen on MiniLM).
 
 ``--truncate``: texts cut at ``--max-length`` (``truncate=True``) as in the runs made before
-sliding windows existed, so new recipes pair with them on equal terms. ``--again``: fit a
+sliding windows existed, so new recipes pair with them on equal terms. ``--package-defaults``:
+no caps at all (the package's epochs, early stopping, length and windows, as a user's call
+gets them); these fits are kept in their own folders (``..._defaults``) and pair only with
+each other. ``--again``: fit a
 recipe that has a record once more (another machine), adding a record; the paired
 differences use the bundles on disk, so the last fit of each recipe.
 
@@ -67,18 +70,20 @@ RECIPES = {"minilm": dict(model="default", baseline_model="mpnet-base"),
 DEFAULT_RECIPES = list(RECIPES)
 
 
-def folder(name: str, recipe: str, n: int) -> Path:
-    return MODELS / f"{name}_{n}_{recipe}".replace(" ", "_")
+def folder(name: str, recipe: str, n: int, package_defaults: bool = False) -> Path:
+    return MODELS / (f"{name}_{n}_{recipe}" + "_defaults" * package_defaults).replace(" ", "_")
 
 
 def run(name: str, recipe: str, args) -> dict:
     df, text, outcome, extra, n, max_length = data_for(name, args)
+    caps = ({} if args.package_defaults else
+            dict(epochs=args.epochs, max_length=max_length, truncate=args.truncate))
     started, wall = time.process_time(), time.perf_counter()
-    fit = fit_text_model(df, text, outcome, output_dir=folder(name, recipe, n), overwrite=True,
-                         progress=False, epochs=args.epochs, max_length=max_length, truncate=args.truncate,
-                         **extra, **RECIPES[recipe])
-    return dict(data=name, recipe=recipe, n=len(df), n_arg=n, max_length=max_length, epochs=args.epochs,
-                truncate=args.truncate, machine=hardware(),
+    fit = fit_text_model(df, text, outcome, output_dir=folder(name, recipe, n, args.package_defaults),
+                         overwrite=True, progress=False, **caps, **extra, **RECIPES[recipe])
+    return dict(data=name, recipe=recipe, n=len(df), n_arg=n, package_defaults=args.package_defaults,
+                max_length=fit.settings.get("max_length"), epochs=fit.settings.get("epochs"),
+                truncate=fit.settings.get("truncate"), machine=hardware(),
                 strategy=fit.settings.get("strategy"), metrics=fit.metrics.to_dict("records"),
                 baselines=None if fit.baseline_metrics is None else fit.baseline_metrics.to_dict("records"),
                 comparison=None if fit.baseline_metrics is None else compare_models(fit).to_dict("records"),
@@ -91,7 +96,7 @@ def versus_minilm(record: dict, metric: str) -> str:
     if record["recipe"] == "minilm":
         return ""
     n = record.get("n_arg", record["n"])  # the n the folders were named by (0: every row)
-    folders = [folder(record["data"], r, n) for r in (record["recipe"], "minilm")]
+    folders = [folder(record["data"], r, n, record.get("package_defaults", False)) for r in (record["recipe"], "minilm")]
     if not all((f / "bundle.json").exists() for f in folders):
         return "-"
     return _cell(compare_models(*[TextModelFit.from_bundle(f) for f in folders]).to_dict("records"), metric)
@@ -108,7 +113,8 @@ def report() -> str:
         diff = by_baseline(r["comparison"]) if r["comparison"] else None
         cells = ([_cell(base["tfidf"], metric), _cell(base["embeddings"], metric),
                   _cell(diff["tfidf"], metric), _cell(diff["embeddings"], metric)] if base else [""] * 4)
-        lines.append(f"| {r['data']} ({r['n']}) | {metric} | {r['recipe']} | {_cell(r['metrics'], metric)} | "
+        recipe = r["recipe"] + " (package defaults)" * r.get("package_defaults", False)
+        lines.append(f"| {r['data']} ({r['n']}) | {metric} | {recipe} | {_cell(r['metrics'], metric)} | "
                      + " | ".join(cells) + f" | {versus_minilm(r, metric)} | {r['cpu_minutes']:.1f} | "
                      f"{r['wall_minutes']:.1f} |")
     return "\n".join(lines)
@@ -144,6 +150,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS))
     parser.add_argument("--recipes", nargs="+", default=DEFAULT_RECIPES, choices=list(RECIPES))
     parser.add_argument("--truncate", action="store_true", help="cut long texts (as runs before windows did)")
+    parser.add_argument("--package-defaults", action="store_true", help="no caps: the package's own defaults")
     parser.add_argument("--again", action="store_true", help="refit recipes that have a record (a new record)")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--scoring", metavar="SET", help="scoring speed and size of SET's two bundles")
@@ -156,11 +163,11 @@ def main() -> None:
         return
     warnings.filterwarnings("ignore", category=UserWarning)
     records = map(json.loads, RUNS.read_text().splitlines()) if RUNS.exists() else []
-    done = {(r["data"], r["recipe"], r.get("n_arg", r["n"])) for r in records}
+    done = {(r["data"], r["recipe"], r.get("n_arg", r["n"]), r.get("package_defaults", False)) for r in records}
     for name in args.sets:
         for recipe in args.recipes:
             n = SETS[name][3].get("n", args.n)
-            if (name, recipe, n) in done and not args.again:
+            if (name, recipe, n, args.package_defaults) in done and not args.again:
                 continue
             record = run(name, recipe, args)
             with open(RUNS, "a") as f:

@@ -13,7 +13,7 @@ from scipy.stats import pearsonr
 from tokenizers import Tokenizer
 
 from pytext_psych.training.quantize import (AGREEMENT, SMOOTHING, activation_ranges, agreement, channel_peaks,
-                                           gelu_products, smooth_products, static_activations)
+                                           fused_products, gelu_products, smooth_products, static_activations)
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +98,22 @@ def test_static_int8_tracks_fp32(quantized):
     assert np.corrcoef(fp32.ravel(), static.ravel())[0, 1] > 0.98
 
 
+def test_fused_products_keep_the_outputs_and_batch_invariance(quantized):
+    """Reference: the static graph before fusing, run by onnxruntime's separate operators."""
+    fused = onnx.ModelProto()
+    fused.CopyFrom(quantized["static"])
+    before = [n.op_type for n in fused.graph.node]
+    n = fused_products(fused)
+    after = [n.op_type for n in fused.graph.node]
+    assert n == before.count("MatMulInteger") == after.count("MatMulIntegerToFloat") > 0
+    assert "MatMulInteger" not in after and after.count("Cast") == before.count("Cast") - n
+    assert after.count("Add") < before.count("Add")  # biases went into the products
+    feeds = [f for f in quantized["feeds"] if f["input_ids"].shape[1] == quantized["feeds"][0]["input_ids"].shape[1]]
+    static, session = _session(quantized["static"]), _session(fused)
+    np.testing.assert_allclose(_run(session, feeds), _run(static, feeds), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(_run(session, feeds), np.concatenate([_run(session, [f]) for f in feeds]))
+
+
 def test_gelu_products_are_the_feed_forward_down_projections(topic_fit):
     model = onnx.load(str(topic_fit.bundle_path / "model.onnx"))
     found = gelu_products(model)
@@ -162,7 +178,9 @@ def test_smoothed_int8_is_int8_throughout_and_batch_invariant(calibration):
 
     fp32, feeds = calibration
     model, smoothed = export._static_int8(fp32, feeds, "smoothed")
-    assert smoothed == 6 and "DynamicQuantizeLinear" not in [n.op_type for n in model.graph.node]
+    ops = [n.op_type for n in model.graph.node]
+    assert smoothed == 6 and "DynamicQuantizeLinear" not in ops
+    assert "MatMulInteger" not in ops and "MatMulIntegerToFloat" in ops  # every product fused (fused_products)
     readers = {n.op_type for n in model.graph.node if any(i.endswith("_smoothed") for i in n.input)}
     assert readers == {"QuantizeLinear"}  # the smoothed inputs feed int8 products, no fp32 MatMul
     session = _session(model)

@@ -60,7 +60,7 @@ from ..scoring.plan import int8_class
 from .encoders import encoder_layers
 from .nets import predict_texts, save_pretrained
 from .quantize import (AGREEMENT, CALIBRATION_TEXTS, PREFIX_TOKENS, PREFIXED, activation_ranges, agreement,
-                       gelu_products, smooth_products, static_activations)
+                       fused_products, gelu_products, smooth_products, static_activations)
 
 OPSET = 17
 # onnxruntime's optimiser knows these encoder families under the "bert" fusion patterns
@@ -182,8 +182,8 @@ INT8_RECIPES = ("full", "smoothed", "down projections in fp32")  # fastest first
 def _static_int8(fp32: Path, feeds: Sequence[dict], recipe: str):
     """``fp32`` in int8 by ``recipe``: per-channel int8 weights (onnxruntime's dynamic
     quantiser), the feed-forward's down projections first smoothed or left in fp32 where the
-    recipe says so, then static activation scales calibrated on ``feeds``
-    (:mod:`pytext_psych.training.quantize`). Returns the graph and how many products the
+    recipe says so, then static activation scales calibrated on ``feeds``, each product's
+    scaling and bias fused into it (:mod:`pytext_psych.training.quantize`). Returns the graph and how many products the
     recipe touched."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -198,6 +198,7 @@ def _static_int8(fp32: Path, feeds: Sequence[dict], recipe: str):
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     model = onnx.load(str(dynamic))
     static_activations(model, activation_ranges(model, feeds))
+    fused_products(model)
     return model, len(products)
 
 
