@@ -56,10 +56,10 @@ Last, each product's steps after the integer product (``Cast`` of the int32 sums
 the bias as it writes the product. onnxruntime would fuse them itself for dynamic scales,
 but with static ones it first folds the two constant scales into one, and the pattern no
 longer matches. The arithmetic is the same (outputs equal fp32-for-fp32 in the runs below),
-so batch invariance holds as before; the export checks it on every bundle. Measured in one
-run on an AMX Xeon with other work on both cores (one onnxruntime thread, best of 6 calls):
-all-mpnet-base-v2 int8 1.19x / 1.18x / 1.03x as fast on 16 x 32 / 4 x 128 / 1 x 256 tokens,
-MiniLM-L6 1.07x / 1.05x / 1.04x (scoring.md has the quiet figures).
+so batch invariance holds as before; the export checks it on every bundle. Measured on a
+quiet 2-core AMX Xeon (the same int8 graph with and without this step, one onnxruntime
+thread, best of 6 calls): all-mpnet-base-v2 1.16x / 1.15x / 1.05x as fast on 16 x 32 /
+4 x 128 / 1 x 256 tokens, MiniLM-L6 1.08x / 1.05x / 1.04x (benchmarks/results/scoring.md).
 """
 
 from __future__ import annotations
