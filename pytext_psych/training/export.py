@@ -183,8 +183,8 @@ def _static_int8(fp32: Path, feeds: Sequence[dict], recipe: str):
     """``fp32`` in int8 by ``recipe``: per-channel int8 weights (onnxruntime's dynamic
     quantiser), the feed-forward's down projections first smoothed or left in fp32 where the
     recipe says so, then static activation scales calibrated on ``feeds``, each product's
-    scaling and bias fused into it (:mod:`pytext_psych.training.quantize`). Returns the graph and how many products the
-    recipe touched."""
+    scaling and bias fused into it (:mod:`pytext_psych.training.quantize`). Returns the graph
+    and how many products the recipe touched."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
