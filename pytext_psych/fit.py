@@ -109,7 +109,10 @@ def fit_text_model(data: DataLike, text: str, outcome: str | list[str], *, task:
         mixed_precision, seed``) or :class:`~pytext_psych.EvalSettings` (``split, cv,
         group, baseline, baseline_model, n_resamples, ci_level, export``); their
         docstrings give each rule and default. ``model="mpnet-base"`` fine-tunes the
-        base-size encoder (see :func:`~pytext_psych.models`). All are checked
+        base-size encoder (see :func:`~pytext_psych.models`); ``model="auto"`` takes it
+        where it is installed and this machine trains it within an hour (a GPU, or a CPU
+        with AMX), else MiniLM-L6, and says which and why
+        (:mod:`pytext_psych.training.encoder_choice`). All are checked
         before anything is read or trained.
 
     Returns

@@ -204,6 +204,8 @@ CASES = [
          "is not a transformers model .it has no config.json"),
     Case("model", "baseline_model that is not a model", lambda c: c.fit(baseline_model=str(c.tmp)), ValueError,
          "is not a transformers model .it has no config.json"),
+    Case("model", "baseline_model='auto'", lambda c: c.fit(baseline_model="auto"), ValueError,
+         "model='auto' picks the encoder for a fit's data"),
     Case("model", "max_length above a named model's limit", lambda c: c.fit(model="mpnet-base", max_length=600),
          ValueError, r"max_length=600 is more than model 'mpnet-base' can read \(512 tokens\)"),
     # --- files -----------------------------------------------------------------------

@@ -111,8 +111,10 @@ class TrainSettings(_Validated):
     """
 
     model: str = setting("default", lambda v: isinstance(v, str) and bool(v.strip()),
-                         "'default', a named model, a Hugging Face model name or a local model folder",
-                         "the pretrained encoder: 'default' (MiniLM-L6, offline), a hub name or a folder")
+                         "'default', 'auto', a named model, a Hugging Face model name or a local model folder",
+                         "the pretrained encoder: 'default' (MiniLM-L6, offline, on every machine), 'auto' "
+                         "(all-mpnet-base-v2 where installed and affordable here, else MiniLM-L6), a named "
+                         "model, a hub name or a folder")
     epochs: int = setting(10, lambda v: is_int(v, 1), WHOLE,
                           "upper bound on epochs; the best dev epoch is kept", tunable=True)
     learning_rate: float | None = setting(

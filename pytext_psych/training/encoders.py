@@ -26,6 +26,9 @@ def resolve_model(model: str | Path) -> str:
     from ..core.assembly import model_folder
     from ..core.catalog import known_model
 
+    if str(model) == "auto":  # the fits resolve it first (training/encoder_choice.py)
+        raise ValueError("model='auto' picks the encoder for a fit's data (fit_text_model, tune_text_model, "
+                         "learning_curve); here name one: 'default', 'mpnet-base', a hub name or a folder")
     known = known_model(str(model))
     return str(model) if known is None else str(model_folder(known))
 

@@ -30,9 +30,11 @@
 #'   validity beyond them (ratings: hierarchical regression, Delta R-squared with its F
 #'   test; out of sample, covariates + score against covariates only; classes: macro F1
 #'   and log-loss), with paired bootstrap CIs on the evaluated texts.
-#' @param model \code{"default"} (MiniLM-L6), another named encoder such as
-#'   \code{"mpnet-base"} (see \code{\link{models}}), a Hugging Face model name, or a local
-#'   model folder.
+#' @param model \code{"default"} (MiniLM-L6, the same on every machine), \code{"auto"}
+#'   (all-mpnet-base-v2 where it is installed and this machine trains it within an hour:
+#'   a GPU, or a CPU with AMX; else MiniLM-L6; the choice and its reason are printed),
+#'   another named encoder such as \code{"mpnet-base"} (see \code{\link{models}}), a
+#'   Hugging Face model name, or a local model folder.
 #' @param epochs Upper bound on training epochs (early stopping on the dev split).
 #' @param learning_rate \code{NULL} (5e-5, or 5e-4 for LoRA) or a learning rate.
 #' @param batch_size,patience Training settings.
