@@ -27,12 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 CACHE_ENV = "PYTEXT_PSYCH_CACHE"  # where assembled encoders go (default: the user's cache folder)
-# "default" stays MiniLM-L6, by measurement (benchmarks/results/accuracy.md, section 8): all-
-# mpnet-base-v2 was behind on Empathic Reactions (r .320 against .378, paired -.058, CI including
-# zero), level on GoEmotions (macro F1 .667 against .655, +.012 [-.033, +.051]) and ahead on all of
-# RWWD by CIs including zero (3 epochs: .616 against .583; with every default, .650, not paired),
-# at two to three times the CPU time and a sixth of int8's scoring speed; docs/decisions.md,
-# "The encoder".
+# "default" stays MiniLM-L6 on every machine (accuracy.md section 8; docs/decisions.md, "The
+# encoder"): at the package's defaults all-mpnet-base-v2 was ahead on long answers and essays
+# (RWWD +.057 [+.027, +.086], Empathic Reactions +.077 [+.025, +.124]) and level on short
+# comments (GoEmotions -.017 [-.054, +.019]), at two to seven times the CPU minutes on an AMX
+# CPU and hours without AMX. A fixed default fits the same encoder wherever a script runs;
+# model="auto" (training/encoder_choice.py) takes mpnet where it is installed and affordable.
 ALIASES = {"default": "minilm-l6"}
 
 

@@ -9,13 +9,14 @@ this machine can afford it: all-mpnet-base-v2 (``"mpnet-base"``) where
   step 3-7x as fast as fp32) and the fit should take at most :data:`BUDGET_MINUTES` on
   this machine's cores (:data:`TOKENS_PER_CORE_MINUTE`);
 
-MiniLM-L6 otherwise. Why (``benchmarks/results/accuracy.md`` section 8, paired on the same
-test texts, the package's defaults, a 2-core AMX Xeon): mpnet was ahead on all 1,860 Empathic
-Reactions essays (r .414 against .337, +.077 [+.025, +.124]) and reached r .651 on all of
-RWWD's long answers (35 minutes for the whole call). Without AMX a base-size step was 1.7x
-fp32 at best (AVX512-BF16) and the same fit takes hours on 2 cores, which is not what a user
-who did not name the encoder expects. The GPU branch is not measured here (no device
-was lent when it was written).
+MiniLM-L6 otherwise. Why (``benchmarks/results/accuracy.md`` section 8; the package's
+defaults, paired on the same test texts, a 2-core AMX Xeon): mpnet minus MiniLM was +.057
+[+.027, +.086] r on all 2,491 RWWD long answers (.651 against .594; 35 minutes for mpnet's
+whole call), +.077 [+.025, +.124] on all 1,860 Empathic Reactions essays and -.017 [-.054,
++.019] macro F1 on 2,000 GoEmotions comments: ahead on long texts, never behind by a CI that
+excludes zero. Without AMX a base-size step was 1.7x fp32 at best (AVX512-BF16) and the same
+fits take hours on 2 cores, which is not what a user who did not name the encoder expects.
+The GPU branch is not measured here (no device was lent when it was written).
 
 >>> choose_encoder(200_000, 2, frozenset({"avx512f", "amx_bf16"}), gpu=False, installed=True).model
 'mpnet-base'
