@@ -328,7 +328,7 @@ def main() -> None:
             rate = args.stream_rows / stream["seconds"]
             extras += [
                 f"Streaming: {args.stream_rows:,} rows (RWWD `text_short`, repeated) from a CSV "
-                f"file, `write_scores(bundle, csv, parquet, text=, precision="int8")`: "
+                f"file, `write_scores(bundle, csv, parquet, text=, precision='int8')`: "
                 f"{stream['seconds']:.0f} s ({rate:.0f} texts/s: {rate / short_speed['pytorch']:.2f}x PyTorch "
                 f"eager and {rate / short_speed['int8']:.2f}x our int8 in memory on the short answers above), "
                 f"peak RSS {stream['rss_mb']:.0f} MB.", ""]
