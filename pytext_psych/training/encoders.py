@@ -17,6 +17,7 @@ from transformers.utils import logging as hf_logging
 from ..core.windows import pooled, windows
 
 DEFAULT_MODEL = "default"
+AUTO = "auto"  # chosen per fit before anything loads (:mod:`.encoder_choice`)
 
 
 def resolve_model(model: str | Path) -> str:
@@ -26,7 +27,7 @@ def resolve_model(model: str | Path) -> str:
     from ..core.assembly import model_folder
     from ..core.catalog import known_model
 
-    if str(model) == "auto":  # the fits resolve it first (training/encoder_choice.py)
+    if str(model) == AUTO:
         raise ValueError("model='auto' picks the encoder for a fit's data (fit_text_model, tune_text_model, "
                          "learning_curve); here name one: 'default', 'mpnet-base', a hub name or a folder")
     known = known_model(str(model))
