@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -52,8 +53,6 @@ def shapes(config: dict) -> list[tuple[int, int]]:
 def int8_layer_seconds(config: dict, rows: int = PLAN_TOKENS, seconds: float = 5.0) -> float:
     """Seconds for one layer's int8 products on ``rows`` tokens, every core busy with its own
     single-threaded onnxruntime session (the measured rate of all cores together)."""
-    import os
-
     cores = len(os.sched_getaffinity(0))
     with ThreadPoolExecutor(cores) as pool:
         each = list(pool.map(lambda _: _int8_one_core(config, rows, seconds), range(cores)))
