@@ -46,9 +46,13 @@ def test_r_cmd_check_as_cran(tmp_path):
                _R_CHECK_CRAN_INCOMING_="false", _R_CHECK_FUTURE_FILE_TIMESTAMPS_="false",
                TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "torchinductor"),
                **torch_index(tmp_path / "index"))
-    subprocess.run(["sh", str(ROOT / "rbridge" / "tools" / "ship-python")], check=True,
+    # a copy of rbridge/ with the Python package shipped into it: the checkout is left as
+    # it was (docs/build.sh, perhaps running in another test worker, ships into that)
+    rpkg = shutil.copytree(ROOT / "rbridge", tmp_path / "rbridge",
+                           ignore=shutil.ignore_patterns("python"))  # inst/python: shipped below
+    subprocess.run(["sh", str(ROOT / "rbridge" / "tools" / "ship-python"), str(rpkg)], check=True,
                    capture_output=True)
-    subprocess.run(["R", "CMD", "build", str(ROOT / "rbridge")], cwd=tmp_path, env=env,
+    subprocess.run(["R", "CMD", "build", str(rpkg)], cwd=tmp_path, env=env,
                    check=True, capture_output=True)
     tarball = next(tmp_path.glob("pytextpsych_*.tar.gz"))
     # R CMD build ran the vignette; the check does not run it a second time
