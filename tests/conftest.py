@@ -55,7 +55,6 @@ def stress_fit(examples, tmp_path_factory):
         os.chdir(before)
 
 
-
 # The files that take longest start first (minutes on the 2-core CI machine: the R
 # package's CRAN check, the site with its tutorials, the kill-and-resume runs, the DDP
 # fits), so that the run does not end on one worker with them while the other idles.
@@ -63,19 +62,19 @@ SLOW_FILES = ("test_site.py", "test_rbridge.py", "test_checkpoints.py", "test_pa
               "test_minimums.py", "test_encoders.py", "test_curve.py")
 
 
-def pytest_xdist_auto_num_workers(config):
+def pytest_xdist_auto_num_workers():
     """Two test workers (setup.cfg: ``-n auto --dist loadfile``) where each can have cores of
     its own, else one process. Measured on the 2-core CI machine (AMD EPYC, no GPU): the
-    whole suite, tutorials executed, in 42 min on two pinned workers, 1.85 cores busy on
-    average; one process kept 1.5 busy and took 57 min without running the tutorials. Two
-    workers sharing both cores instead ran a set of fit tests several times slower than one
-    process (threads contending): hence the pinning below."""
+    whole suite, tutorials executed, in 42 min on two pinned workers (1.85 cores busy on
+    average; 39 min in a fresh clone), against 57 min in one process with the tutorials
+    cached. Two workers sharing both cores instead ran a set of fit tests several times
+    slower than one process (threads contending): hence the pinning below."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own reading of it
     return 2 if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2 else 0
 
 
-def pytest_configure(config):
+def pytest_configure():
     """Each test worker runs on its own share of the cores: the package sizes its threads,
     and R and the child processes theirs, by the cores they may use, so workers never
     share a core."""
