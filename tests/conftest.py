@@ -55,8 +55,8 @@ def stress_fit(examples, tmp_path_factory):
         os.chdir(before)
 
 
-# The files that take longest start first (minutes on the 2-core CI machine: the R
-# package's CRAN check, the site with its tutorials, the kill-and-resume runs, the DDP
+# The files that take longest start first (minutes on the 2-core CI machine: the site
+# with its tutorials, the R package's CRAN check, the kill-and-resume runs, the DDP
 # fits), so that the run does not end on one worker with them while the other idles.
 SLOW_FILES = ("test_site.py", "test_rbridge.py", "test_checkpoints.py", "test_parallel.py",
               "test_minimums.py", "test_encoders.py", "test_curve.py")
