@@ -5,11 +5,14 @@ machine, yet large enough that the tests can assert that learning happened.
 """
 
 import os
+import pickle
 from pathlib import Path
+from typing import Callable
 
 import pytest
+from filelock import FileLock
 
-from pytext_psych import example_data, fit_text_model
+from pytext_psych import TextModelFit, example_data, fit_text_model
 
 # strategy="full": the default "auto" tunes on contrastive pairs for data this small, at
 # several times the time; "auto" and "contrastive" have their own tests
@@ -37,16 +40,33 @@ def examples():
 
 
 @pytest.fixture(scope="session")
-def topic_fit(examples, tmp_path_factory):
-    """Classification: topic (5 classes) from the answer."""
-    out = tmp_path_factory.mktemp("topic") / "bundle"
-    return fit_text_model(examples, text="answer", outcome="topic", output_dir=out, **TINY)
+def run_folder(tmp_path_factory, worker_id) -> Path:
+    """A folder every test worker of this run shares (each worker's own temporary folders
+    are sub-folders of it); the run's temporary folder without workers (``-n 0``)."""
+    own = tmp_path_factory.getbasetemp()
+    return own.parent if worker_id != "master" else own
+
+
+def fitted_once(folder: Path, fit: Callable[[Path], TextModelFit]) -> TextModelFit:
+    """``fit(folder)``'s result, fitted by the first test worker that asks and read back by
+    the others, so that a session fit runs once per run, not once per worker (two fits of
+    about 45 s each). Pickled for this run's workers only; bundles stay pickle-free."""
+    done = folder / "fit.pickle"
+    with FileLock(folder.with_name(folder.name + ".lock")):
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            done.write_bytes(pickle.dumps(fit(folder)))
+    return pickle.loads(done.read_bytes())
 
 
 @pytest.fixture(scope="session")
-def stress_fit(examples, tmp_path_factory):
-    """Regression: stress rating (1-9), with output_dir=None (a fresh folder in the cwd)."""
-    cwd = tmp_path_factory.mktemp("stress_cwd")
+def topic_fit(examples, run_folder):
+    """Classification: topic (5 classes) from the answer."""
+    return fitted_once(run_folder / "topic", lambda folder: fit_text_model(
+        examples, text="answer", outcome="topic", output_dir=folder / "bundle", **TINY))
+
+
+def _stress(examples, cwd: Path) -> TextModelFit:
     before = Path.cwd()
     os.chdir(cwd)
     try:
@@ -55,11 +75,25 @@ def stress_fit(examples, tmp_path_factory):
         os.chdir(before)
 
 
-# The files that take longest start first (minutes on the 2-core CI machine: the site
-# with its tutorials, the R package's CRAN check, the kill-and-resume runs, the DDP
-# fits), so that the run does not end on one worker with them while the other idles.
-SLOW_FILES = ("test_site.py", "test_rbridge.py", "test_checkpoints.py", "test_parallel.py",
-              "test_minimums.py", "test_encoders.py", "test_curve.py")
+@pytest.fixture(scope="session")
+def stress_fit(examples, run_folder):
+    """Regression: stress rating (1-9), with output_dir=None (a fresh folder in the cwd)."""
+    return fitted_once(run_folder / "stress", lambda folder: _stress(examples, folder))
+
+
+# Each slow file's worker seconds in a full run on the 2-core CI machine (AMD EPYC, two
+# test workers; measured 2026-12-06). The files start longest first, so that the run
+# ends on short files on both workers instead of one worker finishing a long one alone
+# (before, with only the slowest seven ordered: one worker idle for the last 3 minutes).
+# Files not listed (a few seconds each) come last, in their collection order.
+SECONDS = {"test_site.py": 837, "test_rbridge.py": 622, "test_checkpoints.py": 503,
+           "test_parallel.py": 262, "test_train.py": 261, "test_fit.py": 170,
+           "test_encoders.py": 146, "test_curve.py": 136, "test_cli.py": 126, "test_ordinal.py": 109,
+           "test_minimums.py": 93, "test_outcomes.py": 83, "test_persons.py": 82, "test_quantize.py": 80,
+           "test_codes.py": 77, "test_infer.py": 68, "test_bad_input.py": 66, "test_fairness.py": 62,
+           "test_distributed.py": 55, "test_explain.py": 55, "test_incremental.py": 47,
+           "test_baseline.py": 40, "test_outputs.py": 40, "test_docs.py": 31, "test_light_install.py": 27,
+           "test_assembly.py": 24, "test_fuzz.py": 16, "test_plan.py": 12}
 
 
 def pytest_xdist_auto_num_workers():
@@ -85,6 +119,5 @@ def pytest_configure():
 
 
 def pytest_collection_modifyitems(items):
-    """The slow files first, each file's tests in their written order."""
-    rank = {name: i for i, name in enumerate(SLOW_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FILES)))
+    """The files by their measured time, longest first; each file's tests in their written order."""
+    items.sort(key=lambda item: -SECONDS.get(item.path.name, 0))

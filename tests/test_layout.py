@@ -57,3 +57,12 @@ def test_star_import_does_not_import_torch():
             "heavy = [m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_suites_file_timings_name_existing_files():
+    """conftest's ``SECONDS`` orders the test files for the test workers: a file renamed
+    without it would drop to the end of the run unnoticed."""
+    from conftest import SECONDS
+
+    tests = Path(__file__).parent
+    assert [name for name in SECONDS if not (tests / name).is_file()] == []
