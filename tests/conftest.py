@@ -99,9 +99,9 @@ SECONDS = {"test_site.py": 837, "test_rbridge.py": 622, "test_checkpoints.py": 5
 def pytest_xdist_auto_num_workers():
     """Two test workers (setup.cfg: ``-n auto --dist loadfile``) where each can have cores of
     its own, else one process. Measured on the 2-core CI machine (AMD EPYC, no GPU): the
-    whole suite, tutorials executed, in 42 min on two pinned workers (1.85 cores busy on
-    average; 39 min in a fresh clone), against 57 min in one process with the tutorials
-    cached. Two workers sharing both cores instead ran a set of fit tests several times
+    whole suite, tutorials executed, in 35 min in a fresh clone on two pinned workers (with
+    the files ordered by SECONDS and the session fits made once; 39 min before those),
+    against 57 min in one process with the tutorials cached. Two workers sharing both cores instead ran a set of fit tests several times
     slower than one process (threads contending): hence the pinning below."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own reading of it
