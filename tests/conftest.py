@@ -53,10 +53,12 @@ def fitted_once(folder: Path, fit: Callable[[Path], TextModelFit]) -> TextModelF
     about 45 s each). Pickled for this run's workers only; bundles stay pickle-free."""
     done = folder / "fit.pickle"
     with FileLock(folder.with_name(folder.name + ".lock")):
-        if not done.exists():
-            folder.mkdir(exist_ok=True)
-            done.write_bytes(pickle.dumps(fit(folder)))
-    return pickle.loads(done.read_bytes())
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        folder.mkdir(exist_ok=True)
+        result = fit(folder)
+        done.write_bytes(pickle.dumps(result))
+        return result
 
 
 @pytest.fixture(scope="session")
@@ -101,8 +103,9 @@ def pytest_xdist_auto_num_workers():
     its own, else one process. Measured on the 2-core CI machine (AMD EPYC, no GPU): the
     whole suite, tutorials executed, in 35 min in a fresh clone on two pinned workers (with
     the files ordered by SECONDS and the session fits made once; 39 min before those),
-    against 57 min in one process with the tutorials cached. Two workers sharing both cores instead ran a set of fit tests several times
-    slower than one process (threads contending): hence the pinning below."""
+    against 57 min in one process with the tutorials cached. Two workers sharing both
+    cores instead ran a set of fit tests several times slower than one process (threads
+    contending): hence the pinning below."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own reading of it
     return 2 if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2 else 0
