@@ -245,8 +245,7 @@ def _models(args: argparse.Namespace) -> None:
         return
     table = models()
     if not args.long:
-        table = table[["name", "source", "layers", "hidden", "size_mb", "license", "extra", "installed",
-                       "default"]]
+        table = table[["name", "source", "layers", "hidden", "size_mb", "license", "installed", "default"]]
     print(table.to_string(index=False))
 
 

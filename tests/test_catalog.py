@@ -12,7 +12,7 @@ def test_the_listing_names_each_model_with_its_pins():
     table = models().set_index("name")
     assert table.loc["mpnet-base", "weights_sha256"] == known_model("mpnet-base").weights.sha256
     assert table.loc["mpnet-base", "layers"] == 12 and table.loc["minilm-l6", "layers"] == 6
-    assert table["installed"].all()  # the test install has both ([train] and [mpnet])
+    assert table["installed"].all()  # the test command installs both ([train], models --install)
     assert table["default"].tolist() == [True, False]
     assert table.loc["mpnet-base", "size_mb"] > 400
 

