@@ -1,15 +1,16 @@
 """A base-size fit as a user runs it, timed end to end: all-mpnet-base-v2 (``model="mpnet-base"``)
-fine-tuned on all 2,491 long answers of the Real World Worry Dataset (Kleinberg et al., 2020;
-``../shared/data/rwwd``, ``text_long`` -> anxiety), the package's defaults otherwise (split,
-epochs, windows, baselines, export, parity), with the progress bar on. Records the estimate
-the fit announces after its first steps, the training loop's own seconds, the whole call's
-wall time and the test metrics, and writes ``benchmarks/results/timed_base_fit.md``.
+fine-tuned on all 2,491 long (or short) answers of the Real World Worry Dataset (Kleinberg et
+al., 2020; ``../shared/data/rwwd``, ``text_long`` or ``text_short`` -> anxiety), the package's
+defaults otherwise (split, epochs, windows, baselines, export, parity), with the progress bar
+on. Records the estimate the fit announces after its first steps, the training loop's own
+seconds, the whole call's wall time and the test metrics, and writes
+``benchmarks/results/timed_base_fit.md`` (or ``--out``).
 
 Issue 32's goal: a base-size fit of 2,500 short-to-medium texts under 60 minutes on a 2-core
 machine, its expected time announced before it runs.
 
-Run: ``python benchmarks/timed_base_fit.py [--mixed-precision auto] [--n 0]`` on a quiet
-machine (anything beside it inflates every number).
+Run: ``python benchmarks/timed_base_fit.py [--text text_long] [--model mpnet-base]
+[--mixed-precision auto] [--n 0]`` on a quiet machine (anything beside it inflates every number).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from pytext_psych import fit_text_model, pipeline
+from pytext_psych import TextModelFit, compare_models, fit_text_model, pipeline
 from pytext_psych.core.machine import cpu_flags
 from pytext_psych.metadata import hardware
 
@@ -71,10 +72,23 @@ class Tee(io.TextIOBase):
         self.terminal.flush()
 
 
+def paired(fit, other: str | None) -> list[str]:
+    """The paired differences ``other`` minus ``fit`` (same split, so the same test answers)."""
+    if not other:
+        return []
+    table = compare_models(TextModelFit.from_bundle(other), fit)
+    return [f"`{Path(other).name}` minus this fit, paired on the same test answers:", "",
+            table.to_markdown(index=False), ""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mixed-precision", default="auto", choices=["auto", "bf16", "off"])
     parser.add_argument("--n", type=int, default=0, help="a seeded subsample of n answers (0: all)")
+    parser.add_argument("--text", default="text_long", choices=["text_long", "text_short"])
+    parser.add_argument("--model", default="mpnet-base", help="the encoder (a name of models())")
+    parser.add_argument("--pair-with", help="a bundle fitted by this script on the same data and split: "
+                        "its test metrics minus this fit's, paired on the same test answers")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "timed_base_fit.md"))
     parser.add_argument("--bundle", default=str(ROOT / "benchmarks" / "models" / "timed_mpnet_rwwd"))
     args = parser.parse_args()
@@ -83,7 +97,7 @@ def main() -> None:
     tee, phases = Tee(sys.stderr), timed_phases()
     started = time.perf_counter()
     with redirect_stderr(tee):
-        fit = fit_text_model(data, text="text_long", outcome="anxiety", model="mpnet-base",
+        fit = fit_text_model(data, text=args.text, outcome="anxiety", model=args.model,
                              mixed_precision=args.mixed_precision, output_dir=args.bundle, overwrite=True, seed=42)
     wall = time.perf_counter() - started
     announced = [line.strip() for line in tee.kept.getvalue().replace("\r", "\n").splitlines()
@@ -94,8 +108,9 @@ def main() -> None:
              f"Machine: {machine['cpu']} ({', '.join(flags)}), {machine['cores_available']} cores, "
              f"{machine.get('memory_gib')} GiB, GPU: {machine['gpu'] or 'none'}; {machine['system']}; "
              f"Python {machine['python']}; torch {torch.__version__}.", "",
-             f"Command: `python benchmarks/timed_base_fit.py --mixed-precision {args.mixed_precision} --n {args.n}`"
-             f" ({len(data)} answers; {time.strftime('%Y-%m-%d')}).", "",
+             f"Command: `python benchmarks/timed_base_fit.py --text {args.text} --model {args.model} "
+             f"--mixed-precision {args.mixed_precision} --n {args.n}` ({len(data)} answers; "
+             f"{time.strftime('%Y-%m-%d')}).", "",
              "| what | value |", "|---|---|",
              f"| announced after the first steps | {'; '.join(announced) or 'nothing'} |",
              f"| training loop (epochs, with dev ratings) | {loop / 60:.1f} min |",
@@ -103,7 +118,7 @@ def main() -> None:
              *[f"| {PHASES[name]} | {phases.get(name, 0) / 60:.1f} min |" for name in PHASES],
              f"| epochs run (best) | {len(fit.history)} ({fit.best_epoch}) |", "",
              "Test metrics:", "", fit.metrics.to_markdown(index=False), "",
-             "Baselines:", "", fit.baseline_metrics.to_markdown(index=False), ""]
+             "Baselines:", "", fit.baseline_metrics.to_markdown(index=False), "", *paired(fit, args.pair_with)]
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
 
