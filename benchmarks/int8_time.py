@@ -1,4 +1,4 @@
-"""Where int8 scoring time goes on short and long answers, and one operator variant (issue 33).
+"""Where int8 scoring time goes on short and long answers, and two operator variants (issue 33).
 
 ``roofline.py`` says how far the int8 products could take scoring; this script says where the
 rest of the time goes, on one core, through ``predict_scores``' own path (``raw_outputs``
@@ -30,14 +30,14 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
 import onnxruntime as ort
 import pandas as pd
+from onnx import helper, numpy_helper
 from bench_scoring import BUNDLE, OPS, ROOT, RWWD, machine
 from roofline import shapes, window_lengths
 
 from pytext_psych import load_model
-from pytext_psych.scoring.infer import UNFUSED
+from pytext_psych.scoring.infer import UNFUSED, TextModel
 
 COLUMNS = ("text_short", "text_long")
 CALLS = ((4, 32), (16, 32), (4, 128))  # windows x tokens a call
@@ -52,10 +52,9 @@ def session(path: Path, profile: str | None = None) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED)
 
 
-def operator_seconds(bundle: Path, texts: list[str], tmp: Path) -> tuple[float, dict[str, float]]:
+def operator_seconds(model: TextModel, texts: list[str], tmp: Path) -> tuple[float, dict[str, float]]:
     """Wall seconds of one-thread int8 scoring of ``texts``, and each operator's seconds."""
-    model = load_model(bundle)
-    model._sessions["int8"] = session(bundle / model.description.onnx["files"]["int8"], str(tmp / "profile"))
+    model._sessions["int8"] = session(model.path / model.description.onnx["files"]["int8"], str(tmp / "profile"))
     model.raw_outputs(texts[:64], precision="int8", threads=1)  # warm-up
     start = time.perf_counter()
     model.raw_outputs(texts, precision="int8", threads=1)
@@ -67,24 +66,23 @@ def operator_seconds(bundle: Path, texts: list[str], tmp: Path) -> tuple[float, 
     return wall, dict(times)
 
 
-def profile_table(bundle: Path, texts: dict[str, list[str]], tmp: Path) -> list[str]:
-    config = json.loads((bundle / "config.json").read_text())
-    h = config["hidden_size"]
-    per_token = config["num_hidden_layers"] * sum(k * n for k, n in shapes(config))
+def profile_table(model: TextModel, texts: dict[str, list[str]], tmp: Path) -> list[str]:
+    config = json.loads((model.path / "config.json").read_text())
+    layers, h = config["num_hidden_layers"], config["hidden_size"]
+    qkv, per_token = layers * 3 * h * h, layers * sum(k * n for k, n in shapes(config))
     lines = ["| answers | texts/s (one thread, profiling) | operator | what it does | s | share | int8 GMAC/s |",
              "|---|---|---|---|---|---|---|"]
     for column, sample in texts.items():
-        wall, times = operator_seconds(bundle, sample, tmp)
-        tokens = sum(window_lengths(load_model(bundle), sample))
+        wall, times = operator_seconds(model, sample, tmp)
+        tokens = sum(window_lengths(model, sample))
         total = sum(times.values())
         # MatMulIntegerToFloat: attention output and feed-forward; QAttention: Q/K/V (3h x h)
-        products = {"MatMulIntegerToFloat": tokens * (per_token - config["num_hidden_layers"] * 3 * h * h),
-                    "QAttention": tokens * config["num_hidden_layers"] * 3 * h * h}
+        rates = {"MatMulIntegerToFloat": f"{tokens * (per_token - qkv) / times['MatMulIntegerToFloat'] / 1e9:.0f}",
+                 "QAttention": f"{tokens * qkv / times['QAttention'] / 1e9:.0f} (Q/K/V only)"}
         for op, s in sorted(times.items(), key=lambda kv: -kv[1]):
             if s / total < 0.01:
                 continue
-            rate = f"{products[op] / s / 1e9:.0f}" + (" (Q/K/V only)" if op == "QAttention" else "") \
-                if op in products else ""
+            rate = rates.get(op, "")
             lines.append(f"| {column} ({len(sample):,}; {tokens / len(sample):.0f} tokens) | "
                          f"{len(sample) / wall:.0f} | {op} | {OPS.get(op, '')} | {s:.3f} | {s / total:.1%} | {rate} |")
     return lines
@@ -124,45 +122,45 @@ VARIANTS = {"FastGelu (tanh GELU) for BiasGelu": fast_gelu,
             "int8 Q/K/V product + fp32 MultiHeadAttention for QAttention": attention_apart}
 
 
-def variant(bundle: Path, change, tmp: Path) -> Path:
-    """The bundle's int8 graph with ``change`` made."""
-    model = onnx.load(str(bundle / load_model(bundle).description.onnx["files"]["int8"]))
-    change(model)
+def variant(int8: Path, change, tmp: Path) -> Path:
+    """The int8 graph ``int8`` with ``change`` made."""
+    graph = onnx.load(str(int8))
+    change(graph)
     path = tmp / f"{change.__name__}.onnx"
-    onnx.save(model, str(path))
+    onnx.save(graph, str(path))
     return path
 
 
-def call_seconds(s: ort.InferenceSession, ids: np.ndarray) -> float:
+def feed(s: ort.InferenceSession, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """The inputs ``predict_scores`` gives a call on windows ``ids`` (no padding)."""
     names = {i.name for i in s.get_inputs()}
-    feed = {k: v for k, v in {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                              "token_type_ids": np.zeros_like(ids)}.items() if k in names}
-    s.run(None, feed)
+    inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+    return {k: v for k, v in inputs.items() if k in names}
+
+
+def call_seconds(s: ort.InferenceSession, ids: np.ndarray) -> float:
+    inputs = feed(s, ids)
+    s.run(None, inputs)
     best = np.inf
     for _ in range(5):
         start = time.perf_counter()
         for _ in range(20):
-            s.run(None, feed)
+            s.run(None, inputs)
         best = min(best, (time.perf_counter() - start) / 20)
     return float(best)
 
 
-def outputs(s: ort.InferenceSession, model, texts: list[str]) -> np.ndarray:
-    names = {i.name for i in s.get_inputs()}
-    rows = []
-    for e in model.tokenizer.encode_batch(texts):
-        ids = np.asarray([e.ids], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-        rows.append(s.run(None, {k: v for k, v in feed.items() if k in names})[0])
-    return np.concatenate(rows).ravel()
+def outputs(s: ort.InferenceSession, model: TextModel, texts: list[str]) -> np.ndarray:
+    """Each text's outputs, scored alone."""
+    return np.concatenate([s.run(None, feed(s, np.asarray([e.ids], dtype=np.int64)))[0]
+                           for e in model.tokenizer.encode_batch(texts)]).ravel()
 
 
-def variants_table(bundle: Path, short: list[str], tmp: Path) -> list[str]:
-    model = load_model(bundle)
-    files = model.description.onnx["files"]
-    graphs = {"the export's": session(bundle / files["int8"]),
-              **{name: session(variant(bundle, change, tmp)) for name, change in VARIANTS.items()}}
-    reference = outputs(session(bundle / files["fp32"]), model, short)
+def variants_table(model: TextModel, short: list[str], tmp: Path) -> list[str]:
+    files = {precision: model.path / name for precision, name in model.description.onnx["files"].items()}
+    graphs = {"the export's": session(files["int8"]),
+              **{name: session(variant(files["int8"], change, tmp)) for name, change in VARIANTS.items()}}
+    reference = outputs(session(files["fp32"]), model, short)
     calls = [np.random.default_rng(rows).integers(1000, model.tokenizer.get_vocab_size(), size=(rows, length))
              for rows, length in CALLS]
     lines = ["| int8 graph | " + " | ".join(f"ms a call, {n} x {t} tokens" for n, t in CALLS)
@@ -184,9 +182,10 @@ def main() -> None:
     args = parser.parse_args()
     df, bundle = pd.read_csv(args.data), Path(args.bundle)
     texts = {c: df[c].dropna().astype(str).head(args.n_texts).tolist() for c in COLUMNS}
+    model = load_model(bundle)  # verified once
     with tempfile.TemporaryDirectory() as tmp:
-        profile = profile_table(bundle, texts, Path(tmp))
-        variants = variants_table(bundle, texts["text_short"][:300], Path(tmp))
+        profile = profile_table(model, texts, Path(tmp))
+        variants = variants_table(model, texts["text_short"][:300], Path(tmp))
     text = "\n".join([f"# Where int8 scoring time goes (issue 33)\n\nMachine: {machine()}.\n",
                       f"Bundle: `{bundle.name}`. One thread, `predict_scores`' batches (`raw_outputs`).\n",
                       *profile, "", "### Two operator variants of the int8 graph\n", *variants, "",

@@ -72,13 +72,12 @@ class Tee(io.TextIOBase):
         self.terminal.flush()
 
 
-def paired(fit, other: str | None) -> list[str]:
+def paired(fit, other: TextModelFit | None) -> list[str]:
     """The paired differences ``other`` minus ``fit`` (same split, so the same test answers)."""
-    if not other:
+    if other is None:
         return []
-    table = compare_models(TextModelFit.from_bundle(other), fit)
-    return [f"`{Path(other).name}` minus this fit, paired on the same test answers:", "",
-            table.to_markdown(index=False), ""]
+    return [f"`{other.bundle_path.name}` minus this fit, paired on the same test answers:", "",
+            compare_models(other, fit).to_markdown(index=False), ""]
 
 
 def main() -> None:
@@ -92,6 +91,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "timed_base_fit.md"))
     parser.add_argument("--bundle", default=str(ROOT / "benchmarks" / "models" / "timed_mpnet_rwwd"))
     args = parser.parse_args()
+    other = TextModelFit.from_bundle(args.pair_with) if args.pair_with else None  # read before the long fit
     data = pd.read_csv(RWWD)
     data = data.sample(args.n, random_state=42) if args.n else data
     tee, phases = Tee(sys.stderr), timed_phases()
@@ -118,7 +118,7 @@ def main() -> None:
              *[f"| {PHASES[name]} | {phases.get(name, 0) / 60:.1f} min |" for name in PHASES],
              f"| epochs run (best) | {len(fit.history)} ({fit.best_epoch}) |", "",
              "Test metrics:", "", fit.metrics.to_markdown(index=False), "",
-             "Baselines:", "", fit.baseline_metrics.to_markdown(index=False), "", *paired(fit, args.pair_with)]
+             "Baselines:", "", fit.baseline_metrics.to_markdown(index=False), "", *paired(fit, other)]
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
 
