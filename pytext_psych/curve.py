@@ -302,7 +302,8 @@ show_settings_in_signature(learning_curve, {f.name for f in TrainSettings.public
 
 
 def _run(job, fixed: np.ndarray, pool: np.ndarray, size: int, repeat: int,
-         output_dir: str | Path | None, checkpoints: Checkpoints | None) -> tuple[dict[str, pd.DataFrame], np.ndarray, str]:
+         output_dir: str | Path | None,
+         checkpoints: Checkpoints | None) -> tuple[dict[str, pd.DataFrame], np.ndarray, str]:
     """One run: its own random stream (``SeedSequence(seed, spawn_key=(size, repeat))``, so
     no two runs share one), a stratified subsample split 5:1 into train and dev, a
     fine-tune exported and scored through ONNX on the fixed test rows; the metrics, each

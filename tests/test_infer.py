@@ -9,6 +9,7 @@ import pytest
 
 from pytext_psych import TextModel, load_model, predict_scores, write_scores
 from pytext_psych.core.description import Description, Outcome
+from pytext_psych.scoring.infer import _providers
 
 TEXTS = [
     "My manager keeps adding deadlines and I cannot sleep.",
@@ -171,10 +172,18 @@ def test_failed_stream_leaves_no_output(topic_fit, examples, tmp_path):
 )
 def test_cuda_provider_is_used(topic_fit):
     model = load_model(topic_fit.bundle_path)
-    cpu = predict_scores(topic_fit, TEXTS)
-    assert model.session().get_providers()[0] == "CUDAExecutionProvider"
-    gpu = predict_scores(model, TEXTS)
+    cpu = predict_scores(topic_fit, TEXTS, precision="fp32")
+    assert model.session("fp32").get_providers()[0] == "CUDAExecutionProvider"
+    assert model.session("int8").get_providers() == ["CPUExecutionProvider"]
+    gpu = predict_scores(model, TEXTS, precision="fp32")
     np.testing.assert_allclose(gpu.filter(like="prob_"), cpu.filter(like="prob_"), atol=1e-3)
+
+
+def test_int8_runs_on_the_cpu_and_fp32_on_cuda_where_offered():
+    both = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert _providers("fp32", both) == both
+    assert _providers("int8", both) == ["CPUExecutionProvider"]
+    assert _providers("fp32", ["AzureExecutionProvider", "CPUExecutionProvider"]) == ["CPUExecutionProvider"]
 
 
 def test_bad_scoring_input(topic_fit):

@@ -167,8 +167,9 @@ class TrainSettings(_Validated):
     # "auto" is bf16 on a CPU with AMX only: there a step is 3-7x as fast and paired fits lost
     # nothing; without AMX 1.7x and one pair went the other way (training/precision.py)
     mixed_precision: str = setting("auto", lambda v: v in MIXED_PRECISIONS, f"one of {', '.join(MIXED_PRECISIONS)}",
-                                   "arithmetic of a fit's torch passes (training, warm start, dev ratings, baseline): 'auto' (bf16 "
-                                   "on a GPU that has it, else fp16; on a CPU bf16 where it has AMX, else fp32), "
+                                   "arithmetic of a fit's torch passes (training, warm start, dev ratings, "
+                                   "baseline): 'auto' (bf16 on a GPU that has it, else fp16; on a CPU bf16 "
+                                   "where it has AMX, else fp32), "
                                    "'bf16' (also on other CPUs) or 'off' (fp32)")
     seed: int = setting(42, lambda v: is_int(v, 0, 2**32 - 1), "a whole number from 0 to 2**32 - 1",
                         "makes the split, the training and the bootstrap reproducible")
@@ -293,7 +294,8 @@ class ScoreSettings(_Validated):
     """
 
     precision: str = setting("auto", lambda v: v in PRECISIONS, "one of auto, fp32, int8",
-                             "auto: int8 where the bundle's parity report allows it, else fp32")
+                             "auto: int8 where the bundle's parity report allows it, else fp32; fp32 runs "
+                             "on CUDA where onnxruntime offers it, int8 on the CPU")
     threads: int | None = setting(None, lambda v: v is None or is_int(v, 1), f"None or {WHOLE}",
                                   "texts scored in parallel (default: the cores this process may use)", parse=int)
     chunk_size: int = setting(10_000, lambda v: is_int(v, 1), WHOLE, "rows of a file read and scored at a time")

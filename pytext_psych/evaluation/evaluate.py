@@ -158,8 +158,9 @@ def evaluate(prep: Prepared, scored: Scored, baseline: dict[str, np.ndarray] | N
              calibration_rows: np.ndarray, calibration_cases: str, boot: dict[str, Any],
              covariates: np.ndarray | None = None) -> Evaluation:
     """Metrics with bootstrap CIs on the ``evaluated`` rows, each baseline's and the paired
-    comparison with each on the same rows (tables with a ``baseline`` column), agreement with the human coding, the conformal
-    calibration scores of ``calibration_rows``, and with ``covariates`` (a design matrix)
+    comparison with each on the same rows (tables with a ``baseline`` column), agreement
+    with the human coding, the conformal calibration scores of ``calibration_rows``, and
+    with ``covariates`` (a design matrix)
     the text's incremental validity beyond them."""
     observed = observed_values(prep)
     predicted = scored.frame["predicted"].to_numpy()

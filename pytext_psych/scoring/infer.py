@@ -43,11 +43,14 @@ CHUNK = 4096  # texts tokenised together; bounds memory
 UNFUSED = ["SkipLayerNormFusion"]
 
 
-def _providers() -> list[str]:
-    import onnxruntime as ort
-
-    wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return [p for p in wanted if p in ort.get_available_providers()]
+def _providers(precision: str, available: Sequence[str]) -> list[str]:
+    """Where a ``precision``'s graph runs: fp32 on CUDA where onnxruntime offers it, int8
+    always on the CPU. onnxruntime's CUDA provider has no kernel for the int8 graph's
+    ``MatMulIntegerToFloat`` or ``QEmbedLayerNormalization``, and its ``QAttention`` takes
+    int8 activations, not the export's uint8 ones (onnxruntime's ``docs/OperatorKernels.md``):
+    on CUDA an int8 graph would be split between GPU and CPU, copied across at every layer."""
+    wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"] if precision == "fp32" else ["CPUExecutionProvider"]
+    return [p for p in wanted if p in available]
 
 
 class TextModel:
@@ -123,7 +126,7 @@ class TextModel:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self._sessions[precision] = ort.InferenceSession(
                 str(self.path / self.description.onnx["files"][precision]), options,
-                providers=_providers(), disabled_optimizers=UNFUSED,
+                providers=_providers(precision, ort.get_available_providers()), disabled_optimizers=UNFUSED,
             )
         return self._sessions[precision]
 

@@ -49,7 +49,7 @@ def check_no_clash(columns: pd.Index, text: str, model: TextModel, interval: flo
 
 def predict_scores(model: ModelLike, data: Any, text: str | None = None, person: str | None = None,
                    **options: Any) -> pd.DataFrame:
-    """Score texts with a fitted model bundle (onnxruntime; CUDA when available, else CPU).
+    """Score texts with a fitted model bundle (onnxruntime; fp32 on CUDA where available, int8 on the CPU).
 
     Parameters
     ----------

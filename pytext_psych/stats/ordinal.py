@@ -11,8 +11,9 @@ P(y > k | y > k - 1), trained on the texts rated above k - 1 only; the chain rul
 P(y > k) = prod_{j <= k} sigmoid(f_j). Both keep the level probabilities consistent, and
 both heads are ordinary linear layers, so export, int8 quantisation and scoring work as
 for any other. The cumulative link is the default head: on RWWD anxiety it matched
-regression in r and beat it in RMSE, where CORN lost (``docs/decisions.md``). Predictions: the expected rating (the levels' values weighted by their
-probabilities), the most likely level, and each level's probability. numpy only.
+regression in r and beat it in RMSE, where CORN lost (``docs/decisions.md``).
+Predictions: the expected rating (the levels' values weighted by their probabilities), the
+most likely level, and each level's probability. numpy only.
 """
 
 from __future__ import annotations

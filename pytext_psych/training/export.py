@@ -250,7 +250,8 @@ def export_onnx(net, tokenizer, folder: Path, precisions: Sequence[str] = ("fp32
         fp32 = Path(tmp) / "fp32.onnx"
         optimized.save_model_to_file(str(fp32))
         if "int8" in precisions:
-            int8 = _int8(fp32, folder / ONNX_FILES["int8"], _calibration_feeds(tokenizer, calibration, names, max_length))
+            feeds = _calibration_feeds(tokenizer, calibration, names, max_length)
+            int8 = _int8(fp32, folder / ONNX_FILES["int8"], feeds)
             written["int8"] = ONNX_FILES["int8"]
         if "fp32" in precisions:
             fp32.replace(folder / ONNX_FILES["fp32"])

@@ -4,8 +4,9 @@ A plain, readable loop: AdamW with linear warmup and decay, length-grouped batch
 padding per batch, gradient accumulation, mixed precision on a GPU, evaluation on the dev
 split after every epoch, the best epoch's weights kept (early stopping with patience).
 Strategies from the field (full, freeze, gradual unfreezing, LoRA) only change which
-parameters train (domain-adaptive pretraining is in :mod:`pytext_psych.training.domain`). All randomness (head initialisation, dropout, shuffling) comes
-from ``seed`` inside a forked RNG, so a fit is reproducible and the caller's global torch
+parameters train (domain-adaptive pretraining is in :mod:`pytext_psych.training.domain`).
+All randomness (head initialisation, dropout, shuffling) comes from ``seed`` inside a
+forked RNG, so a fit is reproducible and the caller's global torch
 RNG is left as it was.
 """
 

@@ -375,8 +375,9 @@ as_r_fit <- function(fit, bundle = NULL) {
 #'   person (the person id, \code{n_texts}, then the scores) from all their texts, the
 #'   mean of the texts' outputs as the fit's \code{person_metrics} take it.
 #' @param precision \code{"auto"} (int8 when the bundle's parity check allows it),
-#'   \code{"fp32"} or \code{"int8"}. Each text is scored on its own, so its score never
-#'   depends on the other texts, their order or the chunking.
+#'   \code{"fp32"} or \code{"int8"}. Texts are batched only where that cannot change a
+#'   score, so a score never depends on the other texts, their order or the chunking.
+#'   fp32 runs on a GPU where onnxruntime-gpu is installed, int8 on the CPU.
 #' @param threads Texts scored in parallel; \code{NULL}: all cores this process may use.
 #' @param interval \code{NULL} or a coverage level such as 0.9 for split-conformal
 #'   prediction intervals (regression: \code{lower}, \code{upper}) or prediction
