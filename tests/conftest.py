@@ -91,8 +91,8 @@ def stress_fit(examples, run_folder):
 SECONDS = {"test_site.py": 837, "test_rbridge.py": 622, "test_checkpoints.py": 503,
            "test_parallel.py": 262, "test_train.py": 261, "test_fit.py": 170,
            "test_encoders.py": 146, "test_curve.py": 136, "test_cli.py": 126, "test_ordinal.py": 109,
-           "test_minimums.py": 93, "test_outcomes.py": 83, "test_persons.py": 82, "test_quantize.py": 80,
-           "test_codes.py": 77, "test_infer.py": 68, "test_bad_input.py": 66, "test_fairness.py": 62,
+           "test_infer.py": 106, "test_minimums.py": 93, "test_outcomes.py": 83, "test_persons.py": 82,
+           "test_quantize.py": 80, "test_codes.py": 77, "test_bad_input.py": 66, "test_fairness.py": 62,
            "test_distributed.py": 55, "test_explain.py": 55, "test_incremental.py": 47,
            "test_baseline.py": 40, "test_outputs.py": 40, "test_docs.py": 31, "test_light_install.py": 27,
            "test_assembly.py": 24, "test_fuzz.py": 16, "test_plan.py": 12}

@@ -1,5 +1,6 @@
 """ONNX export across encoder families: the optimised graph reproduces PyTorch exactly,
-with and without the first-token shortcut in the top layer, and with mean pooling."""
+with and without the first-token shortcut in the top layer, and with mean pooling; its fp16
+form to float16's precision."""
 
 import numpy as np
 import onnxruntime as ort
@@ -45,7 +46,8 @@ def test_export_matches_pytorch(model_type, pooling, shortcut, tmp_path):
         own = net(**{k: alone[k] for k in inputs}).logits
     torch.testing.assert_close(own[0], full.logits[-1], atol=1e-5, rtol=1e-5)
     expected = full.logits.numpy()
-    files = export_onnx(net, tokenizer, tmp_path, precisions=("fp32",))["files"]
-    session = ort.InferenceSession(str(tmp_path / files["fp32"]))
-    feed = {i.name: enc[i.name].numpy() for i in session.get_inputs()}
-    np.testing.assert_allclose(session.run(None, feed)[0], expected, atol=1e-5)
+    files = export_onnx(net, tokenizer, tmp_path, precisions=("fp32", "fp16"))["files"]
+    for precision, atol in (("fp32", 1e-5), ("fp16", 1e-2)):  # fp16: weights and activations in float16
+        session = ort.InferenceSession(str(tmp_path / files[precision]))
+        feed = {i.name: enc[i.name].numpy() for i in session.get_inputs()}
+        np.testing.assert_allclose(session.run(None, feed)[0], expected, atol=atol)

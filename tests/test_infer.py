@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytext_psych import TextModel, load_model, predict_scores, write_scores
+from pytext_psych import TextModel, fit_text_model, load_model, predict_scores, write_scores
 from pytext_psych.core.description import Description, Outcome
 from pytext_psych.scoring.infer import _providers
 
@@ -73,7 +73,19 @@ def test_precision_auto_follows_parity_report():
     with pytest.raises(ValueError, match=r"no int8 model; it has \['fp32'\]"):
         TextModel(".", _meta_with({"fp32": "m"}, True)).resolve_precision("int8")
     with pytest.raises(ValueError, match="precision must be one of"):
+        TextModel(".", _meta_with(both, True)).resolve_precision("bf16")
+    with pytest.raises(ValueError, match=r"no fp16 model; it has \['fp32', 'int8'\]"):
         TextModel(".", _meta_with(both, True)).resolve_precision("fp16")
+
+
+def test_precision_auto_takes_fp16_only_where_nothing_else_serves():
+    """fp16 is for GPUs and asked for by name; "auto" keeps to int8 (recommended) or fp32."""
+    every = {"fp32": "model.onnx", "int8": "model_int8.onnx", "fp16": "model_fp16.onnx"}
+    assert TextModel(".", _meta_with(every, True)).resolve_precision() == "int8"
+    assert TextModel(".", _meta_with(every, False)).resolve_precision() == "fp32"
+    assert TextModel(".", _meta_with({"fp16": "m", "int8": "n"}, False)).resolve_precision() == "fp16"
+    assert TextModel(".", _meta_with({"fp16": "m"}, False)).resolve_precision() == "fp16"
+    assert TextModel(".", _meta_with(every, True)).resolve_precision("fp16") == "fp16"
 
 
 def test_classification_frame(topic_fit):
@@ -179,9 +191,10 @@ def test_cuda_provider_is_used(topic_fit):
     np.testing.assert_allclose(gpu.filter(like="prob_"), cpu.filter(like="prob_"), atol=1e-3)
 
 
-def test_int8_runs_on_the_cpu_and_fp32_on_cuda_where_offered():
+def test_int8_runs_on_the_cpu_and_fp32_fp16_on_cuda_where_offered():
     both = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     assert _providers("fp32", both) == both
+    assert _providers("fp16", both) == both
     assert _providers("int8", both) == ["CPUExecutionProvider"]
     assert _providers("fp32", ["AzureExecutionProvider", "CPUExecutionProvider"]) == ["CPUExecutionProvider"]
 
@@ -222,3 +235,23 @@ def test_scoring_does_not_import_torch(topic_fit):
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_fp16_export_scores_like_fp32_and_batches_exactly(examples, tmp_path):
+    """export="all": fp16 (for GPUs) beside fp32 and int8, half fp32's size, in the parity
+    report and the batching check, and on this CPU scoring close to fp32 in any order."""
+    fit = fit_text_model(examples.head(120), "answer", "stress", max_length=24, epochs=1, strategy="full",
+                         progress=False, n_resamples=50, baseline=False, export="all", output_dir=tmp_path / "m")
+    model = load_model(fit.bundle_path)
+    onnx = model.description.onnx
+    assert sorted(onnx["files"]) == ["fp16", "fp32", "int8"] and "fp16" in onnx["batch_invariant"]
+    sizes = {p: (fit.bundle_path / f).stat().st_size for p, f in onnx["files"].items()}
+    assert 0.4 < sizes["fp16"] / sizes["fp32"] < 0.6
+    assert model.description.parity["fp16"]["score_correlation"] > 0.999
+    assert model.resolve_precision("auto") in ("int8", "fp32")
+    texts = examples.answer.tolist()
+    fp16 = predict_scores(model, texts, precision="fp16").predicted.to_numpy()
+    fp32 = predict_scores(model, texts, precision="fp32").predicted.to_numpy()
+    np.testing.assert_allclose(fp16, fp32, atol=0.02)
+    reordered = predict_scores(model, texts[::-1], precision="fp16").predicted.to_numpy()[::-1]
+    np.testing.assert_array_equal(reordered, fp16)

@@ -106,8 +106,8 @@ def test_every_setting_reaches_the_same_objects_from_every_front(captured, tmp_p
 def test_settings_are_checked_once_with_every_problem_named():
     with pytest.raises(ValueError, match=r"epochs=0 \(a whole number of at least 1\); strategy='x'"):
         TrainSettings(epochs=0, strategy="x")
-    with pytest.raises(ValueError, match=r"ci_level=1.5 .*export='fp16'"):
-        EvalSettings(ci_level=1.5, export="fp16")
+    with pytest.raises(ValueError, match=r"ci_level=1.5 .*export='int4'"):
+        EvalSettings(ci_level=1.5, export="int4")
     with pytest.raises(TypeError, match="unexpected argument.*epoch; the settings are: .*epochs"):
         fit_text_model(example_data(), "answer", "topic", epoch=3)
     assert TrainSettings(strategy="lora").learning_rate == 5e-4

@@ -39,8 +39,11 @@ MIXED_PRECISIONS = ("auto", "bf16", "off")
 # "clm" first, the default: on RWWD anxiety it matched regression in r and beat it in RMSE,
 # while CORN lost to regression (benchmarks/results/psychometrics.md)
 ORDINAL_HEADS = ("clm", "corn")
-EXPORTS = {"both": ("fp32", "int8"), "fp32": ("fp32",), "int8": ("int8",)}
-PRECISIONS = ("auto", "fp32", "int8")
+# fp16 is for scoring on a GPU (onnxruntime's CUDA provider); on a CPU it scores no faster
+# than fp32, so "both", the default, leaves it out (pytext_psych.scoring.infer)
+EXPORTS = {"both": ("fp32", "int8"), "fp32": ("fp32",), "int8": ("int8",), "fp16": ("fp16",),
+           "all": ("fp32", "int8", "fp16")}
+PRECISIONS = ("auto", "fp32", "int8", "fp16")
 # What baseline=True fits and compares (pytext_psych.evaluation.baseline): name -> its features.
 BASELINES = {"tfidf": "TF-IDF (word 1-2 grams)",
              "embeddings": "frozen-encoder embeddings (the R package text's textEmbed: mean of "
@@ -258,8 +261,9 @@ class EvalSettings(_Validated):
                                "bootstrap resamples for every confidence interval")
     ci_level: float = setting(0.95, lambda v: is_real(v, 1e-9, 1 - 1e-9), "a number between 0 and 1",
                               "level of every confidence interval")
-    export: str = setting("both", lambda v: v in EXPORTS, "one of both, fp32, int8",
-                          "ONNX precisions put in the bundle")
+    export: str = setting("both", lambda v: v in EXPORTS, f"one of {', '.join(EXPORTS)}",
+                          "ONNX precisions put in the bundle: both (fp32 and int8), one of them, "
+                          "fp16 (for GPUs) or all three")
 
     def __post_init__(self) -> None:
         if isinstance(self.baseline_model, os.PathLike):
@@ -293,9 +297,9 @@ class ScoreSettings(_Validated):
     ValueError: invalid setting(s): threads=0 (None or a whole number of at least 1)
     """
 
-    precision: str = setting("auto", lambda v: v in PRECISIONS, "one of auto, fp32, int8",
-                             "auto: int8 where the bundle's parity report allows it, else fp32; fp32 runs "
-                             "on CUDA where onnxruntime offers it, int8 on the CPU")
+    precision: str = setting("auto", lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}",
+                             "auto: int8 where the bundle's parity report allows it, else fp32; fp32 and "
+                             "fp16 run on CUDA where onnxruntime offers it, int8 on the CPU")
     threads: int | None = setting(None, lambda v: v is None or is_int(v, 1), f"None or {WHOLE}",
                                   "texts scored in parallel (default: the cores this process may use)", parse=int)
     chunk_size: int = setting(10_000, lambda v: is_int(v, 1), WHOLE, "rows of a file read and scored at a time")

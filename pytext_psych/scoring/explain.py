@@ -44,7 +44,7 @@ def explain(model: ModelLike, texts: Sequence[str], *, target: str | None = None
         outcomes: the outcome explained (default: the first; for classes, each text's
         predicted class of it). Several codes per text (``task="multilabel"``): the code
         explained (default: every code), always the probability that the text has it.
-    precision : {"auto", "fp32", "int8"}
+    precision : {"auto", "fp32", "int8", "fp16"}
 
     Returns
     -------

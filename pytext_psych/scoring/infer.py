@@ -30,13 +30,13 @@ import numpy as np
 
 from ..core.description import Description
 from ..core.outputs import sha256_file
+from ..core.settings import PRECISIONS
 from ..core.windows import length_batches, pooled, windows
 from ..stats import conformal_threshold
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
 from .plan import (PROBE_TOKENS, BatchPlan, batching_exact, cached_plan, fastest_batch, keep_plan, measure, plan_key,
                    probe_batch)
 
-PRECISIONS = ("auto", "fp32", "int8")
 CHUNK = 4096  # texts tokenised together; bounds memory
 # onnxruntime would fuse the export's Add + LayerNormalization back into its
 # SkipLayerNormalization at load, a kernel 4.4x slower on CPUs (training/export.py)
@@ -44,12 +44,12 @@ UNFUSED = ["SkipLayerNormFusion"]
 
 
 def _providers(precision: str, available: Sequence[str]) -> list[str]:
-    """Where a ``precision``'s graph runs: fp32 on CUDA where onnxruntime offers it, int8
-    always on the CPU. onnxruntime's CUDA provider has no kernel for the int8 graph's
+    """Where a ``precision``'s graph runs: fp32 and fp16 on CUDA where onnxruntime offers it,
+    int8 always on the CPU. onnxruntime's CUDA provider has no kernel for the int8 graph's
     ``MatMulIntegerToFloat`` or ``QEmbedLayerNormalization``, and its ``QAttention`` takes
     int8 activations, not the export's uint8 ones (onnxruntime's ``docs/OperatorKernels.md``):
     on CUDA an int8 graph would be split between GPU and CPU, copied across at every layer."""
-    wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"] if precision == "fp32" else ["CPUExecutionProvider"]
+    wanted = ["CPUExecutionProvider"] if precision == "int8" else ["CUDAExecutionProvider", "CPUExecutionProvider"]
     return [p for p in wanted if p in available]
 
 
@@ -82,13 +82,16 @@ class TextModel:
                 f"{_headline(d)}\n  bundle: {self.path}>")
 
     def resolve_precision(self, precision: str = "auto") -> str:
-        """``"auto"``: int8 when the bundle has it and its parity report recommends it."""
+        """``"auto"``: int8 when the bundle has it and its parity report recommends it, else
+        the first the bundle has of fp32, fp16 and int8. It follows the bundle, not the
+        machine, so one bundle gives one precision's scores on every computer."""
         files = self.description.onnx["files"]
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
         if precision == "auto":
             int8_ok = self.description.parity.get("int8", {}).get("recommended", False)
-            return "int8" if "int8" in files and (int8_ok or "fp32" not in files) else "fp32"
+            preference = ("int8", "fp32", "fp16") if int8_ok else ("fp32", "fp16", "int8")
+            return next(p for p in preference if p in files)
         if precision not in files:
             raise ValueError(f"this bundle has no {precision} model; it has {sorted(files)}")
         return precision

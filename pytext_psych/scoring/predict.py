@@ -49,7 +49,8 @@ def check_no_clash(columns: pd.Index, text: str, model: TextModel, interval: flo
 
 def predict_scores(model: ModelLike, data: Any, text: str | None = None, person: str | None = None,
                    **options: Any) -> pd.DataFrame:
-    """Score texts with a fitted model bundle (onnxruntime; fp32 on CUDA where available, int8 on the CPU).
+    """Score texts with a fitted model bundle (onnxruntime; fp32 and fp16 on CUDA where
+    available, int8 on the CPU).
 
     Parameters
     ----------
@@ -67,11 +68,13 @@ def predict_scores(model: ModelLike, data: Any, text: str | None = None, person:
         instead of per text, from all that person's texts (the mean of the texts'
         outputs, as the fit's metrics per person take it; see
         :mod:`pytext_psych.scoring.persons`), with ``n_texts``.
-    precision : {"auto", "fp32", "int8"}
+    precision : {"auto", "fp32", "int8", "fp16"}
         ``"auto"`` uses int8 when the bundle's parity report says it loses no more than
-        the threshold (default 0.01 in macro F1 / r) against PyTorch, else fp32. In every
-        precision a text's score is the same whatever it is scored with, in whatever
-        order or chunks: each text is scored on its own.
+        the threshold (default 0.01 in macro F1 / r) against PyTorch, else fp32 (else
+        fp16, for a bundle exported with fp16 alone). fp16 (``export="fp16"`` or
+        ``"all"`` at the fit) is for a GPU. In every precision a text's score is the same
+        whatever it is scored with, in whatever order or chunks: texts are batched only
+        where the bundle and this machine checked that batching changes no output.
     threads : int, optional
         Texts scored in parallel; by default the cores this process may use.
     chunk_size : int

@@ -12,7 +12,7 @@
 #' @param texts A character vector.
 #' @param target Classification: the class whose probability is explained (\code{NULL}:
 #'   each text's predicted class).
-#' @param precision \code{"auto"}, \code{"fp32"} or \code{"int8"}.
+#' @param precision \code{"auto"}, \code{"fp32"}, \code{"int8"} or \code{"fp16"}.
 #' @return A data.frame with one row per word: \code{text_id}, \code{word_id},
 #'   \code{word}, \code{start}, \code{end} (character offsets, from 0),
 #'   \code{attribution}, \code{target}, \code{prediction}.

@@ -97,7 +97,8 @@
 #'   The fit also carries a copy of the bundle, so a fit saved with \code{saveRDS()}
 #'   scores after the folder moves.
 #' @param overwrite Replace an existing \code{output_dir}.
-#' @param export ONNX precisions: \code{"both"}, \code{"fp32"} or \code{"int8"}.
+#' @param export ONNX precisions: \code{"both"} (fp32 and int8), \code{"fp32"},
+#'   \code{"int8"}, \code{"fp16"} (for scoring on a GPU) or \code{"all"}.
 #' @param progress Show a progress bar.
 #' @param resume Continue an interrupted call (crash, kill, Ctrl-C) from the progress it
 #'   saved next to \code{output_dir} (removed once the output is written); \code{FALSE}
@@ -375,9 +376,10 @@ as_r_fit <- function(fit, bundle = NULL) {
 #'   person (the person id, \code{n_texts}, then the scores) from all their texts, the
 #'   mean of the texts' outputs as the fit's \code{person_metrics} take it.
 #' @param precision \code{"auto"} (int8 when the bundle's parity check allows it),
-#'   \code{"fp32"} or \code{"int8"}. Texts are batched only where that cannot change a
-#'   score, so a score never depends on the other texts, their order or the chunking.
-#'   fp32 runs on a GPU where onnxruntime-gpu is installed, int8 on the CPU.
+#'   \code{"fp32"}, \code{"int8"} or \code{"fp16"} (bundles fitted with \code{export = "fp16"}
+#'   or \code{"all"}). Texts are batched only where that cannot change a score, so a
+#'   score never depends on the other texts, their order or the chunking. fp32 and fp16
+#'   run on a GPU where onnxruntime-gpu is installed, int8 on the CPU.
 #' @param threads Texts scored in parallel; \code{NULL}: all cores this process may use.
 #' @param interval \code{NULL} or a coverage level such as 0.9 for split-conformal
 #'   prediction intervals (regression: \code{lower}, \code{upper}) or prediction
