@@ -34,9 +34,9 @@ Why it is done this way (measured on MiniLM-L6, see benchmarks/results/scoring.m
   its weights and activations in float16 and its inputs and outputs as before
   (onnxruntime's ``convert_float_to_float16``, ``keep_io_types``): the format for scoring
   on a GPU, whose CUDA provider runs it on tensor cores; onnxruntime's CPU provider runs
-  it too, no faster than fp32 (measured on the AMD EPYC: MiniLM 8.7 against 8.3 ms for a
-  32-token text, all-mpnet-base-v2's scores r .99998 with fp32's), so CPU users need not
-  carry it.
+  it too, at fp32's speed (the AMD EPYC, MiniLM: 1.04x on short answers, 0.98x on long
+  ones, ``scoring.md``; all-mpnet-base-v2's scores r .99998 with fp32's), so CPU users
+  need not carry it.
 * Every export checks what scoring relies on: each precision's outputs for the check texts
   scored in batches of equal length equal, bit for bit, their outputs scored one at a time
   (``onnx.batch_invariant`` lists the precisions that passed; scoring batches only those),
