@@ -7,16 +7,18 @@ set -eu
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
 OUT=${SITE_OUT:-docs/_build/html}  # SITE_OUT: another folder (the tests build into a temporary one)
+SCRATCH=$(mktemp -d)  # the tutorials' output folders and the R library: removed when the build ends
+trap 'rm -rf "$SCRATCH"' EXIT
+export TMPDIR="$SCRATCH"
 "$PYTHON" -m sphinx -W --keep-going -b html docs "$OUT"
 if Rscript -e 'quit(status = !requireNamespace("pkgdown", quietly = TRUE))' 2>/dev/null; then
   sh rbridge/tools/ship-python
-  RLIB=$(mktemp -d)  # the R package, installed where only this build sees it, and attached
+  RLIB=$(mktemp -d)  # the R package, installed where only this build sees it (under SCRATCH), and attached
   R CMD INSTALL --no-test-load -l "$RLIB" rbridge > "$RLIB/install.log" 2>&1 || { cat "$RLIB/install.log" >&2; exit 1; }
   OUT=$(realpath "$OUT") RLIB="$RLIB" R_LIBS="$RLIB${R_LIBS:+:$R_LIBS}" RETICULATE_PYTHON=${RETICULATE_PYTHON:-$(command -v "$PYTHON" | sed "s|^[^/]|$PWD/&|")} \
     Rscript -e 'library(pytextpsych, lib.loc = Sys.getenv("RLIB"))' \
             -e 'pkgdown::build_site("rbridge", examples = FALSE, new_process = FALSE, install = FALSE,
                                     override = list(destination = file.path(Sys.getenv("OUT"), "r")))'
-  rm -rf "$RLIB"
 else
   echo "R site skipped: R's pkgdown is not installed (Debian: apt-get install r-cran-pkgdown)" >&2
 fi

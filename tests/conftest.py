@@ -34,6 +34,24 @@ def encoder_cache(tmp_path_factory):
         os.environ[CACHE_ENV] = before
 
 
+@pytest.fixture(scope="session", autouse=True)
+def temporary_folders(tmp_path_factory):
+    """Every temporary folder of the session (``tempfile``, R's ``tempdir()``, the docs'
+    tutorials, torch's launcher) under pytest's own, which goes when the suite passes:
+    before, each full run left some 3 GB in /tmp, and a CI run once filled its disk."""
+    import tempfile
+
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("tmp"))
+    tempfile.tempdir = None  # read TMPDIR again
+    yield Path(os.environ["TMPDIR"])
+    if before is None:
+        del os.environ["TMPDIR"]
+    else:
+        os.environ["TMPDIR"] = before
+    tempfile.tempdir = None
+
+
 @pytest.fixture(scope="session")
 def examples():
     return example_data()
