@@ -139,6 +139,17 @@ def pytest_configure():
         os.sched_setaffinity(0, cores[int(worker.removeprefix("gw"))::int(count)] or cores)
 
 
+def pytest_report_header():
+    """The free disk where the session's temporary folders go: a full run peaks near 9 GiB
+    there (the tutorials' bundles while the site builds, the fits of two workers), so that
+    a run that fails for want of disk says so at the top."""
+    import shutil
+    import tempfile
+
+    folder = tempfile.gettempdir()
+    return f"temporary folders in {folder}: {shutil.disk_usage(folder).free / 2**30:.1f} GiB free"
+
+
 def pytest_collection_modifyitems(items):
     """The files by their measured time, longest first; each file's tests in their written order."""
     items.sort(key=lambda item: -SECONDS.get(item.path.name, 0))
