@@ -6,6 +6,8 @@ machine, yet large enough that the tests can assert that learning happened.
 
 import os
 import pickle
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -25,13 +27,10 @@ def encoder_cache(tmp_path_factory):
     user's (R and other subprocesses inherit it)."""
     from pytext_psych.core.catalog import CACHE_ENV
 
-    before = os.environ.get(CACHE_ENV)
-    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("encoder_cache"))
-    yield Path(os.environ[CACHE_ENV])
-    if before is None:
-        del os.environ[CACHE_ENV]
-    else:
-        os.environ[CACHE_ENV] = before
+    folder = tmp_path_factory.mktemp("encoder_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,17 +38,11 @@ def temporary_folders(tmp_path_factory):
     """Every temporary folder of the session (``tempfile``, R's ``tempdir()``, the docs'
     tutorials, torch's launcher) under pytest's own, which goes when the suite passes:
     before, each full run left some 3 GB in /tmp, and a CI run once filled its disk."""
-    import tempfile
-
-    before = os.environ.get("TMPDIR")
-    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("tmp"))
-    tempfile.tempdir = None  # read TMPDIR again
-    yield Path(os.environ["TMPDIR"])
-    if before is None:
-        del os.environ["TMPDIR"]
-    else:
-        os.environ["TMPDIR"] = before
-    tempfile.tempdir = None
+    folder = tmp_path_factory.mktemp("tmp")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(folder))
+        patch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+        yield folder
 
 
 @pytest.fixture(scope="session")
@@ -143,9 +136,6 @@ def pytest_report_header():
     """The free disk where the session's temporary folders go: a full run peaks near 9 GiB
     there (the tutorials' bundles while the site builds, the fits of two workers), so that
     a run that fails for want of disk says so at the top."""
-    import shutil
-    import tempfile
-
     folder = tempfile.gettempdir()
     return f"temporary folders in {folder}: {shutil.disk_usage(folder).free / 2**30:.1f} GiB free"
 
