@@ -26,7 +26,8 @@ recipe that has a record once more (another machine), adding a record; the paire
 differences use the bundles on disk, so the last fit of each recipe.
 
 Each record has the test metric with its 95% BCa CI, the paired differences to the baselines
-and to ``minilm`` (same test texts), and the fit's CPU and wall minutes. Results go to
+and to ``minilm`` (same test texts; for a recipe fitted without baselines, ``--report`` pairs
+it with the ``minilm`` bundle's baselines), and the fit's CPU and wall minutes. Results go to
 ``benchmarks/results/encoders_runs.jsonl`` (a finished fit is not refitted); ``--report``
 prints the table for ``benchmarks/results/accuracy.md``.
 
@@ -54,6 +55,7 @@ from accuracy import SETS, _cell, by_baseline, data_for, headline  # noqa: E402
 from pytext_psych import compare_models, fit_text_model  # noqa: E402
 from pytext_psych.metadata import hardware  # noqa: E402
 from pytext_psych.result import TextModelFit  # noqa: E402
+from pytext_psych.stats.bootstrap import compare_predictions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -91,15 +93,21 @@ def run(name: str, recipe: str, args) -> dict:
                 wall_minutes=(time.perf_counter() - wall) / 60, best_epoch=int(fit.best_epoch))
 
 
-def versus_minilm(record: dict, metric: str) -> str:
-    """A recipe minus the MiniLM fit on the same test texts (from the two saved bundles)."""
-    if record["recipe"] == "minilm":
-        return ""
+def versus_minilm(record: dict, metric: str) -> list[str]:
+    """A recipe without baselines of its own minus TF-IDF, minus mpnet embeddings (the
+    ``minilm`` record's baselines, fitted on the same split) and minus the MiniLM fit, on the
+    same test texts, from the two saved bundles."""
     n = record.get("n_arg", record["n"])  # the n the folders were named by (0: every row)
-    folders = [folder(record["data"], r, n, record.get("package_defaults", False)) for r in (record["recipe"], "minilm")]
+    defaults = record.get("package_defaults", False)
+    folders = [folder(record["data"], r, n, defaults) for r in (record["recipe"], "minilm")]
     if not all((f / "bundle.json").exists() for f in folders):
-        return "-"
-    return _cell(compare_models(*[TextModelFit.from_bundle(f) for f in folders]).to_dict("records"), metric)
+        return ["", "", "-"]
+    fit, minilm = (TextModelFit.from_bundle(f) for f in folders)
+    cases = minilm.predictions
+    versus_baselines = [compare_predictions(cases["observed"], fit.predictions["predicted"], cases[column],
+                                            fit.task, labels=fit.labels).to_dict("records")
+                        for column in ("baseline_tfidf", "baseline_embeddings")]
+    return [_cell(rows, metric) for rows in (*versus_baselines, compare_models(fit, minilm).to_dict("records"))]
 
 
 def report() -> str:
@@ -112,11 +120,11 @@ def report() -> str:
         base = by_baseline(r["baselines"]) if r["baselines"] else None
         diff = by_baseline(r["comparison"]) if r["comparison"] else None
         cells = ([_cell(base["tfidf"], metric), _cell(base["embeddings"], metric),
-                  _cell(diff["tfidf"], metric), _cell(diff["embeddings"], metric)] if base else [""] * 4)
+                  _cell(diff["tfidf"], metric), _cell(diff["embeddings"], metric), ""] if base
+                 else ["", "", *versus_minilm(r, metric)])
         recipe = r["recipe"] + " (package defaults)" * r.get("package_defaults", False)
         lines.append(f"| {r['data']} ({r['n']}) | {metric} | {recipe} | {_cell(r['metrics'], metric)} | "
-                     + " | ".join(cells) + f" | {versus_minilm(r, metric)} | {r['cpu_minutes']:.1f} | "
-                     f"{r['wall_minutes']:.1f} |")
+                     + " | ".join(cells) + f" | {r['cpu_minutes']:.1f} | {r['wall_minutes']:.1f} |")
     return "\n".join(lines)
 
 
