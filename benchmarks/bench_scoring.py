@@ -114,6 +114,17 @@ elif engine.startswith("per_text"):  # the previous release: one text per call, 
     def run(batch):
         with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
             return np.asarray(list(pool.map(score, model.tokenizer.encode_batch(batch))))
+elif engine == "int8_saturating":  # ours without exact int8 sums (differs on CPUs without VNNI only)
+    import onnxruntime as ort
+    from pytext_psych import load_model
+    from pytext_psych.scoring.infer import UNFUSED
+    model = load_model(bundle)
+    options = ort.SessionOptions()  # predict_scores' settings but session.x64quantprecision
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    model._sessions["int8"] = ort.InferenceSession(
+        str(model.path / model.description.onnx["files"]["int8"]), options,
+        providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED)
+    run = lambda batch: model.raw_outputs(batch, precision="int8")
 else:
     from pytext_psych import load_model
     model = load_model(bundle)
@@ -174,6 +185,8 @@ TOP_LAYER = {"cls": "top layer computed for the first token only (the head reads
 ENGINES = (("pytorch", "PyTorch eager fp32"),
            ("fp32", "ONNX fp32, batches of equal length (ours)"),
            ("int8", "ONNX int8 static, batches of equal length (ours)"),
+           ("int8_saturating", "ONNX int8 static, batches of equal length, onnxruntime's default "
+                               "(saturating) int8 product (ours until 2026-12-07)"),
            ("fp16", "ONNX fp16, batches of equal length (ours; the GPU format, on this CPU)"),
            ("per_text_fp32", "ONNX fp32, one text per call (previous release)"),
            ("per_text_int8", "ONNX int8 dynamic, one text per call (previous release)"),
@@ -278,6 +291,8 @@ def main() -> None:
     model = load_model(bundle)
     plans = {p: model.plan(p).describe() for p in meta["onnx"]["files"]}
     engines = [(e, label) for e, label in ENGINES if e not in ONNX_FILES or e in plans]  # ours: the bundle's
+    if int8_class(cpu_flags()) != "avx2" or "int8" not in plans:  # elsewhere its sums are exact, the same path
+        engines = [(e, label) for e, label in engines if e != "int8_saturating"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         dynamic = previous_int8(bundle, tmp)
@@ -366,7 +381,9 @@ def main() -> None:
         "ours). Ours: `predict_scores`' "
         "path (Rust tokenizer on whole chunks; windows of equal length scored together, no "
         "padding, in batches of the size measured fastest on this machine, single-threaded "
-        "onnxruntime calls on one thread per core; int8 with static activation scales; Add + "
+        "onnxruntime calls on one thread per core; int8 with static activation scales and exact "
+        "int32 sums (`session.x64quantprecision`, which changes the kernels only on CPUs without "
+        "VNNI or AMX; there the 'saturating' row shows onnxruntime's default); Add + "
         f"LayerNormalization kept unfused; {TOP_LAYER[pooling]}; one cached session). Plans "
         f"measured here: {'; '.join(f'{p} {plan}' for p, plan in plans.items())}. The previous release "
         "scored one text per call with the graph onnxruntime fuses (SkipLayerNormalization) "

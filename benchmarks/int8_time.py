@@ -38,6 +38,7 @@ from roofline import shapes, window_lengths
 
 from pytext_psych import load_model
 from pytext_psych.scoring.infer import UNFUSED, TextModel
+from pytext_psych.scoring.sessions import session_options
 
 COLUMNS = ("text_short", "text_long")
 CALLS = ((4, 32), (16, 32), (4, 128))  # windows x tokens a call
@@ -45,8 +46,7 @@ CALLS = ((4, 32), (16, 32), (4, 128))  # windows x tokens a call
 
 def session(path: Path, profile: str | None = None) -> ort.InferenceSession:
     """A session with ``predict_scores``' settings (one thread), optionally profiling."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options = session_options(1)
     if profile:
         options.enable_profiling, options.profile_file_prefix = True, profile
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED)

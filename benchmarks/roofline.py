@@ -39,6 +39,7 @@ from bench_scoring import BUNDLE, ROOT, RWWD, WORKER, machine, run_worker
 
 from pytext_psych import load_model
 from pytext_psych.core.windows import windows
+from pytext_psych.scoring.sessions import session_options
 
 GOALS = {"text_short": 7.0, "text_long": 5.0}  # issue 33, AVX-512 VNNI CPUs
 PLAN_TOKENS = 128  # the plan's batch on both CPUs measured so far (scoring.md)
@@ -76,9 +77,8 @@ def _int8_one_core(config: dict, rows: int, seconds: float) -> float:
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
                                                         helper.make_opsetid("com.microsoft", 1)])
         model.ir_version = 8
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(model.SerializeToString(), session_options(1),
+                                       providers=["CPUExecutionProvider"])
         sessions.append((session, {"a": rng.integers(0, 256, (rows, k), dtype=np.uint8)}))
     return _best_seconds(lambda: [s.run(None, feed) for s, feed in sessions], seconds)
 

@@ -12,6 +12,7 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 from scipy.stats import pearsonr
 from tokenizers import Tokenizer
 
+from pytext_psych.scoring.sessions import session_options
 from pytext_psych.training.quantize import (AGREEMENT, SMOOTHING, activation_ranges, agreement, channel_peaks,
                                            fused_products, gelu_products, smooth_products, static_activations)
 
@@ -33,8 +34,9 @@ def quantized(topic_fit, examples, tmp_path_factory):
 
 
 def _session(model):
+    """onnxruntime with exact int8 sums, as every session of the package (scoring.sessions)."""
     source = model if isinstance(model, str) else model.SerializeToString()
-    return ort.InferenceSession(source, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(source, session_options(), providers=["CPUExecutionProvider"])
 
 
 def _run(session, feeds):

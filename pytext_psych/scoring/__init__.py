@@ -1,5 +1,6 @@
 """Scoring with a bundle, torch-free: the bundle folder and its verified manifest
-(:mod:`.bundle`), the ONNX model that scores texts (:mod:`.infer`), scoring and writing
+(:mod:`.bundle`), the ONNX model that scores texts (:mod:`.infer`) with its batch plan
+(:mod:`.plan`) and session options (:mod:`.sessions`), scoring and writing
 scores with their settings (:mod:`.predict`), outputs as data frames (:mod:`.frames`),
 reading input in chunks (:mod:`.streams`), the shift check (:mod:`.shift`), explanations
 (:mod:`.explain`) and scoring on a cluster (:mod:`.distributed`). Nothing here may reach

@@ -36,6 +36,7 @@ from ..stats import conformal_threshold
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
 from .plan import (PROBE_TOKENS, BatchPlan, batching_exact, cached_plan, fastest_batch, keep_plan, measure, plan_key,
                    probe_batch)
+from .sessions import session_options
 
 CHUNK = 4096  # texts tokenised together; bounds memory
 # onnxruntime would fuse the export's Add + LayerNormalization back into its
@@ -123,9 +124,7 @@ class TextModel:
         if precision not in self._sessions:
             import onnxruntime as ort
 
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1  # parallel across batches instead: see raw_outputs
-            options.inter_op_num_threads = 1
+            options = session_options(threads=1)  # parallel across batches instead: see raw_outputs
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self._sessions[precision] = ort.InferenceSession(
                 str(self.path / self.description.onnx["files"][precision]), options,

@@ -21,9 +21,9 @@ the plan is one window per call on this machine, whatever the export found.
 
 The precision is *not* chosen by machine: ``"auto"`` follows the bundle's parity report
 everywhere, so one bundle gives one precision's scores on every computer. The CPU's int8
-class is reported (``pytext-psych info``): on an AVX2 CPU without VNNI, onnxruntime's int8
-products can saturate (its quantisation guide says so), so the int8 parity measured at
-export on a CPU with VNNI or AMX may not carry over; the report says so for such machines.
+class is reported (``pytext-psych info``). Its int8 kernel differs by class, not its sums:
+on an AVX2 CPU without VNNI, every session asks onnxruntime for exact int8 products
+(:mod:`.sessions`), so the int8 parity measured at export holds there too.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ import numpy as np
 
 from ..core.catalog import cache_folder
 from ..core.machine import cpu_flags, cpu_model
+from .sessions import EXACT_INT8
 
 BATCHES = (1, 4, 16, 64)  # texts per call tried when measuring
 PROBE_TOKENS = 32  # a short answer's length, where batching matters most
@@ -52,8 +53,8 @@ INT8_NOTES = {
     "amx": "AMX int8 tiles: exact int32 sums",
     "avx512_vnni": "AVX-512 VNNI: exact int32 sums",
     "avx_vnni": "AVX-VNNI: exact int32 sums",
-    "avx2": "AVX2 without VNNI: onnxruntime's int8 products can saturate, so int8 scores may "
-            "differ more from fp32 here than the parity report (measured at export) says",
+    "avx2": "AVX2 without VNNI: exact int32 sums through onnxruntime's uint8-weight products "
+            "(session.x64quantprecision), slower than its saturating ones",
     "other": "no AVX2: onnxruntime's int8 kernels are slow here; fp32 may be faster",
 }
 
@@ -142,10 +143,11 @@ def batching_exact(run: Callable[[np.ndarray], np.ndarray], batches: list[np.nda
 
 
 def plan_key(onnx_digest: str, precision: str) -> str:
-    """The cache key of a plan: the ONNX file, the CPU, its flags and onnxruntime."""
+    """The cache key of a plan: the ONNX file, the CPU, its flags, onnxruntime and the
+    session's int8 setting (plans measured with other kernels are not reused)."""
     import onnxruntime as ort
 
-    parts = [onnx_digest, precision, cpu_model(), " ".join(sorted(cpu_flags())), ort.__version__]
+    parts = [onnx_digest, precision, cpu_model(), " ".join(sorted(cpu_flags())), ort.__version__, "=".join(EXACT_INT8)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 

@@ -64,6 +64,7 @@ from ..evaluation.evaluate import outcomes_parity
 from ..scoring.bundle import ONNX_FILES
 from ..scoring.infer import TextModel
 from ..scoring.plan import int8_class
+from ..scoring.sessions import session_options
 from .encoders import encoder_layers
 from .nets import predict_texts, save_pretrained
 from .quantize import (AGREEMENT, CALIBRATION_TEXTS, PREFIX_TOKENS, PREFIXED, activation_ranges, agreement,
@@ -179,7 +180,7 @@ def _outputs(model, feeds: Sequence[dict]) -> np.ndarray:
     import onnxruntime as ort
 
     source = str(model) if isinstance(model, (str, Path)) else model.SerializeToString()
-    session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(source, session_options(), providers=["CPUExecutionProvider"])
     return np.concatenate([session.run(None, feed)[0] for feed in feeds])
 
 

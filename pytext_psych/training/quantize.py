@@ -68,6 +68,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..scoring.sessions import session_options
+
 CALIBRATION_TEXTS = 256  # at most this many training texts calibrate the scales
 AGREEMENT = 0.99  # int8 outputs must correlate this well with fp32's on the calibration texts
 PREFIXED, PREFIX_TOKENS = 64, (4, 8, 16, 32)  # so many of them also read cut to so many tokens
@@ -82,7 +84,7 @@ def _probe(model, names: Sequence[str], feeds: Sequence[dict[str, np.ndarray]]):
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
     probe.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names)
-    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(probe.SerializeToString(), session_options(), providers=["CPUExecutionProvider"])
     for feed in feeds:
         yield session.run(list(names), feed)
 
