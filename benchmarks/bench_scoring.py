@@ -119,7 +119,7 @@ elif engine == "int8_saturating":  # ours without exact int8 sums (differs on CP
     from pytext_psych import load_model
     from pytext_psych.scoring.infer import UNFUSED
     model = load_model(bundle)
-    options = ort.SessionOptions()  # predict_scores' settings but session.x64quantprecision
+    options = ort.SessionOptions()  # predict_scores' settings without session.x64quantprecision
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     model._sessions["int8"] = ort.InferenceSession(
         str(model.path / model.description.onnx["files"]["int8"]), options,
