@@ -1,6 +1,7 @@
 """The batch plan: the CPU-flag classes on recorded flag sets, the choice among measured
 speeds, and a real bundle's plan measured once, cached, and never changing a score."""
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ from pytext_psych import load_model
 from pytext_psych.core.catalog import CACHE_ENV
 from pytext_psych.core.machine import cpu_flags
 from pytext_psych.scoring.infer import TextModel
-from pytext_psych.scoring.plan import BATCHES, PROBE_TOKENS, batching_exact, fastest_batch, int8_class, probe_batch
+from pytext_psych.scoring.plan import (BATCHES, PROBE_TOKENS, batching_exact, fastest_batch, int8_class, measure,
+                                      probe_batch)
 
 CPUINFO = Path(__file__).parent / "data" / "cpuinfo"
 
@@ -29,6 +31,21 @@ def test_fastest_batch_prefers_the_smaller_of_near_ties():
     assert fastest_batch({"1": 300.0, "4": 200.0}) == 1
 
 
+@pytest.mark.parametrize("per_text_squared, timed", [(1e-4, [1, 4, 16]), (0.0, [1, 4, 16, 64])])
+def test_measuring_stops_at_the_first_batch_size_that_is_not_faster(per_text_squared, timed):
+    """Calls that cost 4 ms, 1 ms a text and ``per_text_squared`` s a text squared: with the
+    squared term, 16 texts a call are slower than 4, so 64 is never tried; without it every
+    size is faster than the last and all are timed."""
+    seen = set()
+
+    def run(ids):
+        seen.add(len(ids))
+        time.sleep(0.004 + 0.001 * len(ids) + per_text_squared * len(ids) ** 2)
+
+    speeds = measure(run, [101, 7, 102])
+    assert [int(b) for b in speeds] == timed and sorted(seen) == timed
+
+
 @pytest.fixture
 def own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
@@ -38,7 +55,8 @@ def own_cache(tmp_path, monkeypatch):
 def test_plan_is_measured_once_then_cached(topic_fit, own_cache):
     model = load_model(topic_fit.bundle_path)
     plan = model.plan("int8")
-    assert plan.source == "measured" and list(plan.texts_per_s) == [str(b) for b in BATCHES]
+    timed = [int(b) for b in plan.texts_per_s]
+    assert plan.source == "measured" and timed == list(BATCHES[: len(timed)]) and len(timed) >= 2
     length = min(PROBE_TOKENS, model.description.max_length)
     assert plan.batch_tokens == fastest_batch(plan.texts_per_s) * length
     assert len(list((own_cache / "scoring-plans").glob("*.json"))) == 1

@@ -8,8 +8,9 @@ with AMX, batches of about 16 short answers ran 1.13x one at a time and 64 ran s
 CPUs whose int8 kernels need taller matrices (AVX-512 VNNI without AMX, AVX2) batching pays
 more (``benchmarks/results/scoring.md``). So the size is measured, not assumed: the first
 time a bundle's precision is scored on a machine, a single-threaded session scores windows
-of 32 tokens in batches of 1, 4, 16 and 64 (well under a second for MiniLM-L6, a few seconds
-for a base-size encoder), and the fastest is kept, as a budget of tokens per call, in the
+of 32 tokens in batches of 1, 4, 16 and 64 texts, up to the first size that is not faster
+(:func:`measure`: under a second for MiniLM-L6, a few seconds for a base-size encoder),
+and the fastest is kept, as a budget of tokens per call, in the
 package's cache folder, keyed by the ONNX file's digest, the CPU, its flags and the
 onnxruntime version.
 
@@ -105,9 +106,16 @@ def fastest_batch(speeds: Mapping[str, float]) -> int:
 
 
 def measure(run: Callable[[np.ndarray], Any], token_ids: list[int]) -> dict[str, float]:
-    """Texts/s of ``run`` (one onnxruntime call on a (batch, tokens) array of ids) for each
-    batch size of :data:`BATCHES`, on copies of ``token_ids``."""
-    speeds = {}
+    """Texts/s of ``run`` (one onnxruntime call on a (batch, tokens) array of ids) for the
+    batch sizes of :data:`BATCHES` in turn, on copies of ``token_ids``, up to the first that
+    is not 5% faster than every smaller one: :func:`fastest_batch` would not choose it,
+    and larger ones cost the most to time. Measured speeds rise to one peak and fall
+    (``benchmarks/results/scoring*.md``: the peak at 4 or 16 texts a call on the CPUs met),
+    so stopping there keeps the choice (within the timing's noise) and, on CPUs, skips the
+    64-text calls, the costliest: measuring took 0.7 s instead of 2.9 for MiniLM-L6 and
+    5.4 s instead of 23 for all-mpnet-base-v2 in fp32 on an AVX2-only AMD EPYC
+    (``benchmarks/results/plan_cost.md``); every fit measures its bundle's plans."""
+    speeds: dict[str, float] = {}
     for size in BATCHES:
         ids = np.tile(np.asarray(token_ids, dtype=np.int64), (size, 1))
         run(ids)  # warm-up: allocations, prepacked weights
@@ -115,7 +123,10 @@ def measure(run: Callable[[np.ndarray], Any], token_ids: list[int]) -> dict[str,
         while calls < 3 or time.perf_counter() - started < 0.05:
             run(ids)
             calls += 1
+        best_before = max(speeds.values(), default=0.0)
         speeds[str(size)] = size * calls / (time.perf_counter() - started)
+        if speeds[str(size)] < _FASTER * best_before:
+            break
     return speeds
 
 
