@@ -227,7 +227,7 @@ tune_text_model <- function(data, text, outcome, task = "auto",
 #' @return The model folder's path.
 #' @examplesIf python_ready()
 #' \donttest{
-#' folder <- pretrain_domain(example_data()$answer, epochs = 1, max_length = 32,
+#' folder <- pretrain_domain(example_data()$answer[1:80], epochs = 1, max_length = 32,
 #'                           output_dir = tempfile(), progress = FALSE)
 #' fit <- fit_text_model(example_data()[1:80, ], "answer", "stress", model = folder,
 #'                       epochs = 1, max_length = 32, n_resamples = 100, export = "fp32",
