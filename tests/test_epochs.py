@@ -1,11 +1,38 @@
-"""The training loop says how long it will take, measured on its first steps."""
+"""The training loop says how long it will take, measured on its first steps; its
+learning-rate schedule is transformers'."""
 
 import io
+import subprocess
+import sys
 import time
 
+import pytest
+import torch
 from tqdm import tqdm
 
-from pytext_psych.training.epochs import StepTimer, duration
+from pytext_psych.training.epochs import StepTimer, duration, linear_schedule
+
+
+@pytest.mark.parametrize("warmup, total", [(0, 7), (3, 10), (5, 5), (1, 1)])
+def test_the_schedule_is_transformers_linear_warmup_and_decay(warmup, total):
+    from transformers.optimization import get_linear_schedule_with_warmup
+
+    rates = []
+    for make in (linear_schedule, get_linear_schedule_with_warmup):
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        schedule, seen = make(optimizer, warmup, total), []
+        for _ in range(total + 2):  # past the end too
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            schedule.step()
+        rates.append(seen)
+    assert rates[0] == rates[1]
+
+
+def test_the_training_loop_does_not_import_peft():
+    code = "import sys, pytext_psych.training.epochs; print('peft' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_the_estimate_is_the_pace_of_the_timed_steps_times_the_steps_left():
