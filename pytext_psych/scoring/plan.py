@@ -108,13 +108,14 @@ def fastest_batch(speeds: Mapping[str, float]) -> int:
 def measure(run: Callable[[np.ndarray], Any], token_ids: list[int]) -> dict[str, float]:
     """Texts/s of ``run`` (one onnxruntime call on a (batch, tokens) array of ids) for the
     batch sizes of :data:`BATCHES` in turn, on copies of ``token_ids``, up to the first that
-    is not 5% faster than every smaller one: :func:`fastest_batch` would not choose it,
-    and larger ones cost the most to time. Measured speeds rise to one peak and fall
-    (``benchmarks/results/scoring*.md``: the peak at 4 or 16 texts a call on the CPUs met),
-    so stopping there keeps the choice (within the timing's noise) and, on CPUs, skips the
-    64-text calls, the costliest: measuring took 0.7 s instead of 2.9 for MiniLM-L6 and
-    5.4 s instead of 23 for all-mpnet-base-v2 in fp32 on an AVX2-only AMD EPYC
-    (``benchmarks/results/plan_cost.md``); every fit measures its bundle's plans."""
+    is not 5% faster than the fastest smaller one: :func:`fastest_batch` would not choose
+    it, and larger ones cost the most to time. In no plan measured was the fastest size one
+    that came after a slower one (``benchmarks/results/scoring*.md``: the fastest at 4 or 16
+    texts a call on the CPUs met), so stopping there keeps the choice (within the timing's
+    noise) and, on CPUs, mostly skips the 64-text calls, the costliest: measuring took 0.7 s
+    instead of 2.9 for MiniLM-L6 and 5.4 s instead of 23 for all-mpnet-base-v2 in fp32 on
+    an AVX2-only AMD EPYC (``benchmarks/results/plan_cost.md``); every fit measures its
+    bundle's plans."""
     speeds: dict[str, float] = {}
     for size in BATCHES:
         ids = np.tile(np.asarray(token_ids, dtype=np.int64), (size, 1))
