@@ -18,31 +18,22 @@ import numpy as np
 from bench_scoring import machine
 
 from pytext_psych import load_model
-from pytext_psych.scoring import plan
-from pytext_psych.scoring.plan import PROBE_TOKENS, fastest_batch
+from pytext_psych.scoring.plan import fastest_batch, measure
 
 
 def timed(run, probe, every_size: bool) -> tuple[float, int, dict]:
-    """Seconds :func:`plan.measure` took, the batch it leads to, and its speeds;
-    ``every_size``: no stopping (a 5% bar of 0 is always cleared)."""
-    bar = plan._FASTER
-    plan._FASTER = 0.0 if every_size else bar
-    try:
-        started = time.perf_counter()
-        speeds = plan.measure(run, probe)
-        seconds = time.perf_counter() - started
-    finally:
-        plan._FASTER = bar
-    return seconds, fastest_batch(speeds), speeds
+    """Seconds :func:`measure` took, the batch it leads to, and its speeds; ``every_size``:
+    no stopping."""
+    started = time.perf_counter()
+    speeds = measure(run, probe, faster=0.0) if every_size else measure(run, probe)
+    return time.perf_counter() - started, fastest_batch(speeds), speeds
 
 
 def rows(bundle: Path, rounds: int) -> list[str]:
     model = load_model(bundle)
     out = []
     for precision in model.description.onnx["files"]:
-        run = model._call(precision)
-        length = min(PROBE_TOKENS, model.description.max_length)
-        probe = model.tokenizer.encode(" ".join(["worry"] * length)).ids[:length]
+        run, probe = model._call(precision), model._probe_window()
         run(np.asarray([probe]))  # session built, weights packed
         for _ in range(rounds):  # alternate, so that both ways see the same machine state
             every, stopping = timed(run, probe, True), timed(run, probe, False)

@@ -92,10 +92,15 @@ def _config(**kw):
                                  patience=5, seed=3), **kw})
 
 
+def _topic_rows(n: int):
+    """The first ``n`` example answers' topics, 75% train and 25% dev."""
+    prep = prepare(example_data().iloc[:n], "answer", "topic")
+    return prep, split_rows(prep.y, prep.task, (0.75, 0.25, 0.0), 0)
+
+
 @pytest.fixture(scope="module")
 def topics():
-    prep = prepare(example_data().iloc[:160], "answer", "topic")
-    return prep, split_rows(prep.y, prep.task, (0.75, 0.25, 0.0), 0)
+    return _topic_rows(160)
 
 
 def _changed(topics, config, dev=True):
@@ -314,9 +319,7 @@ def test_bf16_on_a_cpu_trains_under_autocast():
         optimiser = Optimiser(net, _config(mixed_precision=setting), 4, 1, torch.device("cpu"))
         with optimiser.autocast():
             assert net.classifier(torch.ones(1, net.config.hidden_size)).dtype == dtype
-    prep = prepare(example_data().iloc[:48], "answer", "topic")
-    few = prep, split_rows(prep.y, prep.task, (0.75, 0.25, 0.0), 0)
-    names, changed, result = _changed(few, _config(strategy="full", mixed_precision="bf16"))
+    names, changed, result = _changed(_topic_rows(48), _config(strategy="full", mixed_precision="bf16"))
     assert changed == set(names)
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
 

@@ -166,13 +166,17 @@ class TextModel:
         fastest batch size measured on short ones (:mod:`.plan`)."""
         run, longest = self._call(precision), self.description.max_length
         vocab = self.tokenizer.get_vocab_size(with_added_tokens=False)
-        length = min(PROBE_TOKENS, longest)
-        probe = self.tokenizer.encode(" ".join(["worry"] * length)).ids[:length]
-        full = self.tokenizer.encode(" ".join(["worry"] * longest)).ids[:longest]
+        probe, full = self._probe_window(), self._probe_window(longest)
         if not batching_exact(run, [probe_batch(probe, vocab, 16), probe_batch(full, vocab, 3, seed=1)]):
             return BatchPlan(0, "batching not exact here")
         speeds = measure(run, probe)
-        return BatchPlan(fastest_batch(speeds) * length, "measured", speeds)
+        return BatchPlan(fastest_batch(speeds) * len(probe), "measured", speeds)
+
+    def _probe_window(self, length: int = PROBE_TOKENS) -> list[int]:
+        """The ids of one window of ``length`` tokens (at most the bundle's ``max_length``),
+        special tokens included: what a plan is timed and checked on."""
+        length = min(length, self.description.max_length)
+        return self.tokenizer.encode(" ".join(["worry"] * length)).ids[:length]
 
     def raw_outputs(self, texts: Sequence[str], precision: str = "auto", threads: int | None = None,
                     batch_tokens: int | None = None) -> np.ndarray:

@@ -105,17 +105,17 @@ def fastest_batch(speeds: Mapping[str, float]) -> int:
     return min(int(b) for b, v in speeds.items() if v * _FASTER >= best)
 
 
-def measure(run: Callable[[np.ndarray], Any], token_ids: list[int]) -> dict[str, float]:
+def measure(run: Callable[[np.ndarray], Any], token_ids: list[int], faster: float = _FASTER) -> dict[str, float]:
     """Texts/s of ``run`` (one onnxruntime call on a (batch, tokens) array of ids) for the
-    batch sizes of :data:`BATCHES` in turn, on copies of ``token_ids``, up to the first that
-    is not 5% faster than the fastest smaller one: :func:`fastest_batch` would not choose
-    it, and larger ones cost the most to time. In no plan measured was the fastest size one
-    that came after a slower one (``benchmarks/results/scoring*.md``: the fastest at 4 or 16
-    texts a call on the CPUs met), so stopping there keeps the choice (within the timing's
-    noise) and, on CPUs, mostly skips the 64-text calls, the costliest: measuring took 0.7 s
-    instead of 2.9 for MiniLM-L6 and 5.4 s instead of 23 for all-mpnet-base-v2 in fp32 on
-    an AVX2-only AMD EPYC (``benchmarks/results/plan_cost.md``); every fit measures its
-    bundle's plans."""
+    batch sizes of :data:`BATCHES` in turn, on copies of ``token_ids``, up to the first whose
+    speed is below ``faster`` (1.05) times the fastest smaller one's (0: every size is
+    timed): :func:`fastest_batch` would not choose it, and larger ones cost the most to
+    time. In no plan measured was the fastest size one that came after a slower one
+    (``benchmarks/results/scoring*.md``: the fastest at 4 or 16 texts a call on the CPUs
+    met), so stopping there keeps the choice (within the timing's noise) and, on CPUs,
+    mostly skips the 64-text calls, the costliest: measuring took 0.7 s instead of 2.9 for
+    MiniLM-L6 and 5.4 s instead of 23 for all-mpnet-base-v2 in fp32 on an AVX2-only AMD
+    EPYC (``benchmarks/results/plan_cost.md``); every fit measures its bundle's plans."""
     speeds: dict[str, float] = {}
     for size in BATCHES:
         ids = np.tile(np.asarray(token_ids, dtype=np.int64), (size, 1))
@@ -126,7 +126,7 @@ def measure(run: Callable[[np.ndarray], Any], token_ids: list[int]) -> dict[str,
             calls += 1
         best_before = max(speeds.values(), default=0.0)
         speeds[str(size)] = size * calls / (time.perf_counter() - started)
-        if speeds[str(size)] < _FASTER * best_before:
+        if speeds[str(size)] < faster * best_before:
             break
     return speeds
 
