@@ -6,11 +6,14 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 from tqdm import tqdm
 
-from pytext_psych.training.epochs import StepTimer, duration, linear_schedule
+from pytext_psych.core.settings import TrainSettings
+from pytext_psych.training.checkpoints import Checkpoint
+from pytext_psych.training.epochs import Epochs, Optimiser, StepTimer, duration, linear_schedule
 
 
 @pytest.mark.parametrize("warmup, total", [(0, 7), (3, 10), (5, 5), (1, 1)])
@@ -94,3 +97,40 @@ def test_the_estimate_weighs_the_steps_by_their_work():
     pace = float(said.split(": ")[1].split(" s a step")[0])
     assert 0.1 <= pace < 0.2  # 0.1 s a unit x 69 units / 60 steps; unweighted it would be 0.4
     assert "about 1 min more for all 600 steps" in said  # 0.1 x (56 + 9 x 69) = 68 s; unweighted 238 s
+
+
+class _Recorded(Checkpoint):
+    """A real checkpoint file that also keeps each state it was given."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.saved = []
+
+    def save(self, state):
+        self.saved.append(state)
+        super().save(state)
+
+
+@pytest.mark.parametrize("patience, scores, trained", [(5, [1, 2, 3], 3), (1, [3, 2, 1], 2)])
+def test_after_the_last_epoch_only_the_finished_state_is_saved(tmp_path, patience, scores, trained):
+    """Every epoch but the last saves the whole state (to resume from); the last, whether
+    the epochs ran out or patience did, goes straight to the finished state, without the
+    optimiser, and a run from that checkpoint trains nothing more."""
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 3), torch.randn(16)
+    net = torch.nn.Linear(3, 1)
+    settings = TrainSettings(epochs=3, patience=patience)
+    rated = iter(scores)
+
+    def loop():
+        return Epochs(net, Optimiser(net, settings, 2, settings.epochs, torch.device("cpu")),
+                      np.random.default_rng(0), settings, lambda: [np.arange(8), np.arange(8, 16)],
+                      lambda b: torch.nn.functional.mse_loss(net(x[b]).squeeze(1), y[b]),
+                      end_epoch=lambda record: next(rated))
+
+    checkpoint = _Recorded(tmp_path / "loop.pt")
+    assert len(loop().run(checkpoint, "test", False).history) == trained
+    assert [s["progress"]["finished"] for s in checkpoint.saved] == [False] * (trained - 1) + [True]
+    assert "optimiser" in checkpoint.saved[0] and sorted(checkpoint.saved[-1]) == ["net", "progress"]
+    again = _Recorded(tmp_path / "loop.pt")
+    assert len(loop().run(again, "test", False).history) == trained and again.saved == []

@@ -4,11 +4,12 @@ cost the work done.
 Every training loop (each fine-tune of a fit, a cross-validation fold, a tuning trial, a
 learning-curve run; domain pretraining) saves its whole state at the end of every epoch:
 weights, optimiser, schedule, every random number generator, history, the best epoch so
-far. The file sits in one hidden folder next to the output (``.<name>.pytext-psych.resume``)
-and is named by a hash of the loop's data and settings, so a checkpoint is never picked up
-for other data or settings. The same call after a kill continues from the last finished
-epoch (or the step where Ctrl-C stopped it) and ends with the same numbers as a run that
-was never interrupted; the folder is removed once the output is written.
+far (after the last epoch, only the finished loop's weights and history). The file sits in
+one hidden folder next to the output (``.<name>.pytext-psych.resume``) and is named by a
+hash of the loop's data and settings, so a checkpoint is never picked up for other data or
+settings. The same call after a kill continues from the last finished epoch (or the step
+where Ctrl-C stopped it) and ends with the same numbers as a run that was never
+interrupted; the folder is removed once the output is written.
 
 Ctrl-C stops at the next optimiser step, saves, and says how to resume; a second Ctrl-C
 stops at once. Files are written with :func:`torch.save` and read back with

@@ -230,14 +230,18 @@ class Epochs:
 
     def run(self, checkpoint: Checkpoint | None, what: str, progress: bool) -> Progress:
         """Train, saving after every epoch (and on Ctrl-C); continue from ``checkpoint``
-        when it holds this loop's progress. Leaves the best epoch's weights in ``net``."""
+        when it holds this loop's progress. Leaves the best epoch's weights in ``net``.
+        After the last epoch only the finished state is saved (the chosen weights, no
+        optimiser): writing the whole state first, only to replace it at once, cost each
+        MiniLM-L6 loop 364 MB written and 0.3 to 2 s on a 2-core AMD EPYC (9 s of a
+        two-fit tutorial's 131 went to saving checkpoints)."""
         p, best = self._restore(checkpoint, what)
         steps = self.optimiser.updates_per_epoch
         if p.finished:
             return p
         with tqdm(total=steps * self.settings.epochs, initial=steps * (p.epoch - 1) + p.step,
                   disable=not progress, desc=what, unit="step") as bar, StopRequest() as stop:
-            while p.epoch <= self.settings.epochs and p.waited < self.settings.patience:
+            while self._continues(p):
                 if stop.requested:  # Ctrl-C came while the dev split was scored
                     self._stop(checkpoint, p, best)
                 best = self._epoch(p, best, bar, stop, checkpoint)
@@ -271,8 +275,13 @@ class Epochs:
         else:
             p.waited += 1
         p.epoch, p.step, p.batches, p.losses = p.epoch + 1, 0, None, []
-        self._save(checkpoint, p, best)
+        if self._continues(p):  # else run() saves the finished state at once, in its place
+            self._save(checkpoint, p, best)
         return best
+
+    def _continues(self, p: Progress) -> bool:
+        """Whether another epoch runs: epochs left and patience not spent."""
+        return p.epoch <= self.settings.epochs and p.waited < self.settings.patience
 
     def _stop(self, checkpoint: Checkpoint | None, p: Progress, best) -> None:
         """Save and raise :class:`~pytext_psych.training.checkpoints.Interrupted` (Ctrl-C)."""
