@@ -11,8 +11,8 @@ from pytext_psych import load_model
 from pytext_psych.core.catalog import CACHE_ENV
 from pytext_psych.core.machine import cpu_flags
 from pytext_psych.scoring.infer import TextModel
-from pytext_psych.scoring.plan import (BATCHES, PROBE_TOKENS, batching_exact, fastest_batch, int8_class, measure,
-                                      probe_batch)
+from pytext_psych.scoring.plan import (BATCHES, PLAN_TEXTS, PROBE_TOKENS, batching_exact, fastest_batch, int8_class,
+                                      measure, probe_batch)
 
 CPUINFO = Path(__file__).parent / "data" / "cpuinfo"
 
@@ -63,6 +63,22 @@ def test_plan_is_measured_once_then_cached(topic_fit, own_cache):
     again = load_model(topic_fit.bundle_path).plan("int8")  # a new process would read the same
     assert again.source == "cached" and again.batch_tokens == plan.batch_tokens
     assert "batches of equal length" in again.describe()
+
+
+def test_a_small_call_measures_nothing_until_a_plan_is_known(topic_fit, examples, own_cache):
+    """Fewer than PLAN_TEXTS texts in a call: one window per call, nothing measured, the
+    same scores as batched; a call of PLAN_TEXTS texts measures the plan, and every call
+    after, however small, uses it."""
+    model = load_model(topic_fit.bundle_path)
+    texts = examples.answer.tolist()[:40]
+    assert model.tokens_per_call("int8", PLAN_TEXTS - 1) == 0
+    small = model.raw_outputs(texts, "int8")
+    assert not (own_cache / "scoring-plans").exists()  # nothing measured
+    budget = model.tokens_per_call("int8", PLAN_TEXTS)
+    assert budget == model.plan("int8").batch_tokens > 0 and model.plan("int8").source == "measured"
+    assert model.tokens_per_call("int8", 1) == budget
+    np.testing.assert_array_equal(small, model.raw_outputs(texts, "int8"))
+    assert load_model(topic_fit.bundle_path).tokens_per_call("int8", 1) == budget  # from the cache
 
 
 def test_unwritable_cache_is_skipped(topic_fit, tmp_path, monkeypatch):

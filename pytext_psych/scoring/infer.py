@@ -34,8 +34,8 @@ from ..core.settings import PRECISIONS
 from ..core.windows import length_batches, pooled, windows
 from ..stats import conformal_threshold
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
-from .plan import (PROBE_TOKENS, BatchPlan, batching_exact, cached_plan, fastest_batch, keep_plan, measure, plan_key,
-                   probe_batch)
+from .plan import (PLAN_TEXTS, PROBE_TOKENS, BatchPlan, batching_exact, cached_plan, fastest_batch, keep_plan,
+                   measure, plan_key, probe_batch)
 from .sessions import session_options
 
 CHUNK = 4096  # texts tokenised together; bounds memory
@@ -65,7 +65,7 @@ class TextModel:
         self.path = Path(path)
         self.description = description
         self._sessions: dict[str, Any] = {}
-        self._plans: dict[str, BatchPlan] = {}
+        self._plans: dict[str, BatchPlan | None] = {}  # None: not in the cache, not measured yet
         self._tokenizer = None
 
     @property
@@ -146,20 +146,35 @@ class TextModel:
         """How ``precision`` is batched on this machine (:mod:`pytext_psych.scoring.plan`):
         measured once per machine and bundle, then read from the cache."""
         precision = self.resolve_precision(precision)
-        if precision not in self._plans:
-            self._plans[precision] = self._new_plan(precision)
+        if self._known_plan(precision) is None:
+            self._plans[precision] = self._measured_plan(precision)
+            keep_plan(self._plan_key(precision), self._plans[precision])
         return self._plans[precision]
 
-    def _new_plan(self, precision: str) -> BatchPlan:
-        if precision not in self.description.onnx.get("batch_invariant", ()):
-            return BatchPlan(0, "not batch-invariant")
+    def _known_plan(self, precision: str) -> BatchPlan | None:
+        """``precision``'s plan where it is known without measuring: one window per call for a
+        precision not verified batch-invariant, else the plan measured before (in this
+        session or the cache); None while none is (the cache is read once)."""
+        if precision not in self._plans:
+            invariant = precision in self.description.onnx.get("batch_invariant", ())
+            self._plans[precision] = (cached_plan(self._plan_key(precision)) if invariant
+                                      else BatchPlan(0, "not batch-invariant"))
+        return self._plans[precision]
+
+    def _plan_key(self, precision: str) -> str:
         name = self.description.onnx["files"][precision]
-        key = plan_key(self.description.files.get(name) or sha256_file(self.path / name), precision)
-        plan = cached_plan(key)
-        if plan is None:
-            plan = self._measured_plan(precision)
-            keep_plan(key, plan)
-        return plan
+        return plan_key(self.description.files.get(name) or sha256_file(self.path / name), precision)
+
+    def tokens_per_call(self, precision: str, texts: int) -> int:
+        """Tokens per onnxruntime call for a call that scores ``texts`` texts: the plan's
+        (:meth:`plan`); but while no plan is known, a call of fewer than
+        :data:`~pytext_psych.scoring.plan.PLAN_TEXTS` texts scores one window per call and
+        measures nothing, as measuring would cost it more than batching saves. Either way
+        the scores are the same (a plan batches only where batching is exact)."""
+        precision = self.resolve_precision(precision)
+        if self._known_plan(precision) is None and texts < PLAN_TEXTS:
+            return 0
+        return self.plan(precision).batch_tokens
 
     def _measured_plan(self, precision: str) -> BatchPlan:
         """Batching checked exact on this machine (short and full-length windows), then the
@@ -184,12 +199,12 @@ class TextModel:
 
         Texts are cut into windows (one for a text that fits), windows of equal length go
         through onnxruntime together in batches of up to ``batch_tokens`` tokens (default:
-        :meth:`plan`; 0: one window per call), no padding, and each text's output is the
+        :meth:`tokens_per_call`; 0: one window per call), no padding, and each text's output is the
         mean of its windows'. Batches run in parallel on ``threads`` threads (default: the
         cores this process may use), each call single-threaded.
         """
         d, run = self.description, self._call(precision)
-        budget = self.plan(precision).batch_tokens if batch_tokens is None else batch_tokens
+        budget = self.tokens_per_call(precision, len(texts)) if batch_tokens is None else batch_tokens
         outputs = np.empty((len(texts), d.num_outputs), dtype=np.float32)
         with ThreadPoolExecutor(_workers(threads)) as pool:
             for start in range(0, len(texts), CHUNK):

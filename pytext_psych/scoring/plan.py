@@ -7,7 +7,8 @@ changes the speed and never a score. Which size is fastest depends on the CPU: o
 with AMX, batches of about 16 short answers ran 1.13x one at a time and 64 ran slower; on
 CPUs whose int8 kernels need taller matrices (AVX-512 VNNI without AMX, AVX2) batching pays
 more (``benchmarks/results/scoring.md``). So the size is measured, not assumed: the first
-time a bundle's precision is scored on a machine, a single-threaded session scores windows
+time a bundle's precision scores :data:`PLAN_TEXTS` texts or more in one call on a machine
+(or ``pytext-psych info`` shows its plan), a single-threaded session scores windows
 of 32 tokens in batches of 1, 4, 16 and 64 texts, up to the first size that is not faster
 (:func:`measure`: under a second for MiniLM-L6, a few seconds for a base-size encoder),
 and the fastest is kept, as a budget of tokens per call, in the
@@ -46,6 +47,16 @@ from .sessions import EXACT_INT8
 BATCHES = (1, 4, 16, 64)  # texts per call tried when measuring
 PROBE_TOKENS = 32  # a short answer's length, where batching matters most
 _FASTER = 1.05  # a larger batch is kept only when at least 5% faster (measurement noise)
+# A call of fewer texts, while no plan is known, scores one window per call and measures
+# nothing: measuring costs more than batching would save it. Measured on a 2-core AMD EPYC
+# with AVX2 alone (December 2026), checking and timing a plan took 1.5 s (fp32) and 3.0 s
+# (int8) for a MiniLM-L6 bundle, 31 s and 8 s for an all-mpnet-base-v2 one, and batching
+# saved 12-28% and 23-33% of their times one window per call: measuring pays from about
+# 1,200 to 2,600 texts in one call. 1,000, as a plan, once measured, serves every later
+# call too; a hold-out fit scores all its texts through its bundle, so measures the plan of
+# a fit on 1,000 texts or more. Fits on fewer (the test suite's, some 250 of them) measured 4.6 s
+# each before, which scoring their few texts never repaid.
+PLAN_TEXTS = 1_000
 
 # int8 matrix-product kernels onnxruntime (MLAS) picks, best first
 INT8_CLASSES = {"amx": ("amx_int8",), "avx512_vnni": ("avx512_vnni",), "avx_vnni": ("avx_vnni",),
