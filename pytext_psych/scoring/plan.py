@@ -50,12 +50,13 @@ _FASTER = 1.05  # a larger batch is kept only when at least 5% faster (measureme
 # A call of fewer texts, while no plan is known, scores one window per call and measures
 # nothing: measuring costs more than batching would save it. Measured on a 2-core AMD EPYC
 # with AVX2 alone (December 2026), checking and timing a plan took 1.5 s (fp32) and 3.0 s
-# (int8) for a MiniLM-L6 bundle, 31 s and 8 s for an all-mpnet-base-v2 one, and batching
+# (int8) for a MiniLM-L6 bundle, 31 s and 8 s for a whole-data all-mpnet-base-v2 one (its
+# fp32 timing went on to 64 texts a call, 15 texts/s at 16 against 14 at 4), and batching
 # saved 12-28% and 23-33% of their times one window per call: measuring pays from about
 # 1,200 to 2,600 texts in one call. 1,000, as a plan, once measured, serves every later
 # call too; a hold-out fit scores all its texts through its bundle, so measures the plan of
-# a fit on 1,000 texts or more. Fits on fewer (the test suite's, some 250 of them) measured 4.6 s
-# each before, which scoring their few texts never repaid.
+# a fit on 1,000 texts or more. Smaller fits (the test suite's) and cross-validation folds
+# each spent 4.6 s measuring before (MiniLM-L6, both precisions), never repaid.
 PLAN_TEXTS = 1_000
 
 # int8 matrix-product kernels onnxruntime (MLAS) picks, best first
@@ -126,7 +127,7 @@ def measure(run: Callable[[np.ndarray], Any], token_ids: list[int], faster: floa
     met), so stopping there keeps the choice (within the timing's noise) and, on CPUs,
     mostly skips the 64-text calls, the costliest: measuring took 0.7 s instead of 2.9 for
     MiniLM-L6 and 5.4 s instead of 23 for all-mpnet-base-v2 in fp32 on an AVX2-only AMD
-    EPYC (``benchmarks/results/plan_cost.md``); every fit measures its bundle's plans."""
+    EPYC (``benchmarks/results/plan_cost.md``), a cost each bundle pays once per machine."""
     speeds: dict[str, float] = {}
     for size in BATCHES:
         ids = np.tile(np.asarray(token_ids, dtype=np.int64), (size, 1))
