@@ -60,6 +60,7 @@ import torch
 
 from ..core.description import Description
 from ..core.machine import cpu_flags
+from ..core.windows import length_batches
 from ..evaluation.evaluate import outcomes_parity
 from ..scoring.bundle import ONNX_FILES
 from ..scoring.infer import TextModel
@@ -67,8 +68,8 @@ from ..scoring.plan import int8_class
 from ..scoring.sessions import session_options
 from .encoders import encoder_layers
 from .nets import predict_texts, save_pretrained
-from .quantize import (AGREEMENT, CALIBRATION_TEXTS, PREFIX_TOKENS, PREFIXED, activation_ranges, agreement,
-                       fused_products, gelu_products, smooth_products, static_activations)
+from .quantize import (AGREEMENT, CALIBRATION_BATCH, CALIBRATION_TEXTS, PREFIX_TOKENS, PREFIXED, activation_ranges,
+                       agreement, fused_products, gelu_products, smooth_products, static_activations)
 
 OPSET = 17
 # onnxruntime's optimiser knows these encoder families under the "bert" fusion patterns
@@ -161,22 +162,25 @@ def _optimize(raw: Path, config):
 
 
 def _calibration_feeds(tokenizer, texts: Sequence[str], names: Sequence[str], max_length: int) -> list[dict]:
-    """Each calibration text alone (its first window), and the first
+    """The graph's inputs for each calibration text (its first window), and for the first
     :data:`~pytext_psych.training.quantize.PREFIXED` of them also cut to their first
-    :data:`~pytext_psych.training.quantize.PREFIX_TOKENS` tokens, as the graph's inputs."""
-    feeds = []
+    :data:`~pytext_psych.training.quantize.PREFIX_TOKENS` tokens: windows of equal length
+    stacked into one feed of up to :data:`~pytext_psych.training.quantize.CALIBRATION_BATCH`
+    tokens, no padding (what a scale is calibrated on is the same rows either way)."""
+    cuts = []
     for i, text in enumerate(texts[:CALIBRATION_TEXTS]):
         ids = tokenizer(text, truncation=True, max_length=max_length)["input_ids"]
-        cut = [ids[:k] + ids[-1:] for k in PREFIX_TOKENS if k + 1 < len(ids)] if i < PREFIXED else []
-        for window in [ids, *cut]:
-            feed = {"input_ids": np.asarray([window], dtype=np.int64)}
-            feed.update(attention_mask=np.ones_like(feed["input_ids"]), token_type_ids=np.zeros_like(feed["input_ids"]))
-            feeds.append({k: feed[k] for k in names})
+        cuts += [ids, *([ids[:k] + ids[-1:] for k in PREFIX_TOKENS if k + 1 < len(ids)] if i < PREFIXED else [])]
+    feeds = []
+    for rows in length_batches([len(c) for c in cuts], CALIBRATION_BATCH):
+        ids = np.asarray([cuts[r] for r in rows], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        feeds.append({k: feed[k] for k in names})
     return feeds
 
 
 def _outputs(model, feeds: Sequence[dict]) -> np.ndarray:
-    """``model``'s (a path or ``onnx.ModelProto``) outputs for ``feeds``, one call each."""
+    """``model``'s (a path or ``onnx.ModelProto``) outputs for ``feeds``, one call each, rows in order."""
     import onnxruntime as ort
 
     source = str(model) if isinstance(model, (str, Path)) else model.SerializeToString()

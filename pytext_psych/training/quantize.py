@@ -84,6 +84,13 @@ from ..scoring.sessions import session_options
 CALIBRATION_TEXTS = 256  # at most this many training texts calibrate the scales
 AGREEMENT = 0.99  # int8 outputs must correlate this well with fp32's on the calibration texts
 PREFIXED, PREFIX_TOKENS = 64, (4, 8, 16, 32)  # so many of them also read cut to so many tokens
+# Calibration windows of equal length go through onnxruntime together, up to this many
+# tokens a call, no padding: the ranges, peaks and agreement are of the same rows. Measured
+# on the AVX2-only EPYC (2 cores), 455 windows of the example answers cut at 64 tokens: 30
+# calls instead of 455, an all-mpnet-base-v2 bundle's smoothed int8 (reference, peaks,
+# ranges, agreement) 57 s instead of 73, MiniLM-L6's full int8 about 1 s less. The probe that
+# reads every GELU output then holds at most 2048 x 3072 x 12 floats (300 MB) for mpnet.
+CALIBRATION_BATCH = 2048
 SMOOTHING = 0.85  # how much of an activation channel's peak moves into the weights (module docstring)
 
 
@@ -102,7 +109,7 @@ def _probe(model, names: Sequence[str], feeds: Sequence[dict[str, np.ndarray]]):
 
 def activation_ranges(model, feeds: Sequence[dict[str, np.ndarray]]) -> dict[str, tuple[float, float]]:
     """The minimum and maximum (with 0) of every tensor a ``DynamicQuantizeLinear`` of
-    ``model`` (an ``onnx.ModelProto``) quantises, over ``feeds`` (one text each)."""
+    ``model`` (an ``onnx.ModelProto``) quantises, over ``feeds`` (each a batch of windows)."""
     names = sorted({n.input[0] for n in model.graph.node if n.op_type == "DynamicQuantizeLinear"})
     low, high = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
     for values in _probe(model, names, feeds):
