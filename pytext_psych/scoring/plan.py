@@ -49,14 +49,13 @@ PROBE_TOKENS = 32  # a short answer's length, where batching matters most
 _FASTER = 1.05  # a larger batch is kept only when at least 5% faster (measurement noise)
 # A call of fewer texts, while no plan is known, scores one window per call and measures
 # nothing: measuring costs more than batching would save it. Measured on a 2-core AMD EPYC
-# with AVX2 alone (December 2026), checking and timing a plan took 1.5 s (fp32) and 3.0 s
-# (int8) for a MiniLM-L6 bundle, 31 s and 8 s for a whole-data all-mpnet-base-v2 one (its
-# fp32 timing went on to 64 texts a call, 15 texts/s at 16 against 14 at 4), and batching
-# saved 12-28% and 23-33% of their times one window per call: measuring pays from about
-# 1,200 to 2,600 texts in one call. 1,000, as a plan, once measured, serves every later
-# call too; a hold-out fit scores all its texts through its bundle, so measures the plan of
-# a fit on 1,000 texts or more. Smaller fits (the test suite's) and cross-validation folds
-# each spent 4.6 s measuring before (MiniLM-L6, both precisions), never repaid.
+# with AVX2 alone (benchmarks/results/plan_break_even.md, 1,000 RWWD short answers): a plan
+# took 0.7-1.7 s for a MiniLM-L6 bundle and 4.9-10.8 s for an all-mpnet-base-v2 one, and
+# saved 6-21% of the time one window per call: it pays from 1,255 to 3,177 texts in one
+# call. 1,000, as a plan, once measured, serves every later call too; a hold-out fit scores
+# all its texts through its bundle, so measures the plan of a fit on 1,000 texts or more.
+# Smaller fits (the test suite's) and cross-validation folds each spent 4.6 s measuring
+# before (MiniLM-L6, both precisions), never repaid.
 PLAN_TEXTS = 1_000
 
 # int8 matrix-product kernels onnxruntime (MLAS) picks, best first
