@@ -86,10 +86,10 @@ AGREEMENT = 0.99  # int8 outputs must correlate this well with fp32's on the cal
 PREFIXED, PREFIX_TOKENS = 64, (4, 8, 16, 32)  # so many of them also read cut to so many tokens
 # Calibration windows of equal length go through onnxruntime together, up to this many
 # tokens a call, no padding: the ranges, peaks and agreement are of the same rows. Measured
-# on the AVX2-only EPYC (2 cores), 455 windows of the example answers cut at 64 tokens: 30
-# calls instead of 455, an all-mpnet-base-v2 bundle's smoothed int8 (reference, peaks,
-# ranges, agreement) 57 s instead of 73, MiniLM-L6's full int8 about 1 s less. The probe that
-# reads every GELU output then holds at most 2048 x 3072 x 12 floats (300 MB) for mpnet.
+# on the AVX2-only EPYC (benchmarks/results/calibration_calls.md; 455 windows of the example
+# answers, 30 calls instead of 455): an all-mpnet-base-v2 bundle's smoothed int8 57 s
+# instead of 69, MiniLM-L6's full int8 6.3 s instead of 7.6, agreement as before. The probe
+# that reads every GELU output then holds at most 2048 x 3072 x 12 floats (300 MB) for mpnet.
 CALIBRATION_BATCH = 2048
 SMOOTHING = 0.85  # how much of an activation channel's peak moves into the weights (module docstring)
 
