@@ -77,6 +77,20 @@ def test_static_scales_cover_the_ranges_onnxruntime_finds_text_by_text(quantized
         assert abs(float(constants[zero_name]) - (-low / expected_scale)) <= 1.5
 
 
+def test_ranges_of_stacked_windows_are_those_of_each_window_alone(quantized):
+    """The export stacks calibration windows of equal length; a dynamic quantiser's scale is
+    its whole call's, so stacked rows would see other ranges (up to 6.5% off): the ranges are
+    taken window by window whatever the feeds hold."""
+    feeds = quantized["feeds"][:60]
+    lengths = sorted({f["input_ids"].shape[1] for f in feeds})
+    stacked = []
+    for length in lengths:
+        ids = np.concatenate([f["input_ids"] for f in feeds if f["input_ids"].shape[1] == length])
+        stacked.append({"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)})
+    assert len(stacked) < len(feeds)
+    assert activation_ranges(quantized["dynamic"], stacked) == activation_ranges(quantized["dynamic"], feeds)
+
+
 def test_static_int8_is_batch_invariant_and_dynamic_is_not(quantized):
     """Texts of one length scored together vs one at a time."""
     feeds = quantized["feeds"]

@@ -166,7 +166,8 @@ def _calibration_feeds(tokenizer, texts: Sequence[str], names: Sequence[str], ma
     :data:`~pytext_psych.training.quantize.PREFIXED` of them also cut to their first
     :data:`~pytext_psych.training.quantize.PREFIX_TOKENS` tokens: windows of equal length
     stacked into one feed of up to :data:`~pytext_psych.training.quantize.CALIBRATION_BATCH`
-    tokens, no padding (what a scale is calibrated on is the same rows either way)."""
+    tokens, no padding (the fp32 and static int8 graphs give each row the same numbers
+    either way; the activation ranges are still taken one window at a time)."""
     cuts = []
     for i, text in enumerate(texts[:CALIBRATION_TEXTS]):
         ids = tokenizer(text, truncation=True, max_length=max_length)["input_ids"]

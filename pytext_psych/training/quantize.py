@@ -85,11 +85,13 @@ CALIBRATION_TEXTS = 256  # at most this many training texts calibrate the scales
 AGREEMENT = 0.99  # int8 outputs must correlate this well with fp32's on the calibration texts
 PREFIXED, PREFIX_TOKENS = 64, (4, 8, 16, 32)  # so many of them also read cut to so many tokens
 # Calibration windows of equal length go through onnxruntime together, up to this many
-# tokens a call, no padding: the ranges, peaks and agreement are of the same rows. Measured
-# on the AVX2-only EPYC (benchmarks/results/calibration_calls.md; 455 windows of the example
-# answers, 30 calls instead of 455): an all-mpnet-base-v2 bundle's smoothed int8 57 s
-# instead of 69, MiniLM-L6's full int8 6.3 s instead of 7.6, agreement as before. The probe
-# that reads every GELU output then holds at most 2048 x 3072 x 12 floats (300 MB) for mpnet.
+# tokens a call, no padding, where the graph gives each row the same numbers in any batch
+# (fp32 for the reference and the smoothing peaks, static int8 for the agreement); the
+# dynamic graph's activation ranges are still taken one window per call (activation_ranges).
+# Measured on the AVX2-only EPYC (benchmarks/results/calibration_calls.md; 455 windows of
+# the example answers): the same int8 graphs byte for byte, all-mpnet-base-v2's smoothed
+# int8 in 57 s instead of 72, MiniLM-L6's full int8 in 8.1 s instead of 10.0. The probe of
+# every GELU output then holds at most 2048 x 3072 x 12 floats (300 MB) for mpnet.
 CALIBRATION_BATCH = 2048
 SMOOTHING = 0.85  # how much of an activation channel's peak moves into the weights (module docstring)
 
@@ -109,10 +111,13 @@ def _probe(model, names: Sequence[str], feeds: Sequence[dict[str, np.ndarray]]):
 
 def activation_ranges(model, feeds: Sequence[dict[str, np.ndarray]]) -> dict[str, tuple[float, float]]:
     """The minimum and maximum (with 0) of every tensor a ``DynamicQuantizeLinear`` of
-    ``model`` (an ``onnx.ModelProto``) quantises, over ``feeds`` (each a batch of windows)."""
+    ``model`` (an ``onnx.ModelProto``) quantises, over the windows of ``feeds``, each run
+    alone: a dynamic quantiser's scale is its whole call's, so there a window's activations
+    would depend on its batch-mates (stacked, some ranges moved by up to 6.5%)."""
     names = sorted({n.input[0] for n in model.graph.node if n.op_type == "DynamicQuantizeLinear"})
     low, high = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
-    for values in _probe(model, names, feeds):
+    alone = [{k: v[i : i + 1] for k, v in feed.items()} for feed in feeds for i in range(len(feed["input_ids"]))]
+    for values in _probe(model, names, alone):
         for name, value in zip(names, values):
             low[name], high[name] = min(low[name], float(value.min())), max(high[name], float(value.max()))
     return {n: (low[n], high[n]) for n in names}
