@@ -26,11 +26,7 @@ from transformers import AutoTokenizer
 
 from pytext_psych import example_data
 from pytext_psych.training.export import _calibration_feeds, _outputs, _static_int8
-from pytext_psych.training.quantize import agreement
-
-
-def one_per_call(feeds: list[dict]) -> list[dict]:
-    return [{k: v[i : i + 1] for k, v in feed.items()} for feed in feeds for i in range(len(feed["input_ids"]))]
+from pytext_psych.training.quantize import agreement, one_per_call
 
 
 def calibrated(fp32: Path, feeds: list[dict], recipe: str) -> tuple[float, float, bytes]:

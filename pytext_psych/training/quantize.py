@@ -109,6 +109,11 @@ def _probe(model, names: Sequence[str], feeds: Sequence[dict[str, np.ndarray]]):
         yield session.run(list(names), feed)
 
 
+def one_per_call(feeds: Sequence[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    """Every window (row) of ``feeds`` as a feed of its own, in order."""
+    return [{k: v[i : i + 1] for k, v in feed.items()} for feed in feeds for i in range(len(feed["input_ids"]))]
+
+
 def activation_ranges(model, feeds: Sequence[dict[str, np.ndarray]]) -> dict[str, tuple[float, float]]:
     """The minimum and maximum (with 0) of every tensor a ``DynamicQuantizeLinear`` of
     ``model`` (an ``onnx.ModelProto``) quantises, over the windows of ``feeds``, each run
@@ -116,8 +121,7 @@ def activation_ranges(model, feeds: Sequence[dict[str, np.ndarray]]) -> dict[str
     would depend on its batch-mates (stacked, some ranges moved by up to 6.5%)."""
     names = sorted({n.input[0] for n in model.graph.node if n.op_type == "DynamicQuantizeLinear"})
     low, high = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
-    alone = [{k: v[i : i + 1] for k, v in feed.items()} for feed in feeds for i in range(len(feed["input_ids"]))]
-    for values in _probe(model, names, alone):
+    for values in _probe(model, names, one_per_call(feeds)):
         for name, value in zip(names, values):
             low[name], high[name] = min(low[name], float(value.min())), max(high[name], float(value.max()))
     return {n: (low[n], high[n]) for n in names}
