@@ -12,10 +12,14 @@ each), four int8 graphs against the bundle's fp32 graph:
 - *7-bit weights*: re-exported from the bundle's fp32 graph by the package's own int8 recipe,
   with onnxruntime's ``reduce_range`` (weights in [-64, 64]: no pair can saturate), under the
   package's options; its calibration texts are the first 256 answers of the bundle's column
-  in a seeded sample of the data (8-bit weights re-exported the same way are a row too).
+  in a seeded sample of the data (8-bit weights re-exported the same way are a row too);
+- *7-bit activations*: re-exported the same way with 8-bit weights but every static
+  activation scale mapping its calibrated range onto [0, 127] instead of [0, 255] (no pair
+  can reach 32,768 (2 x 127 x 128 is 32,512), so onnxruntime's default product is exact), under
+  onnxruntime's default options (its fast kernel).
 
-Then one-thread milliseconds a call for default, exact and fp32. Run:
-``python benchmarks/int8_exact.py [--bundle DIR] [--out FILE]`` (about 3 minutes on 2 cores).
+Then one-thread milliseconds a call for default, exact, 7-bit activations and fp32. Run:
+``python benchmarks/int8_exact.py [--bundle DIR] [--out FILE]`` (about 6 minutes on 2 cores).
 Data: the Real World Worry Dataset (Kleinberg, van der Vegt & Mozes, 2020; ``../shared/data/rwwd``).
 """
 
@@ -31,6 +35,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import onnxruntime.quantization as quantization
+import onnxruntime.quantization.quant_utils as quant_utils
 import pandas as pd
 from bench_scoring import RWWD, machine
 from onnx import numpy_helper
@@ -56,21 +61,25 @@ def unsigned(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def reexported(bundle: Path, texts: list[str], tmp: Path, reduce_range: bool) -> Path:
-    """The bundle's fp32 graph through the export's int8 recipe, weights 7-bit or 8-bit."""
+def reexported(bundle: Path, texts: list[str], tmp: Path, weight_bits: int, activation_bits: int = 8) -> Path:
+    """The bundle's fp32 graph through the export's int8 recipe, weights and static
+    activations in the bits given (7 or 8); prints the recipe the export kept."""
     from transformers import AutoTokenizer
 
     names = [i.name for i in onnx.load(str(bundle / "model.onnx")).graph.input]
     feeds = export._calibration_feeds(AutoTokenizer.from_pretrained(bundle), texts, names, 256)
-    folder = tmp / ("w7" if reduce_range else "w8")
+    folder = tmp / f"w{weight_bits}a{activation_bits}"
     folder.mkdir()
     (folder / "fp32.onnx").write_bytes((bundle / "model.onnx").read_bytes())
-    plain = quantization.quantize_dynamic
-    quantization.quantize_dynamic = functools.partial(plain, reduce_range=reduce_range)
+    plain, plain_zp = quantization.quantize_dynamic, quant_utils.compute_scale_zp
+    quantization.quantize_dynamic = functools.partial(plain, reduce_range=weight_bits == 7)
+    quant_utils.compute_scale_zp = lambda low, high, qmin, qmax, *rest: plain_zp(  # uint8: static_activations'
+        low, high, qmin, np.uint8(2**activation_bits - 1) if qmax == 255 else qmax, *rest)
     try:
-        export._int8(folder / "fp32.onnx", folder / "int8.onnx", feeds)
+        report = export._int8(folder / "fp32.onnx", folder / "int8.onnx", feeds)
     finally:
-        quantization.quantize_dynamic = plain
+        quantization.quantize_dynamic, quant_utils.compute_scale_zp = plain, plain_zp
+    print(f"{folder.name}: {report}")
     return folder / "int8.onnx"
 
 
@@ -117,10 +126,12 @@ def main() -> None:
         calibration = pd.read_csv(RWWD).sample(1000, random_state=42)[d.text].astype(str).tolist()
         graphs = {"default": session(int8, ort.SessionOptions()), "exact": session(int8, session_options()),
                   "uint8 by hand": session(unsigned(onnx.load(str(int8))), ort.SessionOptions()),
-                  "8-bit weights, re-exported": session(reexported(bundle, calibration, Path(tmp), False),
+                  "8-bit weights, re-exported": session(reexported(bundle, calibration, Path(tmp), 8),
                                                         session_options()),
-                  "7-bit weights, re-exported": session(reexported(bundle, calibration, Path(tmp), True),
-                                                        session_options())}
+                  "7-bit weights, re-exported": session(reexported(bundle, calibration, Path(tmp), 7),
+                                                        session_options()),
+                  "7-bit activations, re-exported": session(reexported(bundle, calibration, Path(tmp), 8, 7),
+                                                            ort.SessionOptions())}
         reference = session(fp32, session_options())
         lines = [f"# Exact int8 sums (issue 33)\n\nMachine: {machine()}.\n\nBundle: `{bundle.name}`. "
                  "Each answer's first window, one call each; changes in raw outputs.\n",
@@ -138,10 +149,10 @@ def main() -> None:
                              f"{truth.std():.2f}) | {name} | {np.corrcoef(out.ravel(), truth.ravel())[0, 1]:.4f} | "
                              f"{np.abs(out - truth).mean():.3f} | {np.abs(out - truth).max():.2f} | "
                              f"{np.mean(gap.max(axis=1) > 0):.1%} | {gap.mean():.3f} / {gap.max():.2f} |")
-        lines += ["", "| call (windows x tokens) | " + " | ".join(("default", "exact", "fp32")) + " |",
-                  "|---|---|---|---|"]
+        timed = ("default", "exact", "7-bit activations, re-exported")
+        lines += ["", "| call (windows x tokens) | " + " | ".join((*timed, "fp32")) + " |", "|---|---|---|---|---|"]
         for rows, tokens in CALLS:
-            times = [ms_a_call(s, rows, tokens) for s in (graphs["default"], graphs["exact"], reference)]
+            times = [ms_a_call(s, rows, tokens) for s in (*(graphs[name] for name in timed), reference)]
             lines.append(f"| {rows} x {tokens} | " + " | ".join(f"{t:.1f} ms" for t in times) + " |")
     lines += ["", f"Run: `python benchmarks/int8_exact.py --bundle {args.bundle}` ({time.strftime('%Y-%m-%d')})."]
     Path(args.out).write_text("\n".join(lines) + "\n")
