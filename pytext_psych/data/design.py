@@ -49,10 +49,6 @@ class Design:
         """Rows whose errors calibrate conformal intervals: dev, or all rows out-of-fold."""
         return self.evaluated if self.final is not None else self.runs[0].rows("dev")
 
-    @property
-    def bundle_run(self) -> Run:
-        return self.final if self.final is not None else self.runs[0]
-
 
 def plan(prep: Prepared, groups: np.ndarray | None, evaluation: EvalSettings, seed: int) -> Design:
     """The hold-out split (``evaluation.split``) or ``evaluation.cv`` folds, each fold's

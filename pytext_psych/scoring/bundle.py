@@ -24,7 +24,6 @@ from ..core.outputs import default_folder, reserve, sha256_file
 
 BUNDLE_JSON = "bundle.json"
 ONNX_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx", "fp16": "model_fp16.onnx"}
-WEIGHTS = "model.safetensors"
 TOKENIZER_JSON = "tokenizer.json"
 _FORBIDDEN_SUFFIXES = (".pkl", ".pickle", ".bin", ".pt", ".pth", ".joblib", ".py")
 _REQUIRED_KEYS = {
