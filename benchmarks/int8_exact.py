@@ -61,13 +61,17 @@ def unsigned(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def reexported(bundle: Path, texts: list[str], tmp: Path, weight_bits: int, activation_bits: int = 8) -> Path:
-    """The bundle's fp32 graph through the export's int8 recipe, weights and static
-    activations in the bits given (7 or 8); prints the recipe the export kept."""
+def calibration(bundle: Path, texts: list[str]) -> list[dict]:
+    """The export's calibration feeds of ``texts`` for the bundle's graph (made once, shared by every re-export)."""
     from transformers import AutoTokenizer
 
     names = [i.name for i in onnx.load(str(bundle / "model.onnx")).graph.input]
-    feeds = export._calibration_feeds(AutoTokenizer.from_pretrained(bundle), texts, names, 256)
+    return export._calibration_feeds(AutoTokenizer.from_pretrained(bundle), texts, names, 256)
+
+
+def reexported(bundle: Path, feeds: list[dict], tmp: Path, weight_bits: int, activation_bits: int = 8) -> Path:
+    """The bundle's fp32 graph through the export's int8 recipe, weights and static
+    activations in the bits given (7 or 8); prints the recipe the export kept."""
     folder = tmp / f"w{weight_bits}a{activation_bits}"
     folder.mkdir()
     (folder / "fp32.onnx").write_bytes((bundle / "model.onnx").read_bytes())
@@ -123,14 +127,14 @@ def main() -> None:
     int8, fp32 = bundle / d.onnx["files"]["int8"], bundle / d.onnx["files"]["fp32"]
     data = pd.read_csv(RWWD).sample(1000, random_state=7)
     with tempfile.TemporaryDirectory() as tmp:
-        calibration = pd.read_csv(RWWD).sample(1000, random_state=42)[d.text].astype(str).tolist()
+        feeds = calibration(bundle, pd.read_csv(RWWD).sample(1000, random_state=42)[d.text].astype(str).tolist())
         graphs = {"default": session(int8, ort.SessionOptions()), "exact": session(int8, session_options()),
                   "uint8 by hand": session(unsigned(onnx.load(str(int8))), ort.SessionOptions()),
-                  "8-bit weights, re-exported": session(reexported(bundle, calibration, Path(tmp), 8),
+                  "8-bit weights, re-exported": session(reexported(bundle, feeds, Path(tmp), 8),
                                                         session_options()),
-                  "7-bit weights, re-exported": session(reexported(bundle, calibration, Path(tmp), 7),
+                  "7-bit weights, re-exported": session(reexported(bundle, feeds, Path(tmp), 7),
                                                         session_options()),
-                  "7-bit activations, re-exported": session(reexported(bundle, calibration, Path(tmp), 8, 7),
+                  "7-bit activations, re-exported": session(reexported(bundle, feeds, Path(tmp), 8, 7),
                                                             ort.SessionOptions())}
         reference = session(fp32, session_options())
         lines = [f"# Exact int8 sums (issue 33)\n\nMachine: {machine()}.\n\nBundle: `{bundle.name}`. "
