@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -108,6 +109,22 @@ def test_files_and_globs(topic_fit, texts, client, tmp_path):
         predict_scores_distributed(topic_fit, texts, "answer", out=tmp_path / "mine",
                                    scheduler=client, overwrite=True, progress=False)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def _said(call) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    return [str(w.message) for w in caught if "unlike the texts" in str(w.message)]
+
+
+def test_one_shift_warning_for_all_partitions_as_predict_scores_gives(topic_fit, examples, client, tmp_path):
+    texts = pd.DataFrame({"answer": ["my boss keeps adding work and the rent goes up " * 30] * 9
+                          + examples.answer.head(9).tolist()})
+    said = _said(lambda: predict_scores_distributed(topic_fit, texts, "answer", out=tmp_path / "s",
+                                                    scheduler=client, chunk_size=4, progress=False))  # 5 parts
+    assert len(said) == 1 and said == _said(lambda: predict_scores(topic_fit, texts, "answer")), said
+    assert said[0].startswith(f"{pd.read_parquet(tmp_path / 's').unusual.sum()} of 18 texts")
 
 
 def test_cli_scores_on_local_workers(topic_fit, texts, tmp_path):

@@ -1,11 +1,14 @@
 """The shift check at scoring time: flags texts unlike the training texts."""
 
 import warnings
+from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from pytext_psych import predict_scores
+from pytext_psych import load_model, predict_scores, write_scores
+from pytext_psych.scoring.shift import FEATURES, features, signals_of
 
 GERMAN = ["Die Miete ist schon wieder gestiegen und ich kann nachts nicht schlafen",
           "Mein Chef verlangt ständig Überstunden am Wochenende",
@@ -15,23 +18,54 @@ GERMAN = ["Die Miete ist schon wieder gestiegen und ich kann nachts nicht schlaf
           "Wir wissen nicht, wie wir die Rechnungen bezahlen sollen"] * 3
 
 
-def test_german_and_very_long_texts_are_flagged_with_a_warning(topic_fit):
-    with pytest.warns(UserWarning, match="unlike the texts the model was trained on"):
-        scores = predict_scores(topic_fit, GERMAN)
+def _shift_warnings(call) -> tuple[list[str], object]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    return [str(w.message) for w in caught if "unlike the texts the model was trained on" in str(w.message)], result
+
+
+@pytest.mark.parametrize("texts, signal", [
+    (GERMAN, "cut into more word pieces (another language, jargon or typos?)"),
+    (["my boss keeps adding work and the rent goes up " * 30] * 5, "longer"),
+    (["ok", "no", "fine", "work"] * 5, "shorter")])
+def test_unlike_texts_are_flagged_with_a_warning_that_says_what_set_them_apart(stress_fit, texts, signal):
+    said, scores = _shift_warnings(lambda: predict_scores(stress_fit, texts))
     assert scores.unusual.mean() > 0.8
-    long = ["my boss keeps adding work and the rent goes up " * 30] * 5
-    assert predict_scores(topic_fit, long, check_shift=True).unusual.all()
+    k, n = int(scores.unusual.sum()), len(texts)
+    assert len(said) == 1 and said[0].startswith(f"{k} of {n} texts ({k / n:.0%}) are unlike the texts the model "
+                                                 "was trained on (about 5% expected): "), said
+    assert said[0].endswith("; check that the model applies to them (see the 'unusual' column)")
+    assert f"{k} {signal}" in said[0]  # every one of them
+    if signal == "shorter":  # the special tokens are not counted as word pieces
+        assert "word pieces" not in said[0]
 
 
-def test_about_five_percent_of_held_out_english_texts_are_flagged(topic_fit, examples):
-    test = examples.answer[topic_fit.predictions.split.to_numpy() == "test"].tolist()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no warning for texts like the training texts
-        scores = predict_scores(topic_fit, test)
-    share = scores.unusual.mean()
-    # 100 test texts; the threshold is the dev texts' 95th percentile (75 texts), so the
-    # share flagged is 5% give or take sampling error: a binomial 99% range is 0-11%.
-    assert share <= 0.12, share
-    assert "unusual" not in predict_scores(topic_fit, test[:3], check_shift=False).columns
-    profile = topic_fit.bundle_path.joinpath("bundle.json").read_text()
-    assert '"shift"' in profile and np.isfinite(scores.unusual.sum())
+def test_one_warning_for_all_the_chunks_of_a_file(topic_fit, tmp_path):
+    pd.DataFrame({"answer": GERMAN}).to_csv(tmp_path / "german.csv", index=False)
+    said, out = _shift_warnings(lambda: write_scores(topic_fit, tmp_path / "german.csv", tmp_path / "scores.csv",
+                                                      text="answer", chunk_size=5))  # 4 chunks
+    k = int(pd.read_csv(out).unusual.sum())
+    assert len(said) == 1 and said[0].startswith(f"{k} of 18 texts"), said
+
+
+def test_word_pieces_leave_out_special_tokens_except_in_older_profiles(topic_fit):
+    model = load_model(topic_fit.bundle_path)
+    texts = ["ok", "the rent went up again", "Überstunden am Wochenende"]
+    outputs = model.raw_outputs(texts)
+    words = np.array([len(t.split()) for t in texts])
+    new, old = (features(model, texts, outputs, [FEATURES[0], name, FEATURES[2]])
+                for name in ("pieces_per_word", "tokens_per_word"))
+    np.testing.assert_allclose(old[:, 1] - new[:, 1], 2 / words)  # [CLS] and [SEP]
+    np.testing.assert_array_equal(np.delete(old, 1, axis=1), np.delete(new, 1, axis=1))
+    assert new[0, 1] == 1  # "ok" is one piece
+
+
+def test_what_sets_texts_apart_is_each_feature_past_the_threshold_and_its_direction():
+    z = np.array([[0.5, 4.0, -1.0], [-3.0, 1.0, 2.5], [0.0, 0.1, -5.0], [0.0, -2.1, 6.0]])
+    assert signals_of(z, 2.0, FEATURES, "regression") == Counter({
+        "cut into more word pieces (another language, jargon or typos?)": 1, "shorter": 1, "scored higher": 2,
+        "scored lower": 1, "cut into fewer word pieces": 1})
+    assert signals_of(z[2:], 2.0, ["log_words", "tokens_per_word", "output"], "classification") == Counter({
+        "given surer class probabilities": 1, "given less sure class probabilities": 1,
+        "cut into fewer word pieces": 1})

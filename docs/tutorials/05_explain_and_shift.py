@@ -33,7 +33,8 @@ saved = plot_language(dla, "language_stress.png", top=15)
 # %%
 # The shift check: ``unusual`` marks texts unlike the training texts (in length, in how the
 # tokenizer cuts their words, or in the model's response), calibrated so that about 5% of
-# texts like the dev texts are flagged.
+# texts like the dev texts are flagged. When clearly more of a call's texts are, one warning
+# says what set them apart.
 predict_scores(fit, ["Work has been stressful this month.",
                      "Die Arbeit war diesen Monat sehr anstrengend und ich schlafe schlecht."])
 

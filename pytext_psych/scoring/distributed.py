@@ -19,7 +19,8 @@ How it keeps the package's promises:
   only when every partition is there is the folder renamed to ``out`` in one step. A
   worker killed mid-run loses its partitions' tasks, which Dask reruns elsewhere; a rerun
   overwrites the same part file, so rows are neither lost nor duplicated. After a crash,
-  the same call (same bundle, data and settings) resumes: finished partitions are kept.
+  the same call (same bundle, data, settings and pytext-psych version) resumes: finished
+  partitions are kept.
 * **Never lose the user's files.** ``out`` is reserved and locked as every other output
   (:mod:`pytext_psych.core.outputs`): an existing ``out`` is replaced only with
   ``overwrite=True`` and only if pytext-psych wrote all of it.
@@ -35,7 +36,6 @@ import os
 import secrets
 import shutil
 import tempfile
-import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -47,12 +47,13 @@ import pandas as pd
 
 from ..core.outputs import PREFIX, reserve
 from ..core.settings import ScoreSettings, is_bool, score_settings_from, show_settings_in_signature
+from ..core.version import VERSION
 from ..data.reading import READERS, sniff_csv
 from .bundle import BundleError, bundle_digest
 from .frames import class_columns
 from .infer import ModelLike, load_model
 from .predict import check_no_clash, ready_model, score_chunk
-from .shift import warn_if_many
+from .shift import ShiftTally
 
 MARKER = "_pytext_psych.json"  # lists the part files; leading "_": Parquet readers skip it
 PART = "part-{:06d}.parquet"
@@ -149,13 +150,14 @@ def predict_scores_distributed(
         task = Task(str(local.path.resolve()), digest, text, precision, interval, check_shift,
                     isinstance(data, pd.DataFrame) or bool(frame.known_divisions), str(partial))
         counts = _run(client, frame, task, settings.progress is not False)
-        if sum(rows for rows, _ in counts.values()) == 0:
+        if sum(rows for rows, *_ in counts.values()) == 0:
             raise ValueError("there are no texts to score (the data has no rows)")
-        if check_shift and local.description.shift:
-            warn_if_many(sum(k for _, k in counts.values()), sum(n for n, _ in counts.values()),
-                         stacklevel=3)
+        tally = ShiftTally()
+        for rows, unusual, signals in counts.values():
+            tally.add(rows, unusual, signals)
         _write_marker(partial, task, counts, job, class_columns(local.description))
         slot.publish(partial)
+    tally.warn(stacklevel=2)
     return slot.target
 
 
@@ -205,7 +207,7 @@ def _job_key(frame, digest: str, text: str, precision: str, interval, check_shif
     frames, paths and modification times for files), partitioning and settings."""
     from dask.base import tokenize
 
-    key = json.dumps([digest, tokenize(frame), frame.npartitions, text, precision, interval,
+    key = json.dumps([VERSION, digest, tokenize(frame), frame.npartitions, text, precision, interval,
                       check_shift])
     return sha256(key.encode()).hexdigest()[:16]
 
@@ -261,8 +263,9 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
         yield client
 
 
-def _run(client, frame, task: Task, progress: bool) -> dict[int, tuple[int, int]]:
-    """Score the partitions not already written; ``{partition: (rows, unusual)}``."""
+def _run(client, frame, task: Task, progress: bool) -> dict[int, tuple[int, int, dict[str, int]]]:
+    """Score the partitions not already written; ``{partition: (rows, unusual texts, how
+    many of them each signal set apart)}``."""
     from dask import delayed
     from distributed import as_completed
     from tqdm.auto import tqdm
@@ -281,7 +284,7 @@ def _run(client, frame, task: Task, progress: bool) -> dict[int, tuple[int, int]
     return counts
 
 
-def _finished(folder: Path) -> dict[int, tuple[int, int]]:
+def _finished(folder: Path) -> dict[int, tuple[int, int, dict[str, int]]]:
     """Partitions an earlier run of the same job wrote (their files are complete: each is
     written under a temporary name and renamed)."""
     done = {}
@@ -292,17 +295,17 @@ def _finished(folder: Path) -> dict[int, tuple[int, int]]:
     return done
 
 
-def score_partition(frame: pd.DataFrame, number: int, task: Task) -> tuple[int, int]:
-    """Score one partition on a worker and write it; returns (rows, unusual texts)."""
+def score_partition(frame: pd.DataFrame, number: int, task: Task) -> tuple[int, int, dict[str, int]]:
+    """Score one partition on a worker and write it; returns (rows, unusual texts, how many
+    of them each signal set apart: the shift check's counts, warned about once by the client)."""
     model = _worker_model(task.bundle, task.digest)
     folder = Path(task.folder)
-    with warnings.catch_warnings():  # the client warns once, for all partitions
-        warnings.simplefilter("ignore", UserWarning)
-        settings = ScoreSettings(precision=task.precision, threads=1, interval=task.interval,
-                                 check_shift=task.check_shift)
-        scores = score_chunk(model, frame, text=task.text, what=f"text column {task.text!r}", from_file=True,
-                              settings=settings) if len(frame) else None
-    counts = (len(frame), int(scores["unusual"].sum()) if scores is not None and "unusual" in scores else 0)
+    settings = ScoreSettings(precision=task.precision, threads=1, interval=task.interval,
+                             check_shift=task.check_shift)
+    tally = ShiftTally()
+    scores = score_chunk(model, frame, text=task.text, what=f"text column {task.text!r}", from_file=True,
+                         settings=settings, tally=tally) if len(frame) else None
+    counts = (len(frame), tally.unusual, dict(tally.signals))
     part = folder / PART.format(number)
     if scores is not None:
         _atomic(part, lambda tmp: scores.to_parquet(tmp, index=task.keep_index))
@@ -325,14 +328,14 @@ def _worker_model(path: str, digest: str):
     return load_model(path, digest=digest)
 
 
-def _write_marker(folder: Path, task: Task, counts: dict[int, tuple[int, int]], job: str,
+def _write_marker(folder: Path, task: Task, counts: dict[int, tuple[int, int, dict[str, int]]], job: str,
                   classes: dict[str, Any]) -> None:
     """``_pytext_psych.json``: every file of the folder (so overwrite=True may replace it),
     the bundle, the settings, the row counts and the class columns' levels."""
     for counts_file in folder.glob("part-*.json"):
         counts_file.unlink()
     files = sorted(p.name for p in folder.glob("part-*.parquet"))
-    record = {"files": files, "job": job, "rows": sum(n for n, _ in counts.values()),
+    record = {"files": files, "job": job, "rows": sum(n for n, *_ in counts.values()),
               "partitions": len(counts), **{k: v for k, v in asdict(task).items() if k != "folder"},
               "classes": classes}
     (folder / MARKER).write_text(json.dumps(record, indent=1))

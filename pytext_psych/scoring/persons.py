@@ -17,17 +17,18 @@ from ..data.persons import by_person
 from ..data.reading import clean_texts, group_ids, require_columns
 from .frames import outputs_to_frame
 from .infer import TextModel
-from .shift import flag
+from .shift import ShiftTally, flag
 
 
-def person_chunk(model: TextModel, chunk: pd.DataFrame, *, text: str, person: str,
-                 settings: ScoreSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """One chunk's raw outputs, person ids and (with ``check_shift``) unusual-text flags."""
+def person_chunk(model: TextModel, chunk: pd.DataFrame, *, text: str, person: str, settings: ScoreSettings,
+                 tally: ShiftTally) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One chunk's raw outputs, person ids and (with ``check_shift``) unusual-text flags,
+    their counts added to ``tally``."""
     require_columns(chunk, text, person)
     group_ids(chunk, person, "person")  # refuses missing ids
     texts = clean_texts(chunk[text], what=f"text column {text!r}")
     outputs = model.raw_outputs(texts, precision=settings.precision, threads=settings.threads)
-    flags = flag(model, texts, outputs) if settings.check_shift else None  # None: the bundle has no profile
+    flags = flag(model, texts, outputs, tally) if settings.check_shift else None  # None: the bundle has no profile
     return outputs, chunk[person].to_numpy(), flags
 
 

@@ -18,7 +18,7 @@ from ..data.reading import READERS, clean_texts, require_columns
 from .frames import output_columns, outputs_to_frame
 from .infer import ModelLike, TextModel, _as_model
 from .persons import check_person_request, person_chunk, person_frame
-from .shift import flag
+from .shift import ShiftTally, flag
 from .streams import ChunkWriter, file_chunks
 
 
@@ -96,8 +96,10 @@ def predict_scores(model: ModelLike, data: Any, text: str | None = None, person:
     check_shift : bool
         Add ``unusual``: whether each text is unlike the training texts (length, how the
         tokenizer cuts its words, the model's response; calibrated so that about 5% of
-        texts like the dev texts are flagged), and warn when clearly more are
-        (:mod:`pytext_psych.scoring.shift`; it costs a few percent of scoring time).
+        texts like the dev texts are flagged), and warn once when clearly more are,
+        saying how many of them each signal set apart (e.g. "longer", "cut into more
+        word pieces") (:mod:`pytext_psych.scoring.shift`; it costs a few percent of
+        scoring time).
 
     Returns
     -------
@@ -119,10 +121,14 @@ def predict_scores(model: ModelLike, data: Any, text: str | None = None, person:
     write_scores : the same scores, written to a file as they are computed.
     """
     settings = score_settings_from(options, "predict_scores")
+    tally = ShiftTally()
     if person is not None:
-        return _per_person(ready_model(model, settings), data, text, person, settings)
-    frames = list(_scored_chunks(ready_model(model, settings), data, text, settings))
-    return frames[0] if len(frames) == 1 else pd.concat(frames)
+        scores = _per_person(ready_model(model, settings), data, text, person, settings, tally)
+    else:
+        frames = list(_scored_chunks(ready_model(model, settings), data, text, settings, tally))
+        scores = frames[0] if len(frames) == 1 else pd.concat(frames)
+    tally.warn(stacklevel=2)
+    return scores
 
 
 def write_scores(model: ModelLike, data: Any, out: str | Path, text: str | None = None,
@@ -159,9 +165,9 @@ def write_scores(model: ModelLike, data: Any, out: str | Path, text: str | None 
         raise ValueError(f"overwrite must be True or False, not {overwrite!r}")
     if Path(out).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise ValueError(f"out must be a .csv or .parquet file, not '{out}'")
-    ready = ready_model(model, settings)
-    scored = (iter([_per_person(ready, data, text, person, settings)]) if person is not None
-              else _scored_chunks(ready, data, text, settings))
+    ready, tally = ready_model(model, settings), ShiftTally()
+    scored = (iter([_per_person(ready, data, text, person, settings, tally)]) if person is not None
+              else _scored_chunks(ready, data, text, settings, tally))
     with reserve(out, overwrite=overwrite) as slot:
         writer = ChunkWriter(slot.area / f"scores{Path(out).suffix.lower()}")
         try:
@@ -170,7 +176,8 @@ def write_scores(model: ModelLike, data: Any, out: str | Path, text: str | None 
         finally:
             writer.close()
         slot.publish(writer.path)
-        return slot.target
+    tally.warn(stacklevel=2)
+    return slot.target
 
 
 show_settings_in_signature(predict_scores, classes=(ScoreSettings,))
@@ -188,19 +195,22 @@ def ready_model(model: ModelLike, settings: ScoreSettings) -> TextModel:
     return model
 
 
-def _scored_chunks(model: TextModel, data: Any, text: str | None, settings: ScoreSettings) -> Iterator[pd.DataFrame]:
+def _scored_chunks(model: TextModel, data: Any, text: str | None, settings: ScoreSettings,
+                   tally: ShiftTally) -> Iterator[pd.DataFrame]:
     """The scores of ``data``, chunk by chunk (one chunk for data in memory), with a
-    progress bar where asked for (by default for files)."""
+    progress bar where asked for (by default for files); the shift check's counts go to ``tally``."""
     chunks, total, text, what, from_file = _open_input(data, text, settings.chunk_size)
-    score = partial(score_chunk, model, text=text, what=what, from_file=from_file, settings=settings)
+    score = partial(score_chunk, model, text=text, what=what, from_file=from_file, settings=settings,
+                    tally=tally)
     return _scored(chunks, score, total, from_file if settings.progress is None else settings.progress)
 
 
-def _per_person(model: TextModel, data: Any, text: str | None, person: str, settings: ScoreSettings) -> pd.DataFrame:
+def _per_person(model: TextModel, data: Any, text: str | None, person: str, settings: ScoreSettings,
+                tally: ShiftTally) -> pd.DataFrame:
     """One row per person (:mod:`.persons`), the chunks scored with a progress bar."""
     check_person_request(data, person, settings)
     chunks, total, text, _, from_file = _open_input(data, text, settings.chunk_size, keep=(person,))
-    score = partial(person_chunk, model, text=text, person=person, settings=settings)
+    score = partial(person_chunk, model, text=text, person=person, settings=settings, tally=tally)
     parts = _scored(chunks, score, total, from_file if settings.progress is None else settings.progress)
     return person_frame(model, parts, person)
 
@@ -238,15 +248,16 @@ def _scored(chunks: Iterator[pd.DataFrame], score, total: int | None, show: bool
 
 
 def score_chunk(model: TextModel, chunk: pd.DataFrame, *, text: str, what: str, from_file: bool,
-                 settings: ScoreSettings) -> pd.DataFrame:
-    """One chunk's scores (with the chunk's other columns when it comes from a file)."""
+                 settings: ScoreSettings, tally: ShiftTally) -> pd.DataFrame:
+    """One chunk's scores (with the chunk's other columns when it comes from a file); the
+    shift check's counts go to ``tally``."""
     if from_file:
         require_columns(chunk, text)
         check_no_clash(chunk.columns, text, model, settings.interval)
     texts = clean_texts(chunk[text], what=what)
     outputs = model.raw_outputs(texts, precision=settings.precision, threads=settings.threads)
     scores = outputs_to_frame(model, outputs, chunk.index, settings.interval)
-    unusual = flag(model, texts, outputs) if settings.check_shift else None
+    unusual = flag(model, texts, outputs, tally) if settings.check_shift else None
     if unusual is not None:
         scores["unusual"] = unusual
     return pd.concat([chunk.drop(columns=[text]), scores], axis=1) if from_file else scores

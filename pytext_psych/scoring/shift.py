@@ -1,38 +1,58 @@
 """Is a new text like the texts the model was trained on? A cheap check at scoring time.
 
 Each text is described by three numbers the scoring path has at hand (no torch, no second
-model): its length (log words), how finely the model's tokenizer cuts its words (tokens
-per word: text in another language, jargon or typos is cut into many more pieces), and
+model): its length (log words), how finely the model's tokenizer cuts its words (word
+pieces per word, the tokenizer's special tokens not counted: text in another language,
+jargon or typos is cut into many more pieces), and
 how the model responds (classification: the entropy of its class probabilities;
 regression: how far the score lies from the training scores). Each number becomes a
 robust z score against the training texts (median and MAD), and a text's unusualness is
 the largest of the three. The threshold is the 95th percentile of the dev texts'
-unusualness, so about 5% of texts like the training texts are flagged; a batch with
-clearly more (binomial test) gets a one-line warning. The bundle stores only these
-medians, scales and the threshold, no text.
+unusualness, so about 5% of texts like the training texts are flagged; a scoring call with
+clearly more (binomial test) gets one warning, for all its chunks or partitions together,
+which also says what most often set the flagged texts apart (the number furthest from the
+training texts', and which way: e.g. "longer", or "cut into more tokens per word", which
+points to another language, jargon or typos). The bundle stores only these medians,
+scales and the threshold, no text.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Sequence
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..data.outcomes import views
 from ..stats import softmax
 
-FEATURES = ["log_words", "tokens_per_word", "output"]
+FEATURES = ["log_words", "pieces_per_word", "output"]
+# The profiles of bundles made before December 2026 list "tokens_per_word" instead: the same
+# ratio with the tokenizer's two special tokens counted, which made a one-word text three
+# pieces per word (an 8-word text of 10 pieces 1.5 instead of 1.25), so that very short texts
+# were set apart by their "word pieces" rather than their length. Those profiles were
+# calibrated on it, so it is still computed for them.
+LEGACY_PER_WORD = "tokens_per_word"
 EXPECTED = 0.05  # share of in-distribution texts flagged, by construction
 WORD = re.compile(r"\S+")
+# what set an unusual text apart, by the feature furthest from the training texts': (below, above)
+PIECES = ("cut into fewer word pieces", "cut into more word pieces (another language, jargon or typos?)")
+SIGNALS = {"log_words": ("shorter", "longer"), "pieces_per_word": PIECES, LEGACY_PER_WORD: PIECES}
+RESPONSES = {"classification": ("given surer class probabilities", "given less sure class probabilities"),
+             "multilabel": ("given a lower score for the first code", "given a higher score for the first code"),
+             "regression": ("scored lower", "scored higher"), "ordinal": ("scored lower", "scored higher")}
 
 
-def features(model, texts: Sequence[str], outputs: np.ndarray) -> np.ndarray:
-    """The three numbers per text (see the module docstring); ``model`` is a TextModel."""
+def features(model, texts: Sequence[str], outputs: np.ndarray, names: Sequence[str] = FEATURES) -> np.ndarray:
+    """The three numbers per text (see the module docstring); ``model`` is a TextModel,
+    ``names`` the features its profile was calibrated on."""
     encodings = model.tokenizer.encode_batch(list(texts))
     words = np.array([len(WORD.findall(t)) for t in texts], dtype=float)
-    per_word = np.array([len(e.ids) / max(len({w for w in e.word_ids if w is not None}), 1)
+    special = (lambda e: 0) if names[1] == LEGACY_PER_WORD else (lambda e: sum(e.special_tokens_mask))
+    per_word = np.array([(len(e.ids) - special(e)) / max(len({w for w in e.word_ids if w is not None}), 1)
                          for e in encodings])
     view, cols, _ = views(model)[0]  # several outcomes: the first one's response
     return np.column_stack([np.log1p(words), per_word, response(view.task, outputs[:, cols])])
@@ -65,28 +85,61 @@ def make_profile(model, texts: Sequence[str], outputs: np.ndarray, reference: np
     return profile
 
 
+def deviations(profile: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """Each text's robust z score on each feature, against the training texts."""
+    return (x - np.asarray(profile["median"])) / np.asarray(profile["scale"])
+
+
 def unusualness(profile: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    return np.abs((x - np.asarray(profile["median"])) / np.asarray(profile["scale"])).max(axis=1)
+    return np.abs(deviations(profile, x)).max(axis=1)
 
 
-def flag(model, texts: Sequence[str], outputs: np.ndarray) -> np.ndarray | None:
+@dataclass
+class ShiftTally:
+    """The texts of one scoring call, its unusual ones, and how many of those each signal
+    (:func:`signals_of`) set apart: filled chunk by chunk (or partition by partition),
+    then :meth:`warn` once."""
+
+    texts: int = 0
+    unusual: int = 0
+    signals: Counter = field(default_factory=Counter)
+
+    def add(self, texts: int, unusual: int, signals: Mapping[str, int]) -> None:
+        self.texts += texts
+        self.unusual += unusual
+        self.signals.update(signals)
+
+    def warn(self, stacklevel: int = 2) -> None:
+        """Warn when the unusual texts are clearly more than the 5% expected (one-sided
+        binomial test, p < .001), saying how many each signal set apart."""
+        from scipy.stats import binomtest
+
+        k, n = self.unusual, self.texts
+        if k > 1 and binomtest(k, n, EXPECTED, alternative="greater").pvalue < 0.001:
+            apart = ", ".join(f"{m} {signal}" for signal, m in sorted(self.signals.items(),
+                                                                      key=lambda item: (-item[1], item[0])))
+            warnings.warn(f"{k} of {n} texts ({k / n:.0%}) are unlike the texts the model was trained on "
+                          f"(about {EXPECTED:.0%} expected): {apart}; check that the model applies to them "
+                          "(see the 'unusual' column)", UserWarning, stacklevel=stacklevel + 1)
+
+
+def signals_of(z: np.ndarray, threshold: float, names: Sequence[str], task: str) -> Counter:
+    """How many texts each signal sets apart: a feature (``names``, the columns of ``z``,
+    robust z scores from :func:`deviations`, one row per text) past ``threshold``, below or
+    above the training texts (:data:`SIGNALS`, :data:`RESPONSES`). A text may count under several."""
+    labels = {**SIGNALS, "output": RESPONSES[task]}
+    rows, cols = np.nonzero(np.abs(z) > threshold)
+    return Counter(labels[names[j]][int(z[i, j] > 0)] for i, j in zip(rows, cols))
+
+
+def flag(model, texts: Sequence[str], outputs: np.ndarray, tally: ShiftTally) -> np.ndarray | None:
     """Per text: is it unlike the training texts? None when the bundle has no profile.
-    Warns once when clearly more than 5% of the texts are flagged."""
+    The texts, the unusual ones and what set them apart are added to ``tally``."""
     profile = model.description.shift
     if not profile or not len(texts):
         return None
-    unusual = unusualness(profile, features(model, texts, outputs)) > profile["threshold"]
-    warn_if_many(int(unusual.sum()), len(unusual), stacklevel=5)
+    names, threshold = profile["features"], profile["threshold"]
+    z = deviations(profile, features(model, texts, outputs, names))
+    unusual = np.abs(z).max(axis=1) > threshold
+    tally.add(len(texts), int(unusual.sum()), signals_of(z, threshold, names, model.description.task))
     return unusual
-
-
-def warn_if_many(k: int, n: int, stacklevel: int = 2) -> None:
-    """Warn when ``k`` unusual texts of ``n`` are clearly more than the 5% expected
-    (one-sided binomial test, p < .001)."""
-    from scipy.stats import binomtest
-
-    if k > 1 and binomtest(k, n, EXPECTED, alternative="greater").pvalue < 0.001:
-        warnings.warn(f"{k} of {n} texts ({k / n:.0%}) are unlike the texts the model was trained "
-                      f"on (length, words or the model's response; about {EXPECTED:.0%} expected): "
-                      "check that the model applies to them (see the 'unusual' column)",
-                      UserWarning, stacklevel=stacklevel)

@@ -388,8 +388,8 @@ as_r_fit <- function(fit, bundle = NULL) {
 #'   codes that hold all of a text's codes at that rate.
 #' @param check_shift Add \code{unusual}: whether each text is unlike the training
 #'   texts (length, how its words are cut into tokens, the model's response; calibrated
-#'   so about 5\% of texts like the dev texts are flagged), with a warning when clearly
-#'   more are.
+#'   so about 5\% of texts like the dev texts are flagged), with one warning when clearly
+#'   more are, saying what set them apart (e.g. longer, or cut into more word pieces).
 #' @return A data.frame with one row per input text, in input order:
 #'   \code{predicted}, for classification \code{prob_<class>} columns, and
 #'   \code{unusual}. Classes are factors with exactly the fit's levels in the fit's
