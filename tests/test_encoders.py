@@ -89,6 +89,7 @@ def test_a_tiny_mpnet_fit_exports_and_scores_without_torch(tmp_path, examples):
     assert meta["encoder"]["weights_sha256"] == mpnet.weights.sha256
     assert mpnet.weights.sha256 in (out / "model_card.md").read_text()
     assert {"fp32", "int8"} <= set(meta["parity"])  # both precisions exported, each with its parity
+    assert meta["onnx"]["int8"]["recipe"] != "full"  # MPNet starts with smoothing (export.SMOOTHED_FIRST)
     code = ("import sys\nfrom pytext_psych import load_model, predict_scores\n"
             f"m = load_model({str(out)!r})\n"
             "s = predict_scores(m, ['I cannot sleep before exams', 'a calm week'])\n"

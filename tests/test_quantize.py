@@ -220,6 +220,8 @@ def test_int8_takes_the_first_recipe_that_meets_the_bar_else_the_best(calibratio
     best = export._int8(fp32, tmp_path / "best.onnx", feeds)
     assert best["recipe"] == max(each, key=each.get)
     assert best["calibration_r"] == pytest.approx(max(each.values()), abs=1e-6)
+    without_full = export._int8(fp32, tmp_path / "smoothed.onnx", feeds, export.int8_recipes("mpnet"))
+    assert without_full["recipe"] == max(set(each) - {"full"}, key=each.get)  # full never tried
     assert (best["fp32_products"], best["smoothed_products"]) == {
         "full": (0, 0), "smoothed": (0, 6), "down projections in fp32": (6, 0)}[best["recipe"]]
     session = _session(str(tmp_path / "best.onnx"))

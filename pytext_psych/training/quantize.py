@@ -50,7 +50,8 @@ and 78-83 / 125-134 for full int8; a = .5, .75 and .95 gave .936 / .838, .992 / 
 essays): .990 smoothed at a = .85 (.987 at .75 and .95), .989 with fp32 down projections,
 .908 in full int8.
 
-Why "full" is still tried first, though smoothing also brings MiniLM-L6 closer to fp32:
+Why "full" is still tried first (for every encoder but MPNet), though smoothing also brings
+MiniLM-L6 closer to fp32:
 measured on an AVX2-only AMD EPYC (the MiniLM benchmark bundle, 1,000 other RWWD answers'
 first windows, one call each; best of 3 timings at 16 x 32 and 4 x 128 tokens), full int8
 correlated .9942 / .9965 with fp32 on short / long answers (mean change .089 / .050) and
@@ -59,7 +60,10 @@ smoothed .9964 / .9974 (.068 / .046), but smoothed calls took 3% / 4% longer (th
 export keeps the faster graph. On all-mpnet-base-v2 (a whole fit of 2,491 RWWD short
 answers) full int8 failed the bar again (calibration r .933; .951 / .954 on the answers)
 and smoothed passed (.9945; .9958 / .9937): trying full first cost that fit 28 s of
-building plus a pass over the calibration texts, of its 4.4-minute export.
+building plus a pass over the calibration texts, of its 4.4-minute export. Full int8 missed
+the bar on every all-mpnet-base-v2 fine-tune measured (the three above, .908 to .951, and
+the hold-out bundle of ``benchmarks/results/mpnet_paths.md``), so exports of MPNet encoders
+start with smoothing (``training.export.SMOOTHED_FIRST``).
 
 Last, each product's steps after the integer product (``Cast`` of the int32 sums to float,
 ``Mul`` by the activations' and weights' scales, ``Add`` of the bias) become one
