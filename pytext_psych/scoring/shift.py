@@ -10,10 +10,9 @@ robust z score against the training texts (median and MAD), and a text's unusual
 the largest of the three. The threshold is the 95th percentile of the dev texts'
 unusualness, so about 5% of texts like the training texts are flagged; a scoring call with
 clearly more (binomial test) gets one warning, for all its chunks or partitions together,
-which also says what most often set the flagged texts apart (the number furthest from the
-training texts', and which way: e.g. "longer", or "cut into more tokens per word", which
-points to another language, jargon or typos). The bundle stores only these medians,
-scales and the threshold, no text.
+which also says how many of them each number set apart, and which way (e.g. "longer", or
+"cut into more word pieces", which points to another language, jargon or typos). The
+bundle stores only these medians, scales and the threshold, no text.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ FEATURES = ["log_words", "pieces_per_word", "output"]
 LEGACY_PER_WORD = "tokens_per_word"
 EXPECTED = 0.05  # share of in-distribution texts flagged, by construction
 WORD = re.compile(r"\S+")
-# what set an unusual text apart, by the feature furthest from the training texts': (below, above)
+# what a feature past the threshold says about a text, by feature: (below, above the training texts)
 PIECES = ("cut into fewer word pieces", "cut into more word pieces (another language, jargon or typos?)")
 SIGNALS = {"log_words": ("shorter", "longer"), "pieces_per_word": PIECES, LEGACY_PER_WORD: PIECES}
 RESPONSES = {"classification": ("given surer class probabilities", "given less sure class probabilities"),
