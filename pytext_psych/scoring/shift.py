@@ -50,9 +50,9 @@ def features(model, texts: Sequence[str], outputs: np.ndarray, names: Sequence[s
     ``names`` the features its profile was calibrated on."""
     encodings = model.tokenizer.encode_batch(list(texts))
     words = np.array([len(WORD.findall(t)) for t in texts], dtype=float)
-    special = (lambda e: 0) if names[1] == LEGACY_PER_WORD else (lambda e: sum(e.special_tokens_mask))
-    per_word = np.array([(len(e.ids) - special(e)) / max(len({w for w in e.word_ids if w is not None}), 1)
-                         for e in encodings])
+    legacy = names[1] == LEGACY_PER_WORD  # special tokens counted
+    per_word = np.array([(len(e.ids) - (0 if legacy else sum(e.special_tokens_mask)))
+                         / max(len({w for w in e.word_ids if w is not None}), 1) for e in encodings])
     view, cols, _ = views(model)[0]  # several outcomes: the first one's response
     return np.column_stack([np.log1p(words), per_word, response(view.task, outputs[:, cols])])
 
