@@ -40,7 +40,7 @@ from bench_shift import BEGIN as SHIFT
 from pytext_psych.core.machine import cpu_flags
 from pytext_psych.metadata import hardware
 from pytext_psych.scoring.bundle import ONNX_FILES
-from pytext_psych.scoring.plan import int8_class
+from pytext_psych.scoring.sessions import exact_int8_entry, int8_class
 
 ROOT = Path(__file__).resolve().parents[1]
 RWWD = ROOT.parent / "shared" / "data" / "rwwd" / "rwwd_full_clean.csv"
@@ -114,13 +114,17 @@ elif engine.startswith("per_text"):  # the previous release: one text per call, 
     def run(batch):
         with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
             return np.asarray(list(pool.map(score, model.tokenizer.encode_batch(batch))))
-elif engine == "int8_saturating":  # ours without exact int8 sums (differs on CPUs without VNNI only)
+elif engine == "int8_other_entry":  # ours with the exact-sum session entry flipped for this CPU
     import onnxruntime as ort
     from pytext_psych import load_model
+    from pytext_psych.core.machine import cpu_flags
     from pytext_psych.scoring.infer import UNFUSED
+    from pytext_psych.scoring.sessions import EXACT_INT8, exact_int8_entry
     model = load_model(bundle)
-    options = ort.SessionOptions()  # predict_scores' settings without session.x64quantprecision
+    options = ort.SessionOptions()  # predict_scores' settings, the entry set where it is not and vice versa
     options.intra_op_num_threads = options.inter_op_num_threads = 1
+    if exact_int8_entry(cpu_flags()) is None:
+        options.add_session_config_entry(*EXACT_INT8)
     model._sessions["int8"] = ort.InferenceSession(
         str(model.path / model.description.onnx["files"]["int8"]), options,
         providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED)
@@ -185,8 +189,7 @@ TOP_LAYER = {"cls": "top layer computed for the first token only (the head reads
 ENGINES = (("pytorch", "PyTorch eager fp32"),
            ("fp32", "ONNX fp32, batches of equal length (ours)"),
            ("int8", "ONNX int8 static, batches of equal length (ours)"),
-           ("int8_saturating", "ONNX int8 static, batches of equal length, onnxruntime's default "
-                               "(saturating) int8 product (ours until 2026-12-07)"),
+           ("int8_other_entry", None),  # labelled by other_entry_label: what it is depends on the CPU
            ("fp16", "ONNX fp16, batches of equal length (ours; the GPU format, on this CPU)"),
            ("per_text_fp32", "ONNX fp32, one text per call (previous release)"),
            ("per_text_int8", "ONNX int8 dynamic, one text per call (previous release)"),
@@ -207,6 +210,16 @@ OPS = {"DynamicQuantizeMatMul": "int8 matrix products (attention output, feed-fo
        "MatMul": "attention products not fused (top layer, or all if fusion failed)",
        "Softmax": "attention softmax not fused",
        "Transpose": "attention head reshuffles not fused"}
+
+
+def other_entry_label() -> str:
+    """The row of ours with the exact-sum session entry flipped: without it on CPUs that get
+    it (saturating sums), with it on CPUs whose sums are exact anyway (a slower kernel)."""
+    if exact_int8_entry(cpu_flags()):
+        return ("ONNX int8 static, batches of equal length, onnxruntime's default (saturating) "
+                "int8 product (ours until 2026-12-07)")
+    return ("ONNX int8 static, batches of equal length, with `session.x64quantprecision` "
+            "(uint8 x uint8 kernels; ours from 2026-12-07 until the twenty-eighth session)")
 
 
 def machine() -> str:
@@ -291,8 +304,9 @@ def main() -> None:
     model = load_model(bundle)
     plans = {p: model.plan(p).describe() for p in meta["onnx"]["files"]}
     engines = [(e, label) for e, label in ENGINES if e not in ONNX_FILES or e in plans]  # ours: the bundle's
-    if int8_class(cpu_flags()) != "avx2" or "int8" not in plans:  # elsewhere its sums are exact, the same path
-        engines = [(e, label) for e, label in engines if e != "int8_saturating"]
+    if int8_class(cpu_flags()) == "other" or "int8" not in plans:
+        engines = [(e, label) for e, label in engines if e != "int8_other_entry"]
+    engines = [(e, label or other_entry_label()) for e, label in engines]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         dynamic = previous_int8(bundle, tmp)
@@ -382,8 +396,9 @@ def main() -> None:
         "path (Rust tokenizer on whole chunks; windows of equal length scored together, no "
         "padding, in batches of the size measured fastest on this machine, single-threaded "
         "onnxruntime calls on one thread per core; int8 with static activation scales and exact "
-        "int32 sums (`session.x64quantprecision`, which changes the kernels only on CPUs without "
-        "VNNI or AMX; there the 'saturating' row shows onnxruntime's default); Add + "
+        "int32 sums (`session.x64quantprecision` on CPUs without VNNI or AMX, whose default "
+        "kernel saturates; elsewhere onnxruntime's default kernel, exact there; the row with the "
+        "entry flipped shows the other); Add + "
         f"LayerNormalization kept unfused; {TOP_LAYER[pooling]}; one cached session). Plans "
         f"measured here: {'; '.join(f'{p} {plan}' for p, plan in plans.items())}. The previous release "
         "scored one text per call with the graph onnxruntime fuses (SkipLayerNormalization) "

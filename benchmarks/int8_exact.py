@@ -6,7 +6,8 @@ each), four int8 graphs against the bundle's fp32 graph:
 
 - *default*: the bundle's int8 graph under onnxruntime's default options (on a CPU without
   VNNI or AMX its products add pairs in 16 bits and can saturate);
-- *exact*: the same graph with ``session.x64quantprecision``, as every session of the package;
+- *exact*: the same graph with ``session.x64quantprecision``, as the package's sessions on
+  CPUs without VNNI or AMX (set here on every CPU);
 - *uint8 by hand*: the same graph with every int8 weight (and zero point) shifted into uint8,
   default options (a product onnxruntime sums exactly on every CPU);
 - *7-bit weights*: re-exported from the bundle's fp32 graph by the package's own int8 recipe,
@@ -43,7 +44,7 @@ from onnx import numpy_helper
 from pytext_psych import load_model
 from pytext_psych.core.windows import windows
 from pytext_psych.scoring.infer import UNFUSED
-from pytext_psych.scoring.sessions import session_options
+from pytext_psych.scoring.sessions import EXACT_INT8, session_options
 from pytext_psych.training import export
 
 WEIGHTS = {"MatMulIntegerToFloat": (1, 5), "QAttention": (1, 7)}  # weight and zero-point inputs
@@ -128,7 +129,9 @@ def main() -> None:
     data = pd.read_csv(RWWD).sample(1000, random_state=7)
     with tempfile.TemporaryDirectory() as tmp:
         feeds = calibration(bundle, pd.read_csv(RWWD).sample(1000, random_state=42)[d.text].astype(str).tolist())
-        graphs = {"default": session(int8, ort.SessionOptions()), "exact": session(int8, session_options()),
+        exact = ort.SessionOptions()
+        exact.add_session_config_entry(*EXACT_INT8)
+        graphs = {"default": session(int8, ort.SessionOptions()), "exact": session(int8, exact),
                   "uint8 by hand": session(unsigned(onnx.load(str(int8))), ort.SessionOptions()),
                   "8-bit weights, re-exported": session(reexported(bundle, feeds, Path(tmp), 8),
                                                         session_options()),

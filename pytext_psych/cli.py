@@ -110,7 +110,7 @@ def _int8_recipe(int8: dict) -> str:
 def _scoring_here(model) -> None:
     """How this machine scores each precision (batching measured here, int8 class)."""
     from .core.machine import cpu_flags
-    from .scoring.plan import INT8_NOTES, int8_class
+    from .scoring.sessions import INT8_NOTES, int8_class
 
     print(f"\nScoring on this machine (precision auto: {model.resolve_precision('auto')}, the same on "
           "every machine):")

@@ -12,7 +12,7 @@ from pytext_psych import load_model, predict_scores
 from pytext_psych.cli import main
 from pytext_psych.core.machine import cpu_flags
 from pytext_psych.scoring.bundle import bundle_digest
-from pytext_psych.scoring.plan import int8_class
+from pytext_psych.scoring.sessions import int8_class
 
 SCRIPT = Path(sys.executable).parent / "pytext-psych"  # the installed entry point
 

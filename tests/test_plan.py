@@ -1,28 +1,16 @@
-"""The batch plan: the CPU-flag classes on recorded flag sets, the choice among measured
-speeds, and a real bundle's plan measured once, cached, and never changing a score."""
+"""The batch plan: the choice among measured speeds, and a real bundle's plan measured once,
+cached, and never changing a score."""
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pytext_psych import load_model
 from pytext_psych.core.catalog import CACHE_ENV
-from pytext_psych.core.machine import cpu_flags
 from pytext_psych.scoring.infer import TextModel
-from pytext_psych.scoring.plan import (BATCHES, PLAN_TEXTS, PROBE_TOKENS, batching_exact, fastest_batch, int8_class,
+from pytext_psych.scoring.plan import (BATCHES, PLAN_TEXTS, PROBE_TOKENS, batching_exact, fastest_batch,
                                       measure, probe_batch)
-
-CPUINFO = Path(__file__).parent / "data" / "cpuinfo"
-
-
-@pytest.mark.parametrize("recorded, expected", [
-    ("xeon_amx.txt", "amx"), ("epyc_avx512_vnni.txt", "avx512_vnni"),
-    ("haswell_avx2.txt", "avx2"), ("arm_neoverse.txt", "other"),
-])
-def test_int8_class_of_recorded_cpus(recorded, expected):
-    assert int8_class(cpu_flags(str(CPUINFO / recorded))) == expected
 
 
 def test_fastest_batch_prefers_the_smaller_of_near_ties():

@@ -1,6 +1,9 @@
-"""Exact int8 sums on every CPU: one int8 product at its worst case against numpy's exact
-integer product, and a real bundle's int8 graph against the same graph with its weights
-made uint8 by hand (a product onnxruntime computes without a 16-bit step on any CPU)."""
+"""Exact int8 sums on every CPU: the CPU-flag classes and the session entry chosen on recorded
+flag sets, one int8 product at its worst case against numpy's exact integer product, and a
+real bundle's int8 graph against the same graph with its weights made uint8 by hand (a
+product onnxruntime computes without a 16-bit step on any CPU)."""
+
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -11,10 +14,30 @@ from onnx import TensorProto, helper, numpy_helper
 from pytext_psych import load_model
 from pytext_psych.core.machine import cpu_flags
 from pytext_psych.scoring.infer import UNFUSED
-from pytext_psych.scoring.plan import int8_class
-from pytext_psych.scoring.sessions import session_options
+from pytext_psych.scoring.sessions import EXACT_INT8, exact_int8_entry, int8_class, session_options
 
 ROWS, DEPTH, COLUMNS = 8, 384, 64
+CPUINFO = Path(__file__).parent / "data" / "cpuinfo"
+
+
+@pytest.mark.parametrize("recorded, expected, entry", [
+    ("xeon_amx.txt", "amx", None), ("epyc_avx512_vnni.txt", "avx512_vnni", None),
+    ("haswell_avx2.txt", "avx2", EXACT_INT8), ("arm_neoverse.txt", "other", EXACT_INT8),
+])
+def test_int8_class_and_session_entry_of_recorded_cpus(recorded, expected, entry):
+    """Only CPUs whose int8 kernel can saturate get the (slower) exact-sum entry."""
+    flags = cpu_flags(str(CPUINFO / recorded))
+    assert int8_class(flags) == expected
+    assert exact_int8_entry(flags) == entry
+
+
+def test_session_options_carry_this_cpus_entry():
+    options, entry = session_options(1), exact_int8_entry(cpu_flags())
+    if entry is None:
+        with pytest.raises(RuntimeError, match="does not have configuration"):
+            options.get_session_config_entry(EXACT_INT8[0])
+    else:
+        assert options.get_session_config_entry(entry[0]) == entry[1]
 
 
 def _product(options, activations: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -44,6 +67,7 @@ def worst_case():
 
 
 def test_int8_products_are_exact_integer_sums(worst_case):
+    """With the entry where this CPU gets it, and with onnxruntime's own kernel where it does not."""
     activations, weights, exact = worst_case
     assert np.array_equal(_product(session_options(1), activations, weights), exact.astype(np.float32))
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..core.catalog import cache_folder
 from ..core.machine import cpu_flags, cpu_model
-from .sessions import EXACT_INT8
+from .sessions import exact_int8_entry
 
 BATCHES = (1, 4, 16, 64)  # texts per call tried when measuring
 PROBE_TOKENS = 32  # a short answer's length, where batching matters most
@@ -57,31 +57,6 @@ _FASTER = 1.05  # a larger batch is kept only when at least 5% faster (measureme
 # Smaller fits (the test suite's) and cross-validation folds each spent 4.6 s measuring
 # before (MiniLM-L6, both precisions), never repaid.
 PLAN_TEXTS = 1_000
-
-# int8 matrix-product kernels onnxruntime (MLAS) picks, best first
-INT8_CLASSES = {"amx": ("amx_int8",), "avx512_vnni": ("avx512_vnni",), "avx_vnni": ("avx_vnni",),
-                "avx2": ("avx2",)}
-INT8_NOTES = {
-    "amx": "AMX int8 tiles: exact int32 sums",
-    "avx512_vnni": "AVX-512 VNNI: exact int32 sums",
-    "avx_vnni": "AVX-VNNI: exact int32 sums",
-    "avx2": "AVX2 without VNNI: exact int32 sums through onnxruntime's uint8-weight products "
-            "(session.x64quantprecision), slower than its saturating ones",
-    "other": "no AVX2: onnxruntime's int8 kernels are slow here; fp32 may be faster",
-}
-
-
-def int8_class(flags: frozenset[str] | set[str]) -> str:
-    """The int8 kernel class of a CPU with these flags: ``"amx"``, ``"avx512_vnni"``,
-    ``"avx_vnni"``, ``"avx2"`` or ``"other"``.
-
-    >>> int8_class({"avx2", "avx512f", "avx512_vnni"})
-    'avx512_vnni'
-    >>> int8_class({"sse4_2"})
-    'other'
-    """
-    return next((name for name, needs in INT8_CLASSES.items() if set(needs) <= set(flags)), "other")
-
 
 @dataclass(frozen=True)
 class BatchPlan:
@@ -170,7 +145,9 @@ def plan_key(onnx_digest: str, precision: str) -> str:
     session's int8 setting (plans measured with other kernels are not reused)."""
     import onnxruntime as ort
 
-    parts = [onnx_digest, precision, cpu_model(), " ".join(sorted(cpu_flags())), ort.__version__, "=".join(EXACT_INT8)]
+    flags = cpu_flags()
+    parts = [onnx_digest, precision, cpu_model(), " ".join(sorted(flags)), ort.__version__,
+             "=".join(exact_int8_entry(flags) or ("onnxruntime's int8 kernel",))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 

@@ -41,7 +41,7 @@ Why it is done this way (measured on MiniLM-L6, see benchmarks/results/scoring.m
   scored in batches of equal length equal, bit for bit, their outputs scored one at a time
   (``onnx.batch_invariant`` lists the precisions that passed; scoring batches only those),
   and ``onnx.parity_int8_class`` records the int8 kernels the parity was measured with
-  (:func:`pytext_psych.scoring.plan.int8_class`).
+  (:func:`pytext_psych.scoring.sessions.int8_class`).
 """
 
 from __future__ import annotations
@@ -64,8 +64,7 @@ from ..core.windows import length_batches
 from ..evaluation.evaluate import outcomes_parity
 from ..scoring.bundle import ONNX_FILES
 from ..scoring.infer import TextModel
-from ..scoring.plan import int8_class
-from ..scoring.sessions import session_options
+from ..scoring.sessions import int8_class, session_options
 from .encoders import encoder_layers
 from .nets import predict_texts, save_pretrained
 from .quantize import (AGREEMENT, CALIBRATION_BATCH, CALIBRATION_TEXTS, PREFIX_TOKENS, PREFIXED, activation_ranges,
