@@ -9,6 +9,8 @@ import pytest
 
 from pytext_psych import load_model, predict_scores, write_scores
 from pytext_psych.scoring.shift import FEATURES, features, signals_of
+from scipy.special import softmax
+from scipy.stats import entropy
 
 GERMAN = ["Die Miete ist schon wieder gestiegen und ich kann nachts nicht schlafen",
           "Mein Chef verlangt ständig Überstunden am Wochenende",
@@ -69,3 +71,26 @@ def test_what_sets_texts_apart_is_each_feature_past_the_threshold_and_its_direct
     assert signals_of(z[2:], 2.0, ["log_words", "tokens_per_word", "output"], "classification") == Counter({
         "given surer class probabilities": 1, "given less sure class probabilities": 1,
         "cut into fewer word pieces": 1})
+    assert signals_of(z[2:], 2.0, ["log_words", "pieces_per_word", "log_entropy"], "classification") == Counter({
+        "given surer class probabilities": 1, "given less sure class probabilities": 1,
+        "cut into fewer word pieces": 1})
+
+
+def test_a_classifier_responds_with_its_log_entropy_and_older_profiles_with_the_entropy(topic_fit):
+    model = load_model(topic_fit.bundle_path)
+    assert model.description.shift["features"] == ["log_words", "pieces_per_word", "log_entropy"]
+    texts = ["ok", "the rent went up again and I cannot sleep", "Überstunden am Wochenende"]
+    outputs = model.raw_outputs(texts)
+    reference = entropy(softmax(outputs.astype(np.float64), axis=1), axis=1)
+    new, old = (features(model, texts, outputs, [*FEATURES[:2], name]) for name in ("log_entropy", "output"))
+    np.testing.assert_allclose(old[:, 2], reference, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(new[:, 2], np.log(reference + 1e-6), rtol=1e-4, atol=1e-4)
+
+
+def test_a_sure_classifier_still_sets_long_and_short_texts_apart(topic_fit):
+    """On the entropy's own scale the topic classifier's threshold (14.5 robust z) was out of
+    reach of any length; on its log, length counts again."""
+    long, short = ["my boss keeps adding work and the rent goes up " * 30] * 5, ["ok", "no", "fine", "work"] * 5
+    for texts, signal in ((long, "longer"), (short, "shorter")):
+        said, scores = _shift_warnings(lambda: predict_scores(topic_fit, texts))
+        assert len(said) == 1 and f"{int(scores.unusual.sum())} {signal}" in said[0], said
