@@ -94,10 +94,11 @@ def response(task: str, outputs: np.ndarray) -> np.ndarray:
 
 
 def make_profile(model, texts: Sequence[str], outputs: np.ndarray, reference: np.ndarray,
-                 calibration: np.ndarray, where: str) -> dict[str, Any]:
+                 calibration: np.ndarray, where: str, names: Sequence[str] | None = None) -> dict[str, Any]:
     """Medians and scales from the ``reference`` rows (training texts), the threshold from
-    the ``calibration`` rows (dev texts)."""
-    names = feature_names(views(model)[0][0].task)
+    the ``calibration`` rows (dev texts), on the features ``names`` (by default
+    :func:`feature_names` of the model's task)."""
+    names = list(names or feature_names(views(model)[0][0].task))
     x = features(model, texts, outputs, names)
     median = np.median(x[reference], axis=0)
     scale = 1.4826 * np.median(np.abs(x[reference] - median), axis=0)
