@@ -71,8 +71,8 @@ def table(name: str, df: pd.DataFrame, outcome: str, other: list[str]) -> list[s
     if not (folder / "bundle.json").is_file():
         fit_text_model(df, text="text", outcome=outcome, output_dir=folder, seed=42, epochs=3)
     model = load_model(folder)
-    prep = prepare(df, "text", outcome)
-    split = split_rows(prep.y, prep.task, (0.625, 0.125, 0.25), 42)
+    prep, training = prepare(df, "text", outcome), model.description.to_json()["training"]
+    split = split_rows(prep.y, prep.task, training["split"], training["seed"])  # the fit's own split
     texts = list(prep.texts)
     outputs = model.raw_outputs(texts)
     sets = {k: (v, model.raw_outputs(v)) for k, v in shifted([t for t, s in zip(texts, split) if s == "test"],
