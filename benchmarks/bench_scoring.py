@@ -6,12 +6,15 @@ per batch, ``torch.inference_mode``) on the windows the bundle reads (a text lon
 ``max_length`` in overlapping windows, their outputs averaged, as ``predict_scores`` does;
 until the eighth session eager cut such texts at ``max_length`` instead, which did half the
 work on long answers of a bundle with ``max_length`` 128), then ``predict_scores`` with ``precision="fp32"`` and
-``"int8"``. Two text sets: the 2,491 RWWD long answers (the bundle's own column) and the
-2,491 short ones. Reports texts/s, the ratio to eager, peak RSS, and parity with eager
+``"int8"`` (``raw_outputs``, the outputs alone), and int8 once more through the whole public
+call, ``predict_scores`` with its defaults (the shift check, the data frame). Two text sets:
+the 2,491 RWWD long answers (the bundle's own column) and the 2,491 short ones (``--n-texts``:
+the first n of each). Reports texts/s, the ratio to eager, peak RSS, and parity with eager
 (max abs output difference, score correlation, the change in Pearson r on the bundle's
-test split). Then: where int8 time goes (onnxruntime's per-operator profile), a
-100,000-row CSV streamed through ``write_scores`` in int8 (the path whose rate the table
-reports; ``"auto"`` would follow the bundle's parity report) with its peak RSS, and the
+test split). Then: where int8 time goes (onnxruntime's per-operator profile), a CSV of the
+same short answers repeated (``--stream-rows``, 100,000 by default) streamed through
+``write_scores`` in int8 (the path whose rate the table reports; ``"auto"`` would follow
+the bundle's parity report) with its peak RSS, and the
 size on disk of the light install (``pip install pytext-psych``) against the full one
 (``pip install pytext-psych[train]``). Writes ``benchmarks/results/scoring.md``.
 
@@ -129,6 +132,12 @@ elif engine == "int8_other_entry":  # ours with the exact-sum session entry flip
         str(model.path / model.description.onnx["files"]["int8"]), options,
         providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED)
     run = lambda batch: model.raw_outputs(batch, precision="int8")
+elif engine == "predict_int8":  # the public call as a user makes it: the shift check on, a data frame back
+    import warnings
+    from pytext_psych import load_model, predict_scores
+    warnings.simplefilter("ignore")  # the shift check's warning (it still runs)
+    model = load_model(bundle)
+    run = lambda batch: predict_scores(model, batch, precision="int8").select_dtypes("number").to_numpy()
 else:
     from pytext_psych import load_model
     model = load_model(bundle)
@@ -137,6 +146,8 @@ run(texts[:64])  # warm-up: first session run, allocations
 start = time.perf_counter()
 outputs = run(texts)
 seconds = time.perf_counter() - start
+if engine == "predict_int8":  # parity columns: the raw outputs its scores are made from (untimed)
+    outputs = model.raw_outputs(texts, precision="int8")
 np.save(out_file, outputs)
 # same text, same score? the first 200 texts scored together vs one at a time
 alone = np.concatenate([run([t]) for t in texts[:200]])
@@ -189,6 +200,7 @@ TOP_LAYER = {"cls": "top layer computed for the first token only (the head reads
 ENGINES = (("pytorch", "PyTorch eager fp32"),
            ("fp32", "ONNX fp32, batches of equal length (ours)"),
            ("int8", "ONNX int8 static, batches of equal length (ours)"),
+           ("predict_int8", "the same int8, through `predict_scores` (the shift check on, a data frame back)"),
            ("int8_other_entry", None),  # labelled by other_entry_label: what it is depends on the CPU
            ("fp16", "ONNX fp16, batches of equal length (ours; the GPU format, on this CPU)"),
            ("per_text_fp32", "ONNX fp32, one text per call (previous release)"),
@@ -304,7 +316,9 @@ def main() -> None:
     model = load_model(bundle)
     plans = {p: model.plan(p).describe() for p in meta["onnx"]["files"]}
     engines = [(e, label) for e, label in ENGINES if e not in ONNX_FILES or e in plans]  # ours: the bundle's
-    if int8_class(cpu_flags()) == "other" or "int8" not in plans:
+    if "int8" not in plans:
+        engines = [(e, label) for e, label in engines if e not in ("int8_other_entry", "predict_int8")]
+    if int8_class(cpu_flags()) == "other":
         engines = [(e, label) for e, label in engines if e != "int8_other_entry"]
     engines = [(e, label or other_entry_label()) for e, label in engines]
     with tempfile.TemporaryDirectory() as tmp:
@@ -350,7 +364,7 @@ def main() -> None:
 
         extras = []
         if args.stream_rows:
-            short = df.text_short
+            short = pd.Series(text_sets["text_short"])  # the answers of the table, so the rates compare
             reps = -(-args.stream_rows // len(short))
             pd.DataFrame({"id": range(args.stream_rows),
                           "text": np.tile(short.to_numpy(), reps)[: args.stream_rows]}).to_csv(
@@ -359,7 +373,7 @@ def main() -> None:
             print("stream", stream, flush=True)
             rate = args.stream_rows / stream["seconds"]
             extras += [
-                f"Streaming: {args.stream_rows:,} rows (RWWD `text_short`, repeated) from a CSV "
+                f"Streaming: {args.stream_rows:,} rows (the {len(short):,} short answers above, repeated) from a CSV "
                 f"file, `write_scores(bundle, csv, parquet, text=, precision='int8')`: "
                 f"{stream['seconds']:.0f} s ({rate:.0f} texts/s: {rate / short_speed['pytorch']:.2f}x PyTorch "
                 f"eager and {rate / short_speed['int8']:.2f}x our int8 in memory on the short answers above), "

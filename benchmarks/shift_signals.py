@@ -84,7 +84,8 @@ def table(name: str, df: pd.DataFrame, outcome: str, other: list[str]) -> list[s
         profile = make_profile(model, texts, outputs, np.flatnonzero(split == "train"),
                                np.flatnonzero(split == "dev"), "dev split", names)
         for what, (these, out) in sets.items():
-            past = np.abs(deviations(profile, features(model, these, out, names))) > profile["threshold"]
+            x = features(model, these, out, model.pieces(these), names)
+            past = np.abs(deviations(profile, x)) > profile["threshold"]
             lines.append(f"| {label} | {profile['threshold']:.1f} | {what} | {past.any(axis=1).mean():.0%} | "
                          + " | ".join(f"{share:.0%}" for share in past.mean(axis=0)) + " |")
     return lines + [""]

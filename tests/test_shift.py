@@ -54,9 +54,9 @@ def test_one_warning_for_all_the_chunks_of_a_file(topic_fit, tmp_path):
 def test_word_pieces_leave_out_special_tokens_except_in_older_profiles(topic_fit):
     model = load_model(topic_fit.bundle_path)
     texts = ["ok", "the rent went up again", "Überstunden am Wochenende"]
-    outputs = model.raw_outputs(texts)
+    outputs, pieces = model.outputs_and_pieces(texts)
     words = np.array([len(t.split()) for t in texts])
-    new, old = (features(model, texts, outputs, [FEATURES[0], name, FEATURES[2]])
+    new, old = (features(model, texts, outputs, pieces, [FEATURES[0], name, FEATURES[2]])
                 for name in ("pieces_per_word", "tokens_per_word"))
     np.testing.assert_allclose(old[:, 1] - new[:, 1], 2 / words)  # [CLS] and [SEP]
     np.testing.assert_array_equal(np.delete(old, 1, axis=1), np.delete(new, 1, axis=1))
@@ -80,9 +80,9 @@ def test_a_classifier_responds_with_its_log_entropy_and_older_profiles_with_the_
     model = load_model(topic_fit.bundle_path)
     assert model.description.shift["features"] == ["log_words", "pieces_per_word", "log_entropy"]
     texts = ["ok", "the rent went up again and I cannot sleep", "Überstunden am Wochenende"]
-    outputs = model.raw_outputs(texts)
+    outputs, pieces = model.outputs_and_pieces(texts)
     reference = entropy(softmax(outputs.astype(np.float64), axis=1), axis=1)
-    new, old = (features(model, texts, outputs, [*FEATURES[:2], name]) for name in ("log_entropy", "output"))
+    new, old = (features(model, texts, outputs, pieces, [*FEATURES[:2], name]) for name in ("log_entropy", "output"))
     np.testing.assert_allclose(old[:, 2], reference, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(new[:, 2], np.log(reference + 1e-6), rtol=1e-4, atol=1e-4)
 

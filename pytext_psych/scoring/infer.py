@@ -34,6 +34,7 @@ from ..core.settings import PRECISIONS
 from ..core.windows import length_batches, pooled, windows
 from ..stats import conformal_threshold
 from .bundle import BUNDLE_JSON, TOKENIZER_JSON, BundleError, bundle_digest, read_bundle
+from .pieces import Pieces
 from .plan import (PLAN_TEXTS, PROBE_TOKENS, BatchPlan, batching_exact, cached_plan, fastest_batch, keep_plan,
                    measure, plan_key, probe_batch)
 from .sessions import session_options
@@ -203,12 +204,21 @@ class TextModel:
         mean of its windows'. Batches run in parallel on ``threads`` threads (default: the
         cores this process may use), each call single-threaded.
         """
+        return self.outputs_and_pieces(texts, precision, threads, batch_tokens)[0]
+
+    def outputs_and_pieces(self, texts: Sequence[str], precision: str = "auto", threads: int | None = None,
+                           batch_tokens: int | None = None) -> tuple[np.ndarray, Pieces]:
+        """:meth:`raw_outputs`, and what the tokenizer made of each text (:class:`~.pieces.Pieces`,
+        counted from the same encodings: the shift check reads them). Texts are tokenized
+        :data:`CHUNK` at a time, so memory stays bounded however many there are."""
         d, run = self.description, self._call(precision)
         budget = self.tokens_per_call(precision, len(texts)) if batch_tokens is None else batch_tokens
         outputs = np.empty((len(texts), d.num_outputs), dtype=np.float32)
+        counts = np.empty((len(texts), 3))
         with ThreadPoolExecutor(_workers(threads)) as pool:
             for start in range(0, len(texts), CHUNK):
                 encodings = self.tokenizer.encode_batch(list(texts[start : start + CHUNK]))
+                counts[start : start + len(encodings)] = Pieces.of(encodings).counts
                 cut = [windows(e.ids, d.max_length, d.stride) for e in encodings]
                 owner = np.repeat(np.arange(len(cut)), [len(c) for c in cut])
                 flat = [w for c in cut for w in c]
@@ -218,7 +228,13 @@ class TextModel:
                     scored[rows] = run(np.asarray([flat[i] for i in rows], dtype=np.int64))
                 list(pool.map(score, length_batches([len(w) for w in flat], budget)))
                 outputs[start : start + len(cut)] = pooled(scored, owner)
-        return outputs
+        return outputs, Pieces(counts)
+
+    def pieces(self, texts: Sequence[str]) -> Pieces:
+        """What the tokenizer makes of ``texts``, without scoring them (:data:`CHUNK` at a time)."""
+        parts = [Pieces.of(self.tokenizer.encode_batch(list(texts[s : s + CHUNK]))).counts
+                 for s in range(0, len(texts), CHUNK)]
+        return Pieces(np.concatenate(parts) if parts else np.empty((0, 3)))
 
 
 def _workers(threads: int | None) -> int:

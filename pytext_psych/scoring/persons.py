@@ -27,8 +27,9 @@ def person_chunk(model: TextModel, chunk: pd.DataFrame, *, text: str, person: st
     require_columns(chunk, text, person)
     group_ids(chunk, person, "person")  # refuses missing ids
     texts = clean_texts(chunk[text], what=f"text column {text!r}")
-    outputs = model.raw_outputs(texts, precision=settings.precision, threads=settings.threads)
-    flags = flag(model, texts, outputs, tally) if settings.check_shift else None  # None: the bundle has no profile
+    outputs, pieces = model.outputs_and_pieces(texts, precision=settings.precision, threads=settings.threads)
+    # None: the bundle has no profile
+    flags = flag(model, texts, outputs, pieces, tally) if settings.check_shift else None
     return outputs, chunk[person].to_numpy(), flags
 
 

@@ -98,8 +98,9 @@ def predict_scores(model: ModelLike, data: Any, text: str | None = None, person:
         tokenizer cuts its words, the model's response; calibrated so that about 5% of
         texts like the dev texts are flagged), and warn once when clearly more are,
         saying how many of them each signal set apart (e.g. "longer", "cut into more
-        word pieces") (:mod:`pytext_psych.scoring.shift`; it costs a few percent of
-        scoring time).
+        word pieces") (:mod:`pytext_psych.scoring.shift`; it reads the tokens scoring
+        counted anyway, and its cost was within the timing noise, ±6%, in
+        ``benchmarks/results/scoring.md``).
 
     Returns
     -------
@@ -255,9 +256,9 @@ def score_chunk(model: TextModel, chunk: pd.DataFrame, *, text: str, what: str, 
         require_columns(chunk, text)
         check_no_clash(chunk.columns, text, model, settings.interval)
     texts = clean_texts(chunk[text], what=what)
-    outputs = model.raw_outputs(texts, precision=settings.precision, threads=settings.threads)
+    outputs, pieces = model.outputs_and_pieces(texts, precision=settings.precision, threads=settings.threads)
     scores = outputs_to_frame(model, outputs, chunk.index, settings.interval)
-    unusual = flag(model, texts, outputs, tally) if settings.check_shift else None
+    unusual = flag(model, texts, outputs, pieces, tally) if settings.check_shift else None
     if unusual is not None:
         scores["unusual"] = unusual
     return pd.concat([chunk.drop(columns=[text]), scores], axis=1) if from_file else scores

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..data.outcomes import views
 from ..stats import softmax
+from .pieces import Pieces
 
 FEATURES = ["log_words", "pieces_per_word", "output"]
 # The profiles of bundles made before December 2026 list "tokens_per_word" instead: the same
@@ -66,14 +67,12 @@ def feature_names(task: str) -> list[str]:
     return [*FEATURES[:2], LOG_ENTROPY if task == "classification" else FEATURES[2]]
 
 
-def features(model, texts: Sequence[str], outputs: np.ndarray, names: Sequence[str]) -> np.ndarray:
+def features(model, texts: Sequence[str], outputs: np.ndarray, pieces: Pieces, names: Sequence[str]) -> np.ndarray:
     """The three numbers per text (see the module docstring); ``model`` is a TextModel,
-    ``names`` the features its profile was calibrated on."""
-    encodings = model.tokenizer.encode_batch(list(texts))
+    ``pieces`` what its tokenizer made of the texts, ``names`` the features its profile was
+    calibrated on."""
     words = np.array([len(WORD.findall(t)) for t in texts], dtype=float)
-    legacy = names[1] == LEGACY_PER_WORD  # special tokens counted
-    per_word = np.array([(len(e.ids) - (0 if legacy else sum(e.special_tokens_mask)))
-                         / max(len({w for w in e.word_ids if w is not None}), 1) for e in encodings])
+    per_word = pieces.per_word(with_specials=names[1] == LEGACY_PER_WORD)
     view, cols, _ = views(model)[0]  # several outcomes: the first one's response
     answer = response(view.task, outputs[:, cols])
     if names[2] == LOG_ENTROPY:
@@ -99,7 +98,7 @@ def make_profile(model, texts: Sequence[str], outputs: np.ndarray, reference: np
     the ``calibration`` rows (dev texts), on the features ``names`` (by default
     :func:`feature_names` of the model's task)."""
     names = list(names or feature_names(views(model)[0][0].task))
-    x = features(model, texts, outputs, names)
+    x = features(model, texts, outputs, model.pieces(texts), names)
     median = np.median(x[reference], axis=0)
     scale = 1.4826 * np.median(np.abs(x[reference] - median), axis=0)
     scale = np.where(scale > 0, scale, x[reference].std(axis=0) + 1e-6)
@@ -157,14 +156,16 @@ def signals_of(z: np.ndarray, threshold: float, names: Sequence[str], task: str)
     return Counter(labels[names[j]][int(z[i, j] > 0)] for i, j in zip(rows, cols))
 
 
-def flag(model, texts: Sequence[str], outputs: np.ndarray, tally: ShiftTally) -> np.ndarray | None:
+def flag(model, texts: Sequence[str], outputs: np.ndarray, pieces: Pieces, tally: ShiftTally) -> np.ndarray | None:
     """Per text: is it unlike the training texts? None when the bundle has no profile.
-    The texts, the unusual ones and what set them apart are added to ``tally``."""
+    ``outputs`` and ``pieces`` come from scoring the texts
+    (:meth:`~pytext_psych.scoring.infer.TextModel.outputs_and_pieces`). The texts, the unusual
+    ones and what set them apart are added to ``tally``."""
     profile = model.description.shift
     if not profile or not len(texts):
         return None
     names, threshold = profile["features"], profile["threshold"]
-    z = deviations(profile, features(model, texts, outputs, names))
+    z = deviations(profile, features(model, texts, outputs, pieces, names))
     unusual = np.abs(z).max(axis=1) > threshold
     tally.add(len(texts), int(unusual.sum()), signals_of(z, threshold, names, model.description.task))
     return unusual
