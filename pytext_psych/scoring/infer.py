@@ -216,8 +216,7 @@ class TextModel:
         outputs = np.empty((len(texts), d.num_outputs), dtype=np.float32)
         counts = np.empty((len(texts), 3))
         with ThreadPoolExecutor(_workers(threads)) as pool:
-            for start in range(0, len(texts), CHUNK):
-                encodings = self.tokenizer.encode_batch(list(texts[start : start + CHUNK]))
+            for start, encodings in self._encoded(texts):
                 counts[start : start + len(encodings)] = Pieces.of(encodings).counts
                 cut = [windows(e.ids, d.max_length, d.stride) for e in encodings]
                 owner = np.repeat(np.arange(len(cut)), [len(c) for c in cut])
@@ -232,9 +231,13 @@ class TextModel:
 
     def pieces(self, texts: Sequence[str]) -> Pieces:
         """What the tokenizer makes of ``texts``, without scoring them (:data:`CHUNK` at a time)."""
-        parts = [Pieces.of(self.tokenizer.encode_batch(list(texts[s : s + CHUNK]))).counts
-                 for s in range(0, len(texts), CHUNK)]
+        parts = [Pieces.of(encodings).counts for _, encodings in self._encoded(texts)]
         return Pieces(np.concatenate(parts) if parts else np.empty((0, 3)))
+
+    def _encoded(self, texts: Sequence[str]):
+        """``(start, encodings)`` of ``texts``, :data:`CHUNK` at a time (memory stays bounded)."""
+        for start in range(0, len(texts), CHUNK):
+            yield start, self.tokenizer.encode_batch(list(texts[start : start + CHUNK]))
 
 
 def _workers(threads: int | None) -> int:
